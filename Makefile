@@ -1,0 +1,33 @@
+# `make demo` and `make test` each set everything up on a fresh machine (Python >= 3.10 and
+# make are all they need), then run the main job or the test suite.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+# torch is installed first, pinned, so that pip takes the CPU build on disk instead of
+# downloading a multi-gigabyte CUDA build.
+TORCH ?= torch==2.13.0
+
+.PHONY: setup demo test lint clean
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q $(TORCH)
+	$(BIN)/python -m pip install -q -e '.[dev]'
+	touch $@
+
+setup: $(VENV)/.installed
+
+demo: setup
+	$(BIN)/causalmix augment --data datasets/diabetes.csv --target target \
+		--synthetic-ratio 1.0 --out runs/diabetes_augmented.csv
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+test: lint
+	$(BIN)/python -m pytest
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache runs .causalmix_cache

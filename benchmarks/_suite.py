@@ -1,0 +1,81 @@
+"""The shipped benchmark suite: every CSV in ``datasets/``, subsampled to the study protocol.
+
+Protocol (shared by all benchmarks): each dataset is stratified-subsampled to at most
+``max_rows`` rows and at most ``max_features`` features (a seeded random subset of columns), and
+evaluated with stratified K-fold cross-validation.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from sklearn.model_selection import StratifiedKFold, train_test_split
+
+from causalmix import load_dataset
+
+DATASETS_DIR = Path(__file__).resolve().parents[1] / "datasets"
+
+
+@dataclass(frozen=True)
+class BenchDataset:
+    name: str
+    X: pd.DataFrame
+    y: pd.Series
+
+
+def dataset_names(datasets_dir: Path = DATASETS_DIR) -> list[str]:
+    return sorted(path.stem for path in datasets_dir.glob("*.csv"))
+
+
+def load_suite(
+    names: list[str] | None = None,
+    max_rows: int = 1000,
+    max_features: int = 100,
+    seed: int = 0,
+    datasets_dir: Path = DATASETS_DIR,
+) -> list[BenchDataset]:
+    """Load and subsample the named datasets (all shipped ones by default)."""
+    suite = []
+    for name in names or dataset_names(datasets_dir):
+        X, y = load_dataset(datasets_dir / f"{name}.csv", "target")
+        if len(X) > max_rows:
+            keep, _ = train_test_split(
+                np.arange(len(X)), train_size=max_rows, stratify=y, random_state=seed
+            )
+            keep = np.sort(keep)
+            X, y = X.iloc[keep].reset_index(drop=True), y.iloc[keep].reset_index(drop=True)
+        if X.shape[1] > max_features:
+            rng = np.random.default_rng(seed)
+            columns = sorted(rng.choice(X.shape[1], size=max_features, replace=False))
+            X = X.iloc[:, columns]
+        suite.append(BenchDataset(name, X, y))
+    return suite
+
+
+def folds(
+    y: pd.Series, n_folds: int = 5, seed: int = 0
+) -> Iterator[tuple[int, np.ndarray, np.ndarray]]:
+    """Stratified K-fold indices ``(fold, train_index, test_index)``."""
+    splitter = StratifiedKFold(n_splits=n_folds, shuffle=True, random_state=seed)
+    for fold, (train, test) in enumerate(splitter.split(np.zeros(len(y)), y)):
+        yield fold, train, test
+
+
+def format_table(rows: list[dict[str, object]], floatfmt: str = ".3f") -> str:
+    """A GitHub-flavoured Markdown table of ``rows`` (same keys in each)."""
+    if not rows:
+        return "(no rows)"
+    headers = list(rows[0])
+
+    def cell(value: object) -> str:
+        if isinstance(value, float):
+            return "nan" if np.isnan(value) else format(value, floatfmt)
+        return str(value)
+
+    lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
+    lines += ["| " + " | ".join(cell(row[h]) for h in headers) + " |" for row in rows]
+    return "\n".join(lines)
