@@ -1,5 +1,37 @@
-"""Declarative search spaces for tuning causal augmentation and fine-tuning."""
+"""Declarative search spaces for tuning causal augmentation and fine-tuning.
 
+The space format is documented in :mod:`search_spaces._space`; the known parameters, their
+domains and their defaults live in :data:`PARAMETERS`.
+"""
+
+from search_spaces._conditions import Condition
 from search_spaces._errors import SearchSpaceError
+from search_spaces._loading import SPACE_SUFFIXES, list_spaces, load_space
+from search_spaces._params import ParamSpec
+from search_spaces._registry import (
+    GROUPS,
+    PARAMETERS,
+    Parameter,
+    check_config,
+    default_config,
+    group_config,
+    split_config,
+)
+from search_spaces._space import SearchSpace
 
-__all__ = ["SearchSpaceError"]
+__all__ = [
+    "GROUPS",
+    "PARAMETERS",
+    "SPACE_SUFFIXES",
+    "Condition",
+    "ParamSpec",
+    "Parameter",
+    "SearchSpace",
+    "SearchSpaceError",
+    "check_config",
+    "default_config",
+    "group_config",
+    "list_spaces",
+    "load_space",
+    "split_config",
+]

@@ -1,0 +1,92 @@
+"""Loading search spaces: shipped ones by name, others from a .yaml / .yml / .json file."""
+
+from __future__ import annotations
+
+import difflib
+import json
+import os
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from search_spaces._errors import SearchSpaceError
+from search_spaces._space import SearchSpace
+
+__all__ = ["SPACE_SUFFIXES", "list_spaces", "load_space"]
+
+SPACE_SUFFIXES = (".yaml", ".yml", ".json")
+"""File suffixes :func:`load_space` reads."""
+
+
+def list_spaces() -> list[str]:
+    """Names of the search spaces shipped with the package, sorted."""
+    folder = resources.files("search_spaces") / "spaces"
+    return sorted(
+        entry.name.removesuffix(".yaml")
+        for entry in folder.iterdir()
+        if entry.is_file() and entry.name.endswith(".yaml")
+    )
+
+
+def load_space(name_or_path: str | os.PathLike[str]) -> SearchSpace:
+    """Load and validate a search space.
+
+    Args:
+        name_or_path: A shipped space name (see :func:`list_spaces`) or a path to a ``.yaml``,
+            ``.yml`` or ``.json`` file.
+
+    Raises:
+        SearchSpaceError: For an unknown name, a missing or unreadable file, a file that is not
+            YAML / JSON, or an invalid space (naming the key, the value and what is allowed).
+    """
+    text = os.fspath(name_or_path)
+    path = Path(text)
+    suffix = path.suffix.lower()
+    if not suffix and len(path.parts) == 1:
+        return _load_shipped(text)
+    if suffix not in SPACE_SUFFIXES:
+        raise SearchSpaceError(
+            f"A search space file must end in {', '.join(SPACE_SUFFIXES)}, but got {text!r} "
+            f"(suffix {suffix or 'none'!r}); shipped spaces: {', '.join(list_spaces())}."
+        )
+    try:
+        content = path.expanduser().read_text(encoding="utf-8")
+    except FileNotFoundError as e:
+        raise SearchSpaceError(f"The search space file does not exist: {text!r}.") from e
+    except (OSError, UnicodeDecodeError) as e:
+        raise SearchSpaceError(f"Cannot read the search space file {text!r}: {e}.") from e
+    data = _parse(content, suffix, text)
+    return SearchSpace.from_dict(data, default_name=path.stem, source=text)
+
+
+def _load_shipped(name: str) -> SearchSpace:
+    names = list_spaces()
+    if name not in names:
+        close = difflib.get_close_matches(name, names, n=1)
+        hint = f" Did you mean {close[0]!r}?" if close else ""
+        raise SearchSpaceError(
+            f"Unknown search space {name!r}.{hint} Shipped spaces: {', '.join(names)}; or give "
+            f"a path to a {', '.join(SPACE_SUFFIXES)} file."
+        )
+    resource = resources.files("search_spaces") / "spaces" / f"{name}.yaml"
+    data = _parse(resource.read_text(encoding="utf-8"), ".yaml", name)
+    return SearchSpace.from_dict(data, default_name=name, source=f"shipped space {name!r}")
+
+
+def _parse(content: str, suffix: str, source: str) -> Any:
+    if suffix == ".json":
+        try:
+            return json.loads(content)
+        except json.JSONDecodeError as e:
+            raise SearchSpaceError(
+                f"The search space file {source!r} is not valid JSON: {e}."
+            ) from e
+    import yaml
+
+    try:
+        return yaml.safe_load(content)
+    except yaml.YAMLError as e:
+        message = " ".join(str(e).split())
+        raise SearchSpaceError(
+            f"The search space file {source!r} is not valid YAML: {message}."
+        ) from e

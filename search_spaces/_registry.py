@@ -1,0 +1,287 @@
+"""The registry of tunable parameters: group, type, valid domain, default and help line.
+
+This module is the one place that holds parameter defaults. A search space only names the
+parameters it samples or fixes; everything else takes its default from here.
+
+Two groups exist:
+
+* ``"augmentation"``: the keyword arguments of :class:`causalmix.CausalAugmenter`, plus
+  ``synthetic_ratio`` (synthetic rows per real row; ``0`` means plain fine-tuning).
+* ``"finetune"``: the fields of :class:`tabfm.FinetuneConfig`.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+import types
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from search_spaces._errors import SearchSpaceError
+
+__all__ = [
+    "GROUPS",
+    "PARAMETERS",
+    "Parameter",
+    "check_config",
+    "default_config",
+    "group_config",
+    "split_config",
+]
+
+Group = Literal["augmentation", "finetune"]
+Kind = Literal["int", "float", "categorical"]
+
+GROUPS: tuple[Group, ...] = ("augmentation", "finetune")
+"""The parameter groups, in the order configs list them."""
+
+
+@dataclass(frozen=True)
+class Parameter:
+    """One tunable parameter and its valid domain.
+
+    Attributes:
+        name: The keyword the engine takes (``alpha``, ``learning_rate``...).
+        group: ``"augmentation"`` or ``"finetune"``.
+        kind: ``"int"``, ``"float"`` or ``"categorical"``.
+        default: The value used when a space neither samples nor fixes the parameter.
+        help: One line for ``--help`` style listings.
+        low: Lower bound of a numeric domain (``None``: unbounded).
+        high: Upper bound of a numeric domain (``None``: unbounded).
+        low_open: Whether ``low`` itself is excluded.
+        high_open: Whether ``high`` itself is excluded.
+        choices: The allowed values of a categorical parameter.
+    """
+
+    name: str
+    group: Group
+    kind: Kind
+    default: Any
+    help: str
+    low: float | None = None
+    high: float | None = None
+    low_open: bool = False
+    high_open: bool = False
+    choices: tuple[Any, ...] = ()
+
+    @property
+    def is_numeric(self) -> bool:
+        return self.kind in ("int", "float")
+
+    def domain(self) -> str:
+        """The valid domain in words, e.g. ``"a float in (0, 1)"`` or ``"one of pc, fci"``."""
+        if self.kind == "categorical":
+            return "one of " + ", ".join(str(c) for c in self.choices)
+        kind = "an int" if self.kind == "int" else "a float"
+        if self.low is not None and self.high is not None:
+            left = "(" if self.low_open else "["
+            right = ")" if self.high_open else "]"
+            return f"{kind} in {left}{_number(self.low)}, {_number(self.high)}{right}"
+        if self.low is not None:
+            return f"{kind} {'>' if self.low_open else '>='} {_number(self.low)}"
+        if self.high is not None:
+            return f"{kind} {'<' if self.high_open else '<='} {_number(self.high)}"
+        return kind
+
+    def problem(self, value: Any) -> str | None:
+        """Why ``value`` is not in this parameter's domain, or ``None`` when it is."""
+        if self.kind == "categorical":
+            if isinstance(value, bool) or value not in self.choices:
+                return f"must be {self.domain()}"
+            return None
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            return f"must be {self.domain()} (a number, not {type(value).__name__})"
+        if self.kind == "int" and not isinstance(value, int):
+            return f"must be {self.domain()} (an int, not {type(value).__name__})"
+        if not math.isfinite(value):
+            return f"must be {self.domain()} (a finite number)"
+        if self.low is not None and (value <= self.low if self.low_open else value < self.low):
+            return f"must be {self.domain()}"
+        if self.high is not None and (value >= self.high if self.high_open else value > self.high):
+            return f"must be {self.domain()}"
+        return None
+
+    def coerce(self, value: Any) -> Any:
+        """Return ``value`` as this parameter's type (an int given for a float becomes a float)."""
+        if self.kind == "float" and isinstance(value, int) and not isinstance(value, bool):
+            return float(value)
+        return value
+
+
+def _number(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else repr(value)
+
+
+def _aug(name: str, kind: Kind, default: Any, help: str, **domain: Any) -> Parameter:
+    return Parameter(name, "augmentation", kind, default, help, **domain)
+
+
+def _ft(name: str, kind: Kind, default: Any, help: str, **domain: Any) -> Parameter:
+    return Parameter(name, "finetune", kind, default, help, **domain)
+
+
+_ALL = (
+    # Augmentation defaults follow the CausalMixFT paper-like setting.
+    _aug(
+        "synthetic_ratio",
+        "float",
+        1.0,
+        "synthetic rows per real row (0 = plain fine-tuning)",
+        low=0.0,
+        high=10.0,
+    ),
+    _aug("discovery", "categorical", "pc", "structure discovery algorithm", choices=("pc", "fci")),
+    _aug(
+        "indep_test",
+        "categorical",
+        "auto",
+        "conditional independence test (auto picks by column types)",
+        choices=("auto", "fisherz", "chisq", "gsq", "kci"),
+    ),
+    _aug(
+        "alpha",
+        "float",
+        0.05,
+        "significance level of the independence tests",
+        low=0.0,
+        high=1.0,
+        low_open=True,
+        high_open=True,
+    ),
+    _aug("depth", "int", -1, "largest conditioning set size (-1 = unlimited)", low=-1),
+    _aug("n_bootstrap", "int", 20, "bootstrap resamples for edge probabilities", low=1, high=200),
+    _aug("n_dags", "int", 8, "DAGs sampled from the edge probabilities", low=1, high=256),
+    _aug(
+        "mechanism_quality",
+        "categorical",
+        "linear",
+        "DoWhy gcm mechanism assignment quality",
+        choices=("linear", "good", "better"),
+    ),
+    _aug(
+        "class_balance",
+        "categorical",
+        "match",
+        "class mix of synthetic rows: match the data, or uniform",
+        choices=("match", "uniform"),
+    ),
+    _ft("learning_rate", "float", 1e-4, "optimizer learning rate", low=0.0, low_open=True),
+    _ft("weight_decay", "float", 0.01, "AdamW weight decay", low=0.0),
+    _ft("epochs", "int", 5, "fine-tuning epochs", low=1),
+    _ft("steps_per_epoch", "int", 20, "optimizer steps per epoch", low=1),
+    _ft("episodes_per_step", "int", 4, "context/query episodes per optimizer step", low=1),
+    _ft("context_size", "int", 512, "rows in the in-context training set of an episode", low=8),
+    _ft(
+        "query_fraction",
+        "float",
+        0.3,
+        "fraction of an episode's rows used as queries",
+        low=0.0,
+        high=1.0,
+        low_open=True,
+        high_open=True,
+    ),
+    _ft(
+        "query_source",
+        "categorical",
+        "real",
+        "where query rows come from: real rows only, or real + synthetic",
+        choices=("real", "mixed"),
+    ),
+    _ft("patience", "int", 3, "epochs without validation improvement before stopping", low=1),
+    _ft(
+        "warmup_fraction",
+        "float",
+        0.1,
+        "fraction of steps with a linear learning-rate warmup",
+        low=0.0,
+        high=1.0,
+        high_open=True,
+    ),
+    _ft("grad_clip", "float", 1.0, "gradient norm clip", low=0.0, low_open=True),
+    _ft(
+        "metric",
+        "categorical",
+        "roc_auc",
+        "validation metric for early stopping",
+        choices=("roc_auc", "log_loss"),
+    ),
+)
+
+PARAMETERS: Mapping[str, Parameter] = types.MappingProxyType({p.name: p for p in _ALL})
+"""Every known parameter by name, augmentation first, in a stable order."""
+
+
+def unknown_parameter_message(name: object, where: str = "") -> str:
+    """A message for an unknown parameter name, suggesting the closest known one."""
+    known = list(PARAMETERS)
+    close = difflib.get_close_matches(str(name), known, n=1) if isinstance(name, str) else []
+    hint = f" Did you mean {close[0]!r}?" if close else ""
+    return f"Unknown parameter {name!r}{where}.{hint} Known parameters: {', '.join(known)}."
+
+
+def default_config() -> dict[str, Any]:
+    """Return the full flat config of registry defaults, in registry order."""
+    return {name: parameter.default for name, parameter in PARAMETERS.items()}
+
+
+def check_config(config: Mapping[str, Any]) -> dict[str, Any]:
+    """Validate a flat config and return it completed with defaults, in registry order.
+
+    Args:
+        config: Parameter name -> value; missing parameters take their registry default.
+
+    Returns:
+        The full flat config (ints given for float parameters become floats).
+
+    Raises:
+        SearchSpaceError: For an unknown name or a value outside its parameter's domain.
+    """
+    for name in config:
+        if name not in PARAMETERS:
+            raise SearchSpaceError(unknown_parameter_message(name))
+    full = default_config()
+    for name, value in config.items():
+        parameter = PARAMETERS[name]
+        problem = parameter.problem(value)
+        if problem is not None:
+            raise SearchSpaceError(f"`{name}` {problem}, but got {name}={value!r}.")
+        full[name] = parameter.coerce(value)
+    return full
+
+
+def group_config(config: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    """Group a flat config by parameter group: ``{"augmentation": {...}, "finetune": {...}}``.
+
+    The config is validated and completed with defaults first (see :func:`check_config`);
+    ``synthetic_ratio`` stays in the ``augmentation`` group.
+    """
+    grouped: dict[str, dict[str, Any]] = {group: {} for group in GROUPS}
+    for name, value in check_config(config).items():
+        grouped[PARAMETERS[name].group][name] = value
+    return grouped
+
+
+def split_config(
+    config: Mapping[str, Any],
+) -> tuple[dict[str, Any], float, dict[str, Any]]:
+    """Split a flat config into what each engine takes.
+
+    Args:
+        config: A flat config, e.g. from :meth:`SearchSpace.suggest`; missing parameters take
+            their registry default.
+
+    Returns:
+        ``(augmentation_kwargs, synthetic_ratio, finetune_kwargs)``: the keyword arguments of
+        :class:`causalmix.CausalAugmenter` (without ``synthetic_ratio``), the synthetic ratio,
+        and the fields of :class:`tabfm.FinetuneConfig`.
+
+    Raises:
+        SearchSpaceError: For an unknown name or a value outside its parameter's domain.
+    """
+    grouped = group_config(config)
+    augmentation = grouped["augmentation"]
+    synthetic_ratio = float(augmentation.pop("synthetic_ratio"))
+    return augmentation, synthetic_ratio, grouped["finetune"]
