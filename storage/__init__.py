@@ -1,5 +1,40 @@
 """Study storage (SQLite / PostgreSQL), artifact storage and best-config export."""
 
+from storage._artifacts import check_artifact_name, open_artifact_store, upload_trial_artifact
+from storage._cache import RDBCache
 from storage._errors import StorageError
+from storage._export import (
+    CONFIG_SUFFIXES,
+    EXPORT_FORMAT_VERSION,
+    SETTINGS_ATTR,
+    export_best,
+    read_config,
+    write_config,
+)
+from storage._pictures import csv_preview, dag_png, edge_probability_png
+from storage._rdb import create_storage, load_existing_study, storage_url_of, study_exists
+from storage._url import DEFAULT_DATABASE, mask_url, resolve_storage_url
 
-__all__ = ["StorageError"]
+__all__ = [
+    "CONFIG_SUFFIXES",
+    "DEFAULT_DATABASE",
+    "EXPORT_FORMAT_VERSION",
+    "SETTINGS_ATTR",
+    "RDBCache",
+    "StorageError",
+    "check_artifact_name",
+    "create_storage",
+    "csv_preview",
+    "dag_png",
+    "edge_probability_png",
+    "export_best",
+    "load_existing_study",
+    "mask_url",
+    "open_artifact_store",
+    "read_config",
+    "resolve_storage_url",
+    "storage_url_of",
+    "study_exists",
+    "upload_trial_artifact",
+    "write_config",
+]

@@ -1,0 +1,205 @@
+"""Optuna RDB storage for SQLite and PostgreSQL, with heartbeats and retries of crashed trials.
+
+* SQLite is switched to WAL mode before Optuna opens it (readers never block the writer) and
+  every connection waits ``busy_timeout`` seconds for a lock instead of failing at once.
+* PostgreSQL connections are pinged before use (``pool_pre_ping``) and give up connecting after
+  ``connect_timeout`` seconds.
+* With a heartbeat, a trial whose worker died is marked FAIL once ``grace_period`` seconds pass
+  without a heartbeat, and Optuna's retry callback enqueues it again (with the same parameters)
+  up to ``failed_trial_max_retry`` times.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import warnings
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from storage._errors import StorageError
+from storage._url import mask_url, parse_url, scrub
+
+if TYPE_CHECKING:
+    import optuna
+    from optuna.storages import BaseStorage, RDBStorage
+    from sqlalchemy.engine import URL
+
+__all__ = [
+    "connection_options",
+    "create_storage",
+    "load_existing_study",
+    "prepare_sqlite",
+    "storage_url_of",
+    "study_exists",
+]
+
+
+def connection_options(
+    parsed: URL, *, busy_timeout: float = 30.0, connect_timeout: float = 5.0
+) -> dict[str, Any]:
+    """SQLAlchemy ``create_engine`` keyword arguments for a validated storage URL."""
+    if parsed.get_backend_name() == "sqlite":
+        # sqlite3's ``timeout`` is SQLite's busy timeout: how long to wait for a lock.
+        return {"connect_args": {"timeout": busy_timeout}}
+    # libpq wants whole seconds, and treats values below 2 as 2.
+    return {
+        "pool_pre_ping": True,
+        "connect_args": {"connect_timeout": max(2, round(connect_timeout))},
+    }
+
+
+def prepare_sqlite(parsed: URL, url: str, busy_timeout: float = 30.0) -> None:
+    """Create the SQLite file (its folder must exist) and switch it to WAL mode.
+
+    WAL is a property of the database file, so setting it once here holds for every later
+    connection, including Optuna's own.
+    """
+    database = parsed.database
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return
+    folder = Path(database).parent
+    if not folder.is_dir():
+        raise StorageError(
+            f"Cannot open the SQLite storage {mask_url(url)!r}: the folder {str(folder)!r} "
+            "does not exist."
+        )
+    try:
+        connection = sqlite3.connect(database, timeout=busy_timeout)
+        try:
+            mode = connection.execute("PRAGMA journal_mode=WAL").fetchone()[0]
+        finally:
+            connection.close()
+    except sqlite3.Error as e:
+        raise StorageError(f"Cannot open the SQLite storage {mask_url(url)!r}: {e}.") from e
+    if str(mode).lower() != "wal":
+        raise StorageError(
+            f"Cannot switch the SQLite storage {mask_url(url)!r} to WAL mode (it stays in "
+            f"{mode!r} mode; WAL needs a local file system)."
+        )
+
+
+def create_storage(
+    url: str,
+    *,
+    heartbeat_interval: int | None = 60,
+    grace_period: int | None = 180,
+    failed_trial_max_retry: int | None = 3,
+    busy_timeout: float = 30.0,
+    connect_timeout: float = 5.0,
+) -> RDBStorage:
+    """Open (creating its tables if needed) the Optuna storage at ``url``.
+
+    Args:
+        url: A storage URL, e.g. from :func:`resolve_storage_url`.
+        heartbeat_interval: Seconds between heartbeats of a running trial (``None``: no
+            heartbeat, e.g. for a read-only dashboard).
+        grace_period: Seconds without a heartbeat after which a running trial counts as
+            crashed (``None``: twice the interval).
+        failed_trial_max_retry: How often a crashed trial is enqueued again (``None``: no
+            limit; ``0``: never).
+        busy_timeout: SQLite only: seconds to wait for a lock held by another process.
+        connect_timeout: PostgreSQL only: seconds to wait for a connection (at least 2).
+
+    Returns:
+        An :class:`optuna.storages.RDBStorage`.
+
+    Raises:
+        StorageError: For a bad URL or parameter, or an unreachable database (naming the
+            masked URL and the reason).
+    """
+    _check_positive("heartbeat_interval", heartbeat_interval, allow_none=True)
+    _check_positive("grace_period", grace_period, allow_none=True)
+    _check_positive("busy_timeout", busy_timeout)
+    _check_positive("connect_timeout", connect_timeout)
+    if failed_trial_max_retry is not None and (
+        isinstance(failed_trial_max_retry, bool)
+        or not isinstance(failed_trial_max_retry, int)
+        or failed_trial_max_retry < 0
+    ):
+        raise StorageError(
+            "`failed_trial_max_retry >= 0` must hold, but got "
+            f"failed_trial_max_retry={failed_trial_max_retry!r}."
+        )
+    parsed = parse_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        prepare_sqlite(parsed, url, busy_timeout)
+    import optuna
+    from sqlalchemy.exc import SQLAlchemyError
+
+    try:
+        with warnings.catch_warnings():
+            # Heartbeats are "experimental" in Optuna, but they are what makes crashed workers
+            # recoverable; the warning would only confuse users.
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            callback_kwargs: dict[str, Any] = {}
+            if heartbeat_interval is not None:
+                callback_kwargs = {
+                    "heartbeat_interval": int(heartbeat_interval),
+                    "grace_period": None if grace_period is None else int(grace_period),
+                    **_retry_callback(failed_trial_max_retry),
+                }
+            return optuna.storages.RDBStorage(
+                parsed.render_as_string(hide_password=False),
+                engine_kwargs=connection_options(
+                    parsed, busy_timeout=busy_timeout, connect_timeout=connect_timeout
+                ),
+                **callback_kwargs,
+            )
+    except (SQLAlchemyError, ImportError, OSError) as e:
+        reason = scrub(str(getattr(e, "orig", None) or e), url)
+        raise StorageError(f"Cannot open the storage {mask_url(url)!r}: {reason}") from None
+
+
+def _retry_callback(max_retry: int | None) -> dict[str, Any]:
+    if max_retry == 0:
+        return {}
+    import optuna.storages as storages
+
+    if hasattr(storages, "RetryHeartbeatStaleTrialCallback"):  # Optuna >= 4.9
+        return {
+            "heartbeat_stale_trial_callback": storages.RetryHeartbeatStaleTrialCallback(
+                max_retry=max_retry
+            )
+        }
+    return {"failed_trial_callback": storages.RetryFailedTrialCallback(max_retry=max_retry)}
+
+
+def _check_positive(name: str, value: Any, *, allow_none: bool = False) -> None:
+    if value is None and allow_none:
+        return
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
+        raise StorageError(f"`{name} > 0` must hold, but got {name}={value!r}.")
+
+
+def storage_url_of(storage: BaseStorage) -> str | None:
+    """The masked URL of an RDB storage (also behind Optuna's cache), or ``None``."""
+    backend = getattr(storage, "_backend", storage)
+    url = getattr(backend, "url", None)
+    return mask_url(url) if isinstance(url, str) else None
+
+
+def study_exists(storage: BaseStorage, name: str) -> bool:
+    """Whether ``storage`` holds a study called ``name``."""
+    try:
+        storage.get_study_id_from_name(name)
+    except KeyError:
+        return False
+    return True
+
+
+def load_existing_study(
+    storage: BaseStorage, name: str, *, sampler: optuna.samplers.BaseSampler | None = None
+) -> optuna.Study:
+    """Load the study ``name``, which must exist.
+
+    Raises:
+        StorageError: If there is no such study; the message lists the existing ones.
+    """
+    import optuna
+
+    if not study_exists(storage, name):
+        names = sorted(s.study_name for s in storage.get_all_studies())
+        where = storage_url_of(storage) or "the storage"
+        listing = ", ".join(repr(n) for n in names) if names else "none"
+        raise StorageError(f"There is no study {name!r} in {where}; existing studies: {listing}.")
+    return optuna.load_study(study_name=name, storage=storage, sampler=sampler)
