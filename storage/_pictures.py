@@ -28,14 +28,14 @@ def _new_figure(width: float, height: float) -> Figure:
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    figure = Figure(figsize=(width, height), dpi=100)
+    figure = Figure(figsize=(width, height), dpi=100, layout="constrained")
     FigureCanvasAgg(figure)
     return figure
 
 
 def _png(figure: Figure) -> bytes:
     buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", bbox_inches="tight")
+    figure.savefig(buffer, format="png")
     return buffer.getvalue()
 
 
@@ -82,7 +82,7 @@ def edge_probability_png(P: pd.DataFrame) -> bytes:
     """
     P = _check_probabilities(P)
     n = P.shape[0]
-    size = min(4.0 + 0.28 * n, 24.0)
+    size = min(4.0 + 0.14 * n, 14.0)
     figure = _new_figure(size + 1.2, size)
     ax = figure.add_subplot()
     image = ax.imshow(P.to_numpy(dtype=float), cmap="viridis", vmin=0.0, vmax=1.0)
