@@ -31,6 +31,18 @@ class BaseCache(abc.ABC):
     def set(self, key: str, value: bytes) -> None:
         """Store ``value`` under ``key`` (atomically)."""
 
+    @property
+    def namespace(self) -> str:
+        """Identifies the store behind this cache within a process.
+
+        Deserialized values are memoised per namespace, so two cache objects over the same
+        store (say, two :class:`DirectoryCache` objects on one path) share the memo, while a
+        different store still receives every value it is asked for. The default is this
+        object's identity; override it when several objects can share one store (a database
+        URL, a directory).
+        """
+        return f"{type(self).__qualname__}@{id(self):x}"
+
 
 class MemoryCache(BaseCache):
     """A process-local cache (a dict); the default when no persistent cache is given."""
@@ -54,6 +66,10 @@ class DirectoryCache(BaseCache):
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = Path(path)
+
+    @property
+    def namespace(self) -> str:
+        return f"directory:{self.path.expanduser().resolve()}"
 
     def _file(self, key: str) -> Path:
         # Keys may be long or contain separators; hash them into a safe two-level layout.

@@ -25,3 +25,9 @@ def test_directory_cache_concurrent_writers_never_leave_partial_values(tmp_path:
     assert value is not None and len(value) == 1_000_000
     leftovers = [p for p in Path(path).rglob(".tmp-*")]
     assert leftovers == []
+
+
+def test_directory_caches_on_one_path_share_a_namespace(tmp_path: Path) -> None:
+    assert DirectoryCache(tmp_path).namespace == DirectoryCache(str(tmp_path) + "/").namespace
+    assert DirectoryCache(tmp_path / "a").namespace != DirectoryCache(tmp_path / "b").namespace
+    assert MemoryCache().namespace != MemoryCache().namespace
