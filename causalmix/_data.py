@@ -22,6 +22,7 @@ __all__ = [
     "SKLEARN_DATASETS",
     "load_dataset",
     "load_table",
+    "split_target",
     "validate_dataset",
 ]
 
@@ -126,9 +127,25 @@ def load_dataset(source: str | Path, target: str = "target") -> tuple[pd.DataFra
         CausalMixError: If the file cannot be read, the target column is missing, or the data
             fails :func:`validate_dataset`.
     """
-    frame = load_table(source)
+    return split_target(load_table(source), target, str(source))
+
+
+def split_target(
+    frame: pd.DataFrame, target: str, source: str = "the table"
+) -> tuple[pd.DataFrame, pd.Series]:
+    """Split a loaded table into validated features and target.
+
+    Args:
+        frame: The table, e.g. from :func:`load_table`.
+        target: Name of the target column.
+        source: How to name the table in error messages.
+
+    Raises:
+        CausalMixError: If the target column is missing or the data fails
+            :func:`validate_dataset`.
+    """
     if target not in frame.columns:
-        raise CausalMixError(_missing_column_message(target, list(frame.columns), str(source)))
+        raise CausalMixError(_missing_column_message(target, list(frame.columns), source))
     y = frame[target]
     X = frame.drop(columns=[target])
     return validate_dataset(X, y)

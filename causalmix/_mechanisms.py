@@ -1,0 +1,177 @@
+"""Causal mechanisms (DoWhy ``gcm``) for one node given its parents, and their cache format.
+
+A node's mechanism depends only on the node, its parent set, the model frame and the settings,
+so it is fitted once and shared by every DAG (and every later call) that gives the node the
+same parents.
+
+- Roots (any type): :class:`dowhy.gcm.EmpiricalDistribution` (resampling the real values).
+- Continuous nodes: :class:`dowhy.gcm.AdditiveNoiseModel` ``X = f(parents) + N`` with the
+  empirical residual distribution as ``N``.
+- Discrete nodes and the target: :class:`dowhy.gcm.ClassifierFCM` (a class drawn from the
+  classifier's predicted probabilities).
+
+``f`` and the classifier are ``LinearRegression`` / ``LogisticRegression`` for
+``quality="linear"``; for ``"good"`` and ``"better"`` they are the model DoWhy's automatic
+assignment selects (:func:`dowhy.gcm.auto.select_model`, cross-validated over its model zoo for
+that quality). Discrete parents are one-hot encoded before any model sees them.
+
+Fitted mechanisms are cached as pickles. **Trust assumption**: unpickling runs code, so a cache
+must be trusted like the code itself (a directory or database only the service writes to).
+
+This module imports DoWhy and scikit-learn at import time; import it lazily.
+"""
+
+from __future__ import annotations
+
+import pickle
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+from dowhy import gcm
+from dowhy.gcm.ml import ClassificationModel, PredictionModel
+from sklearn.base import clone
+from sklearn.linear_model import LinearRegression, LogisticRegression
+
+from causalmix._quiet import global_numpy_seed, quiet
+
+__all__ = [
+    "OneHotInputClassifier",
+    "OneHotInputRegressor",
+    "decode_mechanism",
+    "encode_mechanism",
+    "fit_mechanism",
+]
+
+_PICKLE_HEADER = b"causalmix-mechanism-pickle-v1\n"
+
+
+def fit_mechanism(
+    parent_values: np.ndarray | None,
+    node_values: np.ndarray,
+    parent_levels: Sequence[int],
+    discrete: bool,
+    quality: str,
+    seed: int,
+) -> Any:
+    """Fit the mechanism of one node.
+
+    Args:
+        parent_values: The parents' columns of the model frame in DoWhy's order (sorted
+            names), or ``None`` for a root. # (n_rows, n_parents)
+        node_values: The node's column: floats, or level strings if ``discrete``. # (n_rows,)
+        parent_levels: Per parent, its number of levels (0 for a continuous parent).
+        discrete: Whether the node is discrete.
+        quality: ``"linear"``, ``"good"`` or ``"better"``.
+        seed: Seeds every random choice of the fit (DoWhy's model selection folds).
+
+    Returns:
+        A fitted DoWhy causal mechanism.
+    """
+    with quiet(), global_numpy_seed(seed):
+        if parent_values is None:
+            mechanism = gcm.EmpiricalDistribution()
+            mechanism.fit(node_values)
+            return mechanism
+        estimator = _choose_estimator(parent_values, node_values, parent_levels, discrete, quality)
+        if discrete:
+            levels = tuple(parent_levels)
+            mechanism = gcm.ClassifierFCM(OneHotInputClassifier(estimator, levels))
+        else:
+            mechanism = gcm.AdditiveNoiseModel(
+                OneHotInputRegressor(estimator, tuple(parent_levels))
+            )
+        mechanism.fit(parent_values, node_values)
+        return mechanism
+
+
+def encode_mechanism(mechanism: Any) -> bytes:
+    return _PICKLE_HEADER + pickle.dumps(mechanism, protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def decode_mechanism(raw: bytes) -> Any:
+    if not raw.startswith(_PICKLE_HEADER):
+        raise ValueError("not a causalmix mechanism")
+    return pickle.loads(raw[len(_PICKLE_HEADER) :])
+
+
+def _choose_estimator(
+    parent_values: np.ndarray,
+    node_values: np.ndarray,
+    parent_levels: Sequence[int],
+    discrete: bool,
+    quality: str,
+) -> Any:
+    linear = LogisticRegression(max_iter=1000) if discrete else LinearRegression()
+    if quality == "linear":
+        return linear
+    from dowhy.gcm import config
+    from dowhy.gcm.auto import AssignmentQuality, select_model
+
+    chosen = AssignmentQuality.GOOD if quality == "good" else AssignmentQuality.BETTER
+    saved_n_jobs = config.default_n_jobs
+    # DoWhy cross-validates its candidates with n_jobs=-1 by default: one process pool per
+    # node is slower than the fits themselves and competes with the caller's parallelism.
+    config.default_n_jobs = 1
+    try:
+        model, _ = select_model(_one_hot(parent_values, parent_levels), node_values, chosen)
+        return model.sklearn_model
+    except (ValueError, AttributeError):
+        # Too few rows per class for DoWhy's 5-fold selection (or a model without an
+        # sklearn estimator): use the linear choice.
+        return linear
+    finally:
+        config.default_n_jobs = saved_n_jobs
+
+
+def _one_hot(values: np.ndarray, levels: Sequence[int]) -> np.ndarray:
+    """Continuous columns as floats, discrete columns (level strings) one-hot encoded."""
+    values = np.asarray(values)
+    if values.ndim == 1:
+        values = values.reshape(-1, 1)
+    blocks = []
+    for j, n_levels in enumerate(levels):
+        column = values[:, j]
+        if n_levels == 0:
+            blocks.append(column.astype(float).reshape(-1, 1))
+        else:
+            indices = np.clip(column.astype(float).astype(np.int64), 0, n_levels - 1)
+            blocks.append(np.eye(n_levels)[indices])
+    return np.hstack(blocks)
+
+
+def _shape_2d(values: np.ndarray) -> np.ndarray:
+    values = np.asarray(values)
+    return values.reshape(-1, 1) if values.ndim == 1 else values
+
+
+class OneHotInputRegressor(PredictionModel):
+    """A DoWhy prediction model: one-hot encodes discrete inputs, then a scikit-learn model.
+
+    DoWhy's own wrapper switches to a target encoding above 7 categories, which needs a numeric
+    target; encoding here keeps every input the same for regressors and classifiers.
+    """
+
+    def __init__(self, estimator: Any, levels: tuple[int, ...]) -> None:
+        self.estimator = estimator
+        self.levels = levels
+
+    def fit(self, X: np.ndarray, Y: np.ndarray) -> None:
+        self.estimator.fit(_one_hot(X, self.levels), np.asarray(Y).reshape(-1))
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        return _shape_2d(self.estimator.predict(_one_hot(X, self.levels)))
+
+    def clone(self) -> OneHotInputRegressor:
+        return type(self)(clone(self.estimator), self.levels)
+
+
+class OneHotInputClassifier(OneHotInputRegressor, ClassificationModel):
+    """The classification counterpart of :class:`OneHotInputRegressor`."""
+
+    def predict_probabilities(self, X: np.ndarray) -> np.ndarray:
+        return _shape_2d(self.estimator.predict_proba(_one_hot(X, self.levels)))
+
+    @property
+    def classes(self) -> list[str]:
+        return list(self.estimator.classes_)

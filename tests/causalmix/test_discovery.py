@@ -1,0 +1,194 @@
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from causalmix import (
+    DISCOVERY_ALGORITHMS,
+    CausalAugmenter,
+    FCIDiscovery,
+    PCDiscovery,
+    edge_strengths,
+)
+from causalmix._discovery import edge_probabilities, find_aliases
+from causalmix._discovery_base import ARROW, CIRCLE, TAIL
+from causalmix._store import ObjectStore
+
+
+def _chain(n: int = 600, seed: int = 0) -> tuple[pd.DataFrame, pd.Series]:
+    """X -> Y -> Z -> target, and W independent of everything."""
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=n)
+    y = 1.5 * x + rng.normal(size=n)
+    z = -1.2 * y + rng.normal(size=n) * 1.5
+    w = rng.normal(size=n)
+    target = pd.Series(np.where(z + rng.normal(size=n) > 0, "high", "low"), name="label")
+    return pd.DataFrame({"X": x, "Y": y, "Z": z, "W": w}), target
+
+
+def _marks(n: int, edges: list[tuple[int, int, int, int]]) -> np.ndarray:
+    """Edges as (i, j, mark at i, mark at j)."""
+    marks = np.zeros((n, n), dtype=np.int8)
+    for i, j, at_i, at_j in edges:
+        marks[i, j], marks[j, i] = at_i, at_j
+    return marks
+
+
+def test_edge_strengths_count_every_mark_combination() -> None:
+    cases = {
+        (TAIL, ARROW): (1.0, 0.0),  # i --> j
+        (CIRCLE, ARROW): (1.0, 0.0),  # i o-> j
+        (TAIL, CIRCLE): (1.0, 0.0),  # i --o j
+        (ARROW, TAIL): (0.0, 1.0),  # i <-- j
+        (ARROW, CIRCLE): (0.0, 1.0),  # i <-o j
+        (TAIL, TAIL): (0.5, 0.5),  # i --- j
+        (ARROW, ARROW): (0.5, 0.5),  # i <-> j
+        (CIRCLE, CIRCLE): (0.5, 0.5),  # i o-o j
+    }
+    for (at_i, at_j), (forward, backward) in cases.items():
+        strengths = edge_strengths(_marks(3, [(0, 2, at_i, at_j)]))
+        assert (strengths[0, 2], strengths[2, 0]) == (forward, backward), (at_i, at_j)
+        assert strengths[[0, 1, 1, 2], [1, 0, 2, 1]].sum() == 0.0
+
+
+def test_planted_chain_skeleton_is_recovered() -> None:
+    X, y = _chain()
+    augmenter = CausalAugmenter(n_bootstrap=10, n_dags=2, random_state=1).fit(X, y)
+    P = augmenter.edge_probabilities_
+    skeleton = P + P.T
+    assert list(P.index) == ["X", "Y", "Z", "W", "label"]
+    for a, b in [("X", "Y"), ("Y", "Z"), ("Z", "label")]:
+        assert skeleton.loc[a, b] >= 0.8, (a, b, skeleton.loc[a, b])
+    for a, b in [("X", "Z"), ("X", "W"), ("Y", "W"), ("Z", "W"), ("X", "label"), ("W", "label")]:
+        assert skeleton.loc[a, b] <= 0.2, (a, b, skeleton.loc[a, b])
+    assert ((P.to_numpy() >= 0) & (P.to_numpy() <= 1)).all()
+    assert np.all(skeleton.to_numpy() <= 1.0 + 1e-12)
+
+
+@pytest.mark.parametrize("name", sorted(DISCOVERY_ALGORITHMS))
+def test_each_algorithm_gives_probabilities_in_unit_interval(name: str) -> None:
+    X, y = _chain(n=300)
+    P = CausalAugmenter(discovery=name, n_bootstrap=4, n_dags=1).fit(X, y).edge_probabilities_
+    values = P.to_numpy()
+    assert values.min() >= 0.0 and values.max() <= 1.0
+    assert np.all(np.diag(values) == 0.0)
+    assert (values + values.T).max() <= 1.0 + 1e-12
+    assert values.sum() > 0
+
+
+def test_fast_fisherz_matches_causal_learn() -> None:
+    from causallearn.utils.cit import CIT
+
+    from causalmix._fisherz import register_fisherz
+
+    rng = np.random.default_rng(3)
+    data = rng.normal(size=(200, 6))
+    data[:, 1] += data[:, 0]
+    data[:, 2] += data[:, 1] - data[:, 3]
+    reference, ours = CIT(data, "fisherz"), CIT(data, register_fisherz())
+    for _ in range(300):
+        k = int(rng.integers(0, 4))
+        v = [int(i) for i in rng.choice(6, size=k + 2, replace=False)]
+        assert abs(reference(v[0], v[1], v[2:]) - ours(v[0], v[1], v[2:])) < 1e-9
+
+
+def test_pc_with_fast_fisherz_matches_causal_learn_graph() -> None:
+    from causallearn.search.ConstraintBased.PC import pc
+
+    X, y = _chain(n=400)
+    data = np.column_stack([X.to_numpy(), (y == "high").to_numpy(dtype=float)])
+    reference = pc(data, 0.05, "fisherz", show_progress=False).G.graph
+    assert np.array_equal(PCDiscovery("fisherz").discover(data), reference)
+
+
+def test_duplicated_columns_do_not_crash_and_become_children() -> None:
+    X, y = _chain(n=300)
+    X["Y_copy"] = X["Y"]
+    X["Y_scaled"] = 3.0 * X["Y"] - 1.0
+    augmenter = CausalAugmenter(n_bootstrap=3, n_dags=2).fit(X, y)
+    P = augmenter.edge_probabilities_
+    assert P.loc["Y", "Y_copy"] == 1.0 and P.loc["Y", "Y_scaled"] == 1.0
+    assert P["Y_copy"].drop("Y").sum() == 0.0 and P.loc["Y_copy"].sum() == 0.0
+    for dag in augmenter.dags_:
+        assert list(dag.predecessors("Y_copy")) == ["Y"]
+    X_synthetic, _ = augmenter.sample(50)
+    np.testing.assert_allclose(X_synthetic["Y_copy"], X_synthetic["Y"], atol=1e-6)
+
+
+def test_find_aliases_prefers_the_target_and_detects_relabelling() -> None:
+    rng = np.random.default_rng(0)
+    codes = rng.integers(0, 3, size=100).astype(float)
+    relabelled = np.array([2.0, 0.0, 1.0])[codes.astype(int)]
+    other = rng.normal(size=100)
+    matrix = np.column_stack([relabelled, other, codes])
+    aliases = find_aliases(matrix, np.array([True, False, True]), first=2)
+    assert aliases == {0: 2}
+
+
+def test_singular_fisherz_sub_matrix_does_not_raise() -> None:
+    rng = np.random.default_rng(1)
+    a, b = rng.normal(size=200), rng.normal(size=200)
+    # a + b is collinear with (a, b) without duplicating either: the full matrix is singular.
+    data = np.column_stack([a, b, a + b, rng.normal(size=200)])
+    for algorithm in (PCDiscovery("fisherz"), FCIDiscovery("fisherz")):
+        marks = algorithm.discover(data)
+        assert marks.shape == (4, 4)
+
+
+@pytest.mark.parametrize("test", ["chisq", "gsq"])
+def test_tiny_categorical_data_with_contingency_tests(test: str) -> None:
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame(
+        {
+            "colour": rng.choice(["red", "green"], size=12),
+            "size": rng.choice(["s", "m", "l"], size=12),
+            "rare": ["x"] * 11 + ["y"],  # constant in most resamples
+        }
+    )
+    y = pd.Series(rng.choice(["a", "b"], size=12), name="class")
+    augmenter = CausalAugmenter(indep_test=test, n_bootstrap=5, n_dags=2).fit(X, y)
+    assert augmenter.indep_test_ == test
+    X_synthetic, y_synthetic = augmenter.sample(12)
+    assert set(X_synthetic["size"].dropna()) <= {"s", "m", "l"}
+    assert set(y_synthetic) == {"a", "b"}
+
+
+def test_chisq_bins_continuous_columns() -> None:
+    X, y = _chain(n=300)
+    augmenter = CausalAugmenter(indep_test="gsq", n_bootstrap=3, n_dags=1).fit(X, y)
+    skeleton = augmenter.edge_probabilities_ + augmenter.edge_probabilities_.T
+    assert skeleton.loc["X", "Y"] >= 0.6
+
+
+def test_auto_test_is_chisq_for_all_discrete_data() -> None:
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame({"a": rng.integers(0, 3, 80), "b": rng.choice(["u", "v"], 80)})
+    y = pd.Series(rng.integers(0, 2, 80), name="t")
+    assert CausalAugmenter(n_bootstrap=2, n_dags=1).fit(X, y).indep_test_ == "chisq"
+    X["c"] = rng.normal(size=80)
+    assert CausalAugmenter(n_bootstrap=2, n_dags=1).fit(X, y).indep_test_ == "fisherz"
+
+
+def test_kci_runs_on_a_small_problem() -> None:
+    X, y = _chain(n=60)
+    augmenter = CausalAugmenter(indep_test="kci", n_bootstrap=1, n_dags=1, depth=1).fit(
+        X[["X", "Y"]], y
+    )
+    assert augmenter.edge_probabilities_.shape == (3, 3)
+
+
+def test_larger_n_bootstrap_reuses_cached_runs() -> None:
+    rng = np.random.default_rng(0)
+    data = rng.normal(size=(100, 3))
+    data[:, 1] += data[:, 0]
+    store = ObjectStore(None)
+    algorithm = PCDiscovery("fisherz", alpha=0.05)
+    first = edge_probabilities(
+        algorithm, data, {}, n_bootstrap=3, max_rows=80, seed=11, store=store
+    )
+    second = edge_probabilities(
+        algorithm, data, {}, n_bootstrap=5, max_rows=80, seed=11, store=store
+    )
+    assert store.hits["discovery"] == 3 and store.misses["discovery"] == 3 + 2
+    assert first.shape == second.shape == (3, 3)
