@@ -1,0 +1,371 @@
+"""The fine-tuning engine: episodic training of a backend on real (+ synthetic) rows."""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from tabfm._device import autocast, resolve_device
+from tabfm._errors import TabFMError
+from tabfm._finetune_config import FinetuneConfig
+from tabfm._metrics import roc_auc
+from tabfm._preprocess import as_frame, encode_target
+
+if TYPE_CHECKING:
+    import torch
+
+    from tabfm._backend import BaseBackend
+    from tabfm._finetuned import FineTunedClassifier
+
+_logger = logging.getLogger(__name__)
+
+Split = tuple[pd.DataFrame, pd.Series]
+_MIN_CONTEXT = 16  # out-of-memory halving stops here
+_EVAL_CONTEXT = 2048  # context rows when predicting the validation rows
+
+
+@dataclass
+class _Pool:
+    """The encoded training pool: real rows first, then synthetic rows."""
+
+    x: np.ndarray  # (N, C) float32
+    y: np.ndarray  # (N,) int64 class codes
+    is_real: np.ndarray  # (N,) bool
+
+
+def finetune(
+    model: BaseBackend,
+    train_real: Split,
+    train_synthetic: Split | None,
+    valid: Split,
+    config: FinetuneConfig | None = None,
+    on_epoch: Callable[[int, dict[str, float]], None] | None = None,
+) -> tuple[FineTunedClassifier, list[dict[str, float]]]:
+    """Fine-tune ``model`` in place on episodes drawn from real and synthetic rows.
+
+    Every step draws ``episodes_per_step`` episodes: a stratified context/query split of at
+    most ``context_size`` pool rows, with at least one query row per class (real rows only
+    when ``query_source="real"``), a fresh label permutation and fresh feature identities.
+    The loss is the cross-entropy on the query labels. After each epoch the model predicts
+    ``valid`` with the real training rows as context; the pre-trained weights are evaluated
+    first (epoch 0) and are the initial best, and the best state is restored at the end, so
+    the result is never worse than the pre-trained model on ``valid``.
+
+    Args:
+        model: The backend to fine-tune (its weights change).
+        train_real: ``(X, y)`` real training rows; they are also the inference context.
+        train_synthetic: ``(X, y)`` synthetic rows with the same columns, or ``None`` / empty.
+        valid: ``(X, y)`` validation rows (at least two classes).
+        config: Training settings (defaults: :class:`FinetuneConfig`).
+        on_epoch: Called as ``on_epoch(epoch, metrics)`` after every validation, epoch 0
+            included; if it raises, the best state is restored and the exception propagates.
+
+    Returns:
+        ``(classifier, history)``: a :class:`FineTunedClassifier` fitted on ``train_real``, and
+        one dict per validation with ``epoch``, ``train_loss``, ``valid_roc_auc``,
+        ``valid_log_loss``, ``seconds``, ``lr``, ``context_size``, ``steps``,
+        ``steps_per_second``, ``best_epoch`` and (on CUDA) ``peak_memory_mb``.
+
+    Raises:
+        TabFMError: On bad data or config.
+    """
+    import torch
+
+    from tabfm._finetuned import FineTunedClassifier
+
+    config = config or FinetuneConfig()
+    if not isinstance(config, FinetuneConfig):
+        raise TabFMError(f"config must be a FinetuneConfig, but got {type(config).__name__}.")
+    device = resolve_device(config.device)
+    model.module.to(device)
+    model.device = device
+    X_real, y_real = _split(train_real, "train_real")
+    preprocessor = model.make_preprocessor()
+    preprocessor.fit(X_real)
+    classes, codes_real = encode_target(y_real)
+    pool = _build_pool(preprocessor, classes, codes_real, X_real, train_synthetic)
+    X_valid, y_valid = _split(valid, "valid")
+    x_valid = preprocessor.transform(X_valid)
+    codes_valid = _codes(classes, y_valid, "valid")
+    if len(np.unique(codes_valid)) < 2:
+        raise TabFMError(f"valid must hold at least 2 classes, but got {np.unique(y_valid)}.")
+
+    rng = np.random.default_rng(config.seed)
+    generator = torch.Generator().manual_seed(config.seed)
+    total_steps = config.epochs * config.steps_per_epoch
+    optimizer = torch.optim.AdamW(
+        model.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay
+    )
+    context_size, eval_context = config.context_size, _EVAL_CONTEXT
+    real_context = pool.x[pool.is_real], pool.y[pool.is_real]
+    x_pool = torch.from_numpy(pool.x).to(device)
+    y_pool = torch.from_numpy(pool.y).to(device)
+
+    def validate(epoch: int, extra: dict[str, float]) -> dict[str, float]:
+        nonlocal eval_context
+        proba, eval_context = _with_oom_retry(
+            lambda size: model.predict_proba(
+                real_context[0],
+                real_context[1],
+                x_valid,
+                len(classes),
+                n_estimators=config.eval_estimators,
+                max_context=size,
+                seed=config.seed,
+            ),
+            eval_context,
+            device,
+        )
+        finite = bool(np.isfinite(proba).all())  # a diverged network predicts NaN
+        return {
+            "epoch": epoch,
+            **extra,
+            "valid_roc_auc": (
+                roc_auc(codes_valid, proba, np.arange(len(classes))) if finite else math.nan
+            ),
+            "valid_log_loss": _log_loss(codes_valid, proba) if finite else math.inf,
+            "context_size": context_size,
+        }
+
+    history: list[dict[str, float]] = []
+    started = time.perf_counter()
+    if device.type == "cuda":
+        torch.cuda.reset_peak_memory_stats(device)
+    model.train(False)
+    record = validate(0, {"train_loss": math.nan, "lr": 0.0, "steps": 0})
+    best_score, best_state, best_epoch = _score(record, config), model.state_dict(), 0
+    record.update(seconds=time.perf_counter() - started, steps_per_second=math.nan)
+    record["best_epoch"] = best_epoch
+    _add_memory(record, device)
+    history.append(record)
+    try:
+        if on_epoch is not None:
+            on_epoch(0, dict(record))
+        stale = 0
+        for epoch in range(1, config.epochs + 1):
+            epoch_started = time.perf_counter()
+            model.train(True)
+            losses, lr = [], 0.0
+            for step_in_epoch in range(config.steps_per_epoch):
+                step = (epoch - 1) * config.steps_per_epoch + step_in_epoch
+                lr = _learning_rate(step, total_steps, config)
+                for group in optimizer.param_groups:
+                    group["lr"] = lr
+                loss, context_size = _with_oom_retry(
+                    lambda size: _train_step(
+                        model, optimizer, pool, (x_pool, y_pool), size, config, rng, generator
+                    ),
+                    context_size,
+                    device,
+                )
+                losses.append(loss)
+            model.train(False)
+            train_seconds = time.perf_counter() - epoch_started
+            record = validate(
+                epoch,
+                {"train_loss": float(np.mean(losses)), "lr": lr, "steps": epoch * len(losses)},
+            )
+            score = _score(record, config)
+            if score > best_score:
+                best_score, best_state, best_epoch, stale = score, model.state_dict(), epoch, 0
+            else:
+                stale += 1
+            record["seconds"] = time.perf_counter() - epoch_started
+            record["steps_per_second"] = config.steps_per_epoch / max(train_seconds, 1e-9)
+            record["best_epoch"] = best_epoch
+            _add_memory(record, device)
+            history.append(record)
+            if on_epoch is not None:
+                on_epoch(epoch, dict(record))
+            if config.patience and stale >= config.patience:
+                break
+            if not all(math.isfinite(loss) for loss in losses):
+                _logger.warning("Fine-tuning diverged at epoch %d; stopping.", epoch)
+                break
+    finally:
+        model.load_state_dict(best_state)
+        model.train(False)
+    classifier = FineTunedClassifier(
+        model, config=config, n_estimators=4, random_state=config.seed
+    ).fit(X_real, y_real)
+    return classifier, history
+
+
+def _split(split: Any, name: str) -> tuple[pd.DataFrame, pd.Series]:
+    if not isinstance(split, tuple) or len(split) != 2:
+        raise TabFMError(f"{name} must be an (X, y) tuple, but got {type(split).__name__}.")
+    X, y = as_frame(split[0], f"{name} X"), pd.Series(np.asarray(split[1]))
+    if len(X) != len(y):
+        raise TabFMError(f"{name} X and y must have as many rows, but got {len(X)} and {len(y)}.")
+    return X, y
+
+
+def _codes(classes: np.ndarray, y: pd.Series, name: str) -> np.ndarray:
+    labels = y.to_numpy()
+    unknown = ~np.isin(labels, classes)
+    if unknown.any():
+        absent = sorted(set(labels[unknown].tolist()))[:5]
+        raise TabFMError(f"{name} has labels absent from train_real: {absent}.")
+    return np.searchsorted(classes, labels).astype(np.int64)
+
+
+def _build_pool(
+    preprocessor: Any,
+    classes: np.ndarray,
+    codes_real: np.ndarray,
+    X_real: pd.DataFrame,
+    train_synthetic: Split | None,
+) -> _Pool:
+    x_parts, y_parts = [preprocessor.transform(X_real)], [codes_real]
+    if train_synthetic is not None and len(train_synthetic[0]) > 0:
+        X_syn, y_syn = _split(train_synthetic, "train_synthetic")
+        x_parts.append(preprocessor.transform(X_syn))
+        y_parts.append(_codes(classes, y_syn, "train_synthetic"))
+    is_real = np.zeros(sum(len(p) for p in y_parts), dtype=bool)
+    is_real[: len(codes_real)] = True
+    return _Pool(np.concatenate(x_parts).astype(np.float32), np.concatenate(y_parts), is_real)
+
+
+def sample_episode(
+    rng: np.random.Generator,
+    y: np.ndarray,
+    is_real: np.ndarray,
+    context_size: int,
+    query_fraction: float,
+    real_queries: bool,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Row indices ``(context, query)`` of one stratified episode.
+
+    Queries are drawn per class in proportion to the class (at least one per class that has
+    a second row left for the context), from real rows only when ``real_queries``; the context
+    is drawn from the remaining rows, keeping every class.
+    """
+    n_rows = min(len(y), context_size)
+    n_query = max(1, int(round(n_rows * query_fraction)))
+    eligible = is_real if real_queries else np.ones(len(y), dtype=bool)
+    query_parts = []
+    for label in np.unique(y):
+        members = np.flatnonzero(y == label)
+        candidates = members[eligible[members]]
+        if len(candidates) == 0 or len(members) < 2:
+            continue
+        wanted = max(1, int(round(n_query * len(members) / len(y))))
+        # Leave at least one row of the class for the context.
+        take = min(wanted, len(candidates), len(members) - 1)
+        query_parts.append(rng.choice(candidates, size=take, replace=False))
+    query = np.concatenate(query_parts) if query_parts else np.empty(0, dtype=np.int64)
+    rest = np.setdiff1d(np.arange(len(y)), query)
+    n_context = max(1, n_rows - len(query))
+    context = _stratified_subset(rng, y, rest, n_context)
+    return rng.permutation(context), rng.permutation(query)
+
+
+def _stratified_subset(
+    rng: np.random.Generator, y: np.ndarray, rows: np.ndarray, size: int
+) -> np.ndarray:
+    if len(rows) <= size:
+        return rows
+    shuffled = rows[rng.permutation(len(rows))]
+    first = shuffled[np.unique(y[shuffled], return_index=True)[1]]
+    others = np.setdiff1d(shuffled, first)
+    others = others[rng.permutation(len(others))][: max(0, size - len(first))]
+    return np.concatenate([first, others])
+
+
+def _train_step(
+    model: BaseBackend,
+    optimizer: torch.optim.Optimizer,
+    pool: _Pool,
+    pool_tensors: tuple[torch.Tensor, torch.Tensor],
+    context_size: int,
+    config: FinetuneConfig,
+    rng: np.random.Generator,
+    generator: torch.Generator,
+) -> float:
+    import torch
+    import torch.nn.functional as F
+
+    optimizer.zero_grad(set_to_none=True)
+    total = 0.0
+    device = model.device
+    n_classes = int(pool.y.max()) + 1
+    for _ in range(config.episodes_per_step):
+        context, query = sample_episode(
+            rng,
+            pool.y,
+            pool.is_real,
+            context_size,
+            config.query_fraction,
+            real_queries=config.query_source == "real",
+        )
+        if len(query) == 0:
+            raise TabFMError("No query rows can be drawn: every class needs at least 2 rows.")
+        # A fresh label permutation per episode keeps the model label-symmetric.
+        label_map = torch.from_numpy(rng.permutation(n_classes)).to(device)
+        x, y = pool_tensors[0], label_map[pool_tensors[1]]
+        context_t = torch.from_numpy(context).to(device)
+        query_t = torch.from_numpy(query).to(device)
+        with autocast(device):
+            logits = model.forward_episode(
+                x[context_t], y[context_t], x[query_t], n_classes, generator=generator
+            )
+        loss = F.cross_entropy(logits.float(), y[query_t]) / config.episodes_per_step
+        loss.backward()
+        total += float(loss.detach())
+    torch.nn.utils.clip_grad_norm_(list(model.parameters()), config.grad_clip)
+    optimizer.step()
+    return total
+
+
+def _with_oom_retry(
+    run: Callable[[int], Any], context_size: int, device: torch.device
+) -> tuple[Any, int]:
+    """Run ``run(context_size)``; on CUDA out-of-memory halve the context and retry."""
+    import torch
+
+    while True:
+        try:
+            return run(context_size), context_size
+        except torch.OutOfMemoryError:
+            if device.type != "cuda" or context_size // 2 < _MIN_CONTEXT:
+                raise
+            torch.cuda.empty_cache()
+            _logger.warning(
+                "CUDA out of memory with context_size=%d; retrying with %d.",
+                context_size,
+                context_size // 2,
+            )
+            context_size //= 2
+
+
+def _learning_rate(step: int, total_steps: int, config: FinetuneConfig) -> float:
+    warmup = int(config.warmup_fraction * total_steps)
+    if step < warmup:
+        return config.learning_rate * (step + 1) / warmup
+    progress = (step - warmup) / max(1, total_steps - warmup)
+    return config.learning_rate * 0.5 * (1 + math.cos(math.pi * progress))
+
+
+def _score(record: dict[str, float], config: FinetuneConfig) -> float:
+    """Higher is better; NaN (undefined AUC) never counts as an improvement."""
+    value = record["valid_roc_auc"] if config.metric == "roc_auc" else -record["valid_log_loss"]
+    return -math.inf if math.isnan(value) else value
+
+
+def _log_loss(codes: np.ndarray, proba: np.ndarray) -> float:
+    picked = proba[np.arange(len(codes)), codes]
+    return float(-np.mean(np.log(np.clip(picked, 1e-15, 1.0))))
+
+
+def _add_memory(record: dict[str, float], device: torch.device) -> None:
+    import torch
+
+    if device.type == "cuda":
+        record["peak_memory_mb"] = torch.cuda.max_memory_allocated(device) / 2**20

@@ -1,0 +1,281 @@
+"""A compact synthetic prior of classification tasks drawn from random SCMs.
+
+Each task is a random layered structural causal model: root causes, then layers whose nodes are
+either random MLP units (sparse random weights, a random activation, additive noise) or random
+oblivious decision trees of earlier nodes. Features and the target are random nodes of the
+graph, so features are causes, effects and spouses of the target, plus unrelated nodes. The
+target becomes 2-10 classes (random quantile thresholds, or the argmax of several nodes); some
+features are discretised into shuffled categorical codes, skewed, rescaled or made missing.
+
+Everything is NumPy and takes ~1 ms per task, so on a CPU the model, not the prior, is the
+bottleneck (``tabicl.prior`` generates ~20 tasks/s per core and needs xgboost).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from tabfm._config import MAX_CLASSES
+
+_ACTIVATIONS = (
+    lambda v: v,
+    np.tanh,
+    lambda v: np.maximum(v, 0.0),
+    np.sin,
+    np.abs,
+    lambda v: np.clip(v, -2.0, 2.0) ** 2,
+    lambda v: 1.0 / (1.0 + np.exp(-v)),
+    lambda v: np.sign(v),
+)
+
+
+@dataclass(frozen=True)
+class PriorStage:
+    """Ranges of the tasks drawn at one point of the curriculum.
+
+    Attributes:
+        min_rows: Fewest rows (context + query) of a task.
+        max_rows: Most rows of a task.
+        max_features: Most feature columns.
+        max_classes: Most target classes (the number is skewed towards 2).
+        missing_probability: Chance that a task has missing values at all.
+        categorical_probability: Chance that a task has categorical features at all.
+    """
+
+    min_rows: int = 64
+    max_rows: int = 512
+    max_features: int = 40
+    max_classes: int = MAX_CLASSES
+    missing_probability: float = 0.3
+    categorical_probability: float = 0.4
+
+
+def curriculum(progress: float, max_rows: int = 512, max_features: int = 40) -> PriorStage:
+    """The prior stage at ``progress`` in ``[0, 1]`` of training.
+
+    Easy tasks first (few features, binary, short tables), ramping to the full prior by 40%:
+    a model trained on the full prior from the start learns to ignore its context.
+    """
+    ramp = min(max(progress / 0.4, 0.0), 1.0)
+    return PriorStage(
+        min_rows=64,
+        max_rows=int(round(min(max_rows, 128 + ramp * (max_rows - 128)))),
+        max_features=int(round(min(max_features, 6 + ramp * (max_features - 6)))),
+        max_classes=int(round(2 + ramp * (MAX_CLASSES - 2))),
+        missing_probability=0.3 * ramp,
+        categorical_probability=0.4 * ramp,
+    )
+
+
+@dataclass(frozen=True)
+class PriorBatch:
+    """A batch of tasks of equal shape (NumPy arrays).
+
+    Attributes:
+        x: ``(B, R, C)`` float32 features, NaN where missing.
+        y: ``(B, R)`` int64 labels in ``[0, n_classes)``; every class of a task occurs among its
+            first ``n_context`` rows.
+        n_context: Number of context rows (the rest are query rows).
+        n_classes: ``(B,)`` number of classes of each task.
+    """
+
+    x: np.ndarray
+    y: np.ndarray
+    n_context: int
+    n_classes: np.ndarray
+
+
+def sample_batch(
+    rng: np.random.Generator, stage: PriorStage, max_cells: int = 16384
+) -> PriorBatch:
+    """Draw tasks of one random shape, as many as fit in ``max_cells`` cells.
+
+    Args:
+        rng: Source of all randomness.
+        stage: Ranges of the tasks.
+        max_cells: Budget of ``B * R * (C + 1)`` cells, which keeps the step time even across
+            shapes.
+    """
+    log_rows = rng.uniform(np.log(stage.min_rows), np.log(stage.max_rows))
+    n_rows = int(np.exp(log_rows))
+    n_features = int(rng.integers(1, stage.max_features + 1))
+    n_context = int(n_rows * rng.uniform(0.5, 0.9))
+    batch = max(1, max_cells // (n_rows * (n_features + 1)))
+    xs, ys, classes = [], [], []
+    for _ in range(batch):
+        n_classes = _sample_n_classes(rng, stage.max_classes)
+        x, y = sample_task(rng, n_rows, n_features, n_classes, stage)
+        x, y = _context_first(rng, x, y, n_context)
+        xs.append(x)
+        ys.append(y)
+        classes.append(int(y.max()) + 1)
+    return PriorBatch(
+        np.stack(xs).astype(np.float32), np.stack(ys), n_context, np.asarray(classes)
+    )
+
+
+def _sample_n_classes(rng: np.random.Generator, max_classes: int) -> int:
+    if max_classes <= 2 or rng.random() < 0.5:
+        return 2
+    return int(rng.integers(3, max_classes + 1))
+
+
+def sample_task(
+    rng: np.random.Generator,
+    n_rows: int,
+    n_features: int,
+    n_classes: int,
+    stage: PriorStage | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """One task: ``x`` ``(n_rows, n_features)`` (NaN = missing) and ``y`` in ``[0, n_classes)``.
+
+    Every class occurs at least twice (classes that vanish are merged away, so ``y.max() + 1``
+    may be smaller than ``n_classes`` on tiny tables).
+    """
+    stage = stage or PriorStage()
+    nodes = _sample_scm_nodes(rng, n_rows, n_features + n_classes + 2)
+    n_nodes = nodes.shape[1]
+    # The target comes from the later half of the graph, so that features are often causes.
+    target_node = int(rng.integers(n_nodes // 2, n_nodes))
+    others = np.delete(np.arange(n_nodes), target_node)
+    feature_nodes = rng.choice(others, size=n_features, replace=len(others) < n_features)
+    x = nodes[:, feature_nodes].copy()
+    if n_classes > 2 and rng.random() < 0.3:
+        extra = rng.choice(others, size=n_classes - 1, replace=False)
+        scores = np.column_stack([nodes[:, target_node], nodes[:, extra]])
+        scores = (scores - scores.mean(0)) / (scores.std(0) + 1e-6)
+        y = np.argmax(scores + rng.normal(0, 0.1, scores.shape), axis=1)
+    else:
+        y = _threshold_classes(rng, nodes[:, target_node], n_classes)
+    y = _compact_labels(rng, y)
+    x = _distort_features(rng, x, stage)
+    return x, y
+
+
+def _sample_scm_nodes(rng: np.random.Generator, n_rows: int, min_nodes: int) -> np.ndarray:
+    """Values ``(n_rows, n_nodes)`` of all nodes of a random layered SCM."""
+    n_layers = int(rng.integers(1, 5))
+    width = max(int(np.ceil(min_nodes / (n_layers + 1))) + int(rng.integers(0, 4)), 2)
+    noise_scale = float(np.exp(rng.uniform(np.log(0.01), np.log(0.5))))
+    layer = _root_causes(rng, n_rows, width)
+    layers = [layer]
+    tree_share = rng.choice([0.0, 0.0, 0.3, 1.0])
+    for _ in range(n_layers):
+        inputs = np.concatenate(layers[-2:], axis=1)
+        if rng.random() < tree_share:
+            layer = _tree_layer(rng, inputs, width)
+        else:
+            layer = _mlp_layer(rng, inputs, width)
+        layer = layer + rng.normal(0.0, noise_scale, layer.shape)
+        layer = (layer - layer.mean(0)) / (layer.std(0) + 1e-6)
+        layers.append(layer)
+    return np.concatenate(layers, axis=1)
+
+
+def _root_causes(rng: np.random.Generator, n_rows: int, width: int) -> np.ndarray:
+    kind = rng.integers(0, 3)
+    if kind == 0:
+        return rng.normal(size=(n_rows, width))
+    if kind == 1:
+        return rng.uniform(-1.7, 1.7, size=(n_rows, width))
+    # A mixture of a few clusters: class structure that is not a smooth function.
+    centres = rng.normal(0.0, 1.5, size=(int(rng.integers(2, 6)), width))
+    return centres[rng.integers(0, len(centres), n_rows)] + rng.normal(size=(n_rows, width))
+
+
+def _mlp_layer(rng: np.random.Generator, inputs: np.ndarray, width: int) -> np.ndarray:
+    n_in = inputs.shape[1]
+    weights = rng.normal(size=(n_in, width)) / np.sqrt(max(1.0, n_in * 0.5))
+    # Sparse edges make a real DAG rather than a dense mix; every node keeps one parent.
+    mask = rng.random((n_in, width)) < rng.uniform(0.2, 0.9)
+    mask[rng.integers(0, n_in, width), np.arange(width)] = True
+    pre = inputs @ (weights * mask) + rng.normal(0.0, 0.3, width)
+    out = np.empty_like(pre)
+    choices = rng.integers(0, len(_ACTIVATIONS), width)
+    if rng.random() < 0.2:
+        choices[:] = 0  # purely linear layers: the simplest tasks, which anchor learning
+    for index in np.unique(choices):
+        columns = choices == index
+        out[:, columns] = _ACTIVATIONS[index](pre[:, columns])
+    return out
+
+
+def _tree_layer(rng: np.random.Generator, inputs: np.ndarray, width: int) -> np.ndarray:
+    """Random oblivious trees: each node splits on ``depth`` random parents at random quantiles."""
+    n_rows, n_in = inputs.shape
+    depth = int(rng.integers(1, 5))
+    parents = rng.integers(0, n_in, size=(width, depth))
+    quantiles = rng.uniform(0.1, 0.9, size=(width, depth))
+    out = np.empty((n_rows, width))
+    for node in range(width):
+        values = inputs[:, parents[node]]  # (n_rows, depth)
+        thresholds = np.array(
+            [np.quantile(values[:, level], quantiles[node, level]) for level in range(depth)]
+        )
+        leaves = ((values > thresholds) * (1 << np.arange(depth))).sum(axis=1)
+        out[:, node] = rng.normal(size=1 << depth)[leaves]
+    return out
+
+
+def _threshold_classes(rng: np.random.Generator, target: np.ndarray, n_classes: int) -> np.ndarray:
+    if n_classes == 2:
+        cut = np.quantile(target, rng.uniform(0.15, 0.85))
+        return (target > cut).astype(np.int64)
+    cuts = np.sort(rng.uniform(0.05, 0.95, n_classes - 1))
+    labels = np.searchsorted(np.quantile(target, cuts), target)
+    if rng.random() < 0.3:
+        # Non-monotone classes: bands of the target map to shuffled labels.
+        labels = rng.permutation(n_classes)[labels]
+    return labels.astype(np.int64)
+
+
+def _compact_labels(rng: np.random.Generator, y: np.ndarray) -> np.ndarray:
+    """Merge classes with fewer than 2 rows into a neighbour, then shuffle label names."""
+    values, counts = np.unique(y, return_counts=True)
+    if len(values) > 2:
+        for value in values[counts < 2]:
+            y = np.where(y == value, values[np.argmax(counts)], y)
+    _, y = np.unique(y, return_inverse=True)
+    if y.max() == 0:  # a constant target: split by row order to keep two classes
+        y = (np.arange(len(y)) % 2).astype(np.int64)
+    return rng.permutation(int(y.max()) + 1)[y].astype(np.int64)
+
+
+def _distort_features(rng: np.random.Generator, x: np.ndarray, stage: PriorStage) -> np.ndarray:
+    n_rows, n_features = x.shape
+    if rng.random() < stage.categorical_probability:
+        share = rng.uniform(0.1, 0.7)
+        for column in np.flatnonzero(rng.random(n_features) < share):
+            cardinality = int(rng.integers(2, 11))
+            cuts = np.quantile(x[:, column], np.sort(rng.uniform(0, 1, cardinality - 1)))
+            codes = np.searchsorted(cuts, x[:, column])
+            x[:, column] = rng.permutation(cardinality)[codes]
+    for column in np.flatnonzero(rng.random(n_features) < 0.2):
+        x[:, column] = np.exp(np.clip(x[:, column], -5, 5))  # skewed, positive features
+    x = x * np.exp(rng.normal(0, 2, n_features)) + rng.normal(0, 3, n_features)
+    if rng.random() < stage.missing_probability:
+        rates = rng.uniform(0.0, 0.3, n_features) * (rng.random(n_features) < 0.5)
+        if rng.random() < 0.5:
+            missing = rng.random((n_rows, n_features)) < rates
+        else:  # missing not at random: large values go missing
+            ranks = x.argsort(0).argsort(0) / n_rows
+            missing = (ranks > 1 - 2 * rates) & (rng.random((n_rows, n_features)) < 0.5)
+        x = np.where(missing, np.nan, x)
+    return x
+
+
+def _context_first(
+    rng: np.random.Generator, x: np.ndarray, y: np.ndarray, n_context: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Shuffle rows so that every class has a row among the first ``n_context`` rows."""
+    order = rng.permutation(len(y))
+    first_of_class = np.unique(y[order], return_index=True)[1]
+    front = order[first_of_class]
+    rest = np.setdiff1d(order, front, assume_unique=True)
+    rest = rest[rng.permutation(len(rest))]
+    order = np.concatenate([front, rest])
+    head = order[:n_context]
+    order[:n_context] = head[rng.permutation(n_context)]
+    return x[order], y[order]

@@ -1,0 +1,208 @@
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from tabfm import (
+    FinetuneConfig,
+    FineTunedClassifier,
+    TabFMBackend,
+    TabFMConfig,
+    TabFMError,
+    TabFMModel,
+    finetune,
+    sample_episode,
+)
+
+FAST = {"device": "cpu", "context_size": 96, "steps_per_epoch": 4, "episodes_per_step": 1}
+
+
+def _backend(seed: int = 0) -> TabFMBackend:
+    torch.manual_seed(seed)
+    config = TabFMConfig(embed_dim=16, n_layers=1, n_heads=2, feature_id_dim=4)
+    return TabFMBackend(TabFMModel(config), torch.device("cpu"))
+
+
+def _splits(
+    toy_table: tuple[pd.DataFrame, pd.Series],
+) -> tuple[tuple[pd.DataFrame, pd.Series], tuple[pd.DataFrame, pd.Series]]:
+    X, y = toy_table
+    return (X[:200], y[:200]), (X[200:], y[200:])
+
+
+def test_loss_decreases_on_a_learnable_toy_task() -> None:
+    # y = x0 > 0 from one feature: a one-block network learns it in context within 64 steps.
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame({"x0": rng.normal(size=300)})
+    y = pd.Series((X["x0"] > 0).astype(int))
+    config = FinetuneConfig(
+        learning_rate=1e-2,
+        epochs=8,
+        patience=0,
+        warmup_fraction=0.05,
+        **{**FAST, "context_size": 64, "steps_per_epoch": 8, "episodes_per_step": 2},
+    )
+    _, history = finetune(_backend(), (X[:200], y[:200]), None, (X[200:], y[200:]), config)
+    losses = [record["train_loss"] for record in history[1:]]
+    assert losses[0] > 0.69  # chance level: the random network ignores its context
+    assert losses[-1] < losses[0] - 0.15
+    assert losses[-1] == min(losses)
+
+
+def test_never_worse_than_pretrained_with_an_absurd_learning_rate(
+    toy_table: tuple[pd.DataFrame, pd.Series],
+) -> None:
+    train, valid = _splits(toy_table)
+    backend = _backend()
+    before = {k: v.clone() for k, v in backend.model.state_dict().items()}
+    config = FinetuneConfig(learning_rate=50.0, epochs=3, patience=0, **FAST)
+    classifier, history = finetune(backend, train, None, valid, config)
+    best = max(record["valid_roc_auc"] for record in history)
+    assert best >= history[0]["valid_roc_auc"]
+    chosen = history[-1]["best_epoch"]
+    after = backend.predict_proba(
+        classifier.x_context_,
+        classifier.y_context_,
+        classifier.preprocessor_.transform(valid[0]),
+        2,
+        n_estimators=1,
+        seed=0,
+    )
+    from tabfm import roc_auc
+
+    final_auc = roc_auc(valid[1], after, classifier.classes_)
+    assert final_auc == pytest.approx(history[chosen]["valid_roc_auc"])
+    assert final_auc >= history[0]["valid_roc_auc"]
+    if chosen == 0:  # the pre-trained weights are restored exactly
+        for name, tensor in backend.model.state_dict().items():
+            assert torch.equal(tensor, before[name])
+
+
+def test_on_epoch_exceptions_stop_training_and_propagate(
+    toy_table: tuple[pd.DataFrame, pd.Series],
+) -> None:
+    train, valid = _splits(toy_table)
+    seen: list[int] = []
+
+    class Pruned(Exception):
+        pass
+
+    def on_epoch(epoch: int, metrics: dict[str, float]) -> None:
+        seen.append(epoch)
+        assert {"train_loss", "valid_roc_auc", "valid_log_loss", "lr"} <= set(metrics)
+        if epoch == 1:
+            raise Pruned
+
+    backend = _backend()
+    with pytest.raises(Pruned):
+        finetune(backend, train, None, valid, FinetuneConfig(epochs=5, **FAST), on_epoch)
+    assert seen == [0, 1]
+    assert not backend.model.training
+
+
+def test_seeded_runs_are_identical_on_cpu(toy_table: tuple[pd.DataFrame, pd.Series]) -> None:
+    train, valid = _splits(toy_table)
+    config = FinetuneConfig(learning_rate=1e-3, epochs=2, seed=7, **FAST)
+    first, history_a = finetune(_backend(), train, None, valid, config)
+    second, history_b = finetune(_backend(), train, None, valid, config)
+    drop = ("seconds", "steps_per_second")
+    strip = [{k: v for k, v in r.items() if k not in drop} for r in history_a]
+    assert strip == [{k: v for k, v in r.items() if k not in drop} for r in history_b]
+    np.testing.assert_array_equal(first.predict_proba(valid[0]), second.predict_proba(valid[0]))
+
+
+def test_synthetic_rows_and_real_only_queries(toy_table: tuple[pd.DataFrame, pd.Series]) -> None:
+    train, valid = _splits(toy_table)
+    synthetic = (train[0].sample(150, random_state=0, replace=True), train[1][:150])
+    config = FinetuneConfig(epochs=1, query_source="mixed", **FAST)
+    _, history = finetune(_backend(), train, synthetic, valid, config)
+    assert len(history) == 2 and history[1]["steps"] == FAST["steps_per_epoch"]
+    rng = np.random.default_rng(0)
+    y = np.array([0] * 60 + [1] * 30 + [2] * 10 + [0] * 100)
+    is_real = np.arange(len(y)) < 100
+    for _ in range(20):
+        context, query = sample_episode(rng, y, is_real, 80, 0.25, real_queries=True)
+        assert is_real[query].all()
+        assert set(y[query]) == {0, 1, 2} and set(y[context]) == {0, 1, 2}
+        assert not set(context) & set(query)
+        assert len(context) + len(query) <= 80
+
+
+def test_save_load_round_trip_gives_identical_predictions(
+    toy_table: tuple[pd.DataFrame, pd.Series], tmp_path: Path
+) -> None:
+    train, valid = _splits(toy_table)
+    config = FinetuneConfig(epochs=1, **FAST)
+    classifier, _ = finetune(_backend(), train, None, valid, config)
+    classifier.save(tmp_path / "ft")
+    loaded = FineTunedClassifier.load(tmp_path / "ft", device="cpu")
+    np.testing.assert_array_equal(
+        classifier.predict_proba(valid[0]), loaded.predict_proba(valid[0])
+    )
+    assert list(loaded.classes_) == list(classifier.classes_)
+    assert loaded.config == config
+    refit = loaded.fit(valid[0], valid[1]).predict_proba(train[0][:5])
+    assert refit.shape == (5, 2)
+
+
+def test_corrupt_or_missing_saved_files_name_the_file(
+    toy_table: tuple[pd.DataFrame, pd.Series], tmp_path: Path
+) -> None:
+    train, valid = _splits(toy_table)
+    classifier, _ = finetune(_backend(), train, None, valid, FinetuneConfig(epochs=1, **FAST))
+    classifier.save(tmp_path / "ft")
+    (tmp_path / "ft" / "context.safetensors").write_bytes(b"oops")
+    with pytest.raises(TabFMError, match="context.safetensors"):
+        FineTunedClassifier.load(tmp_path / "ft")
+    (tmp_path / "ft" / "backend" / "model.safetensors").unlink()
+    with pytest.raises(TabFMError, match="model.safetensors"):
+        FineTunedClassifier.load(tmp_path / "ft")
+    (tmp_path / "ft" / "finetuned.json").write_text("[1, 2")
+    with pytest.raises(TabFMError, match="finetuned.json"):
+        FineTunedClassifier.load(tmp_path / "ft")
+    with pytest.raises(TabFMError, match="missing"):
+        FineTunedClassifier.load(tmp_path / "nothing")
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"learning_rate": -1e-3}, "`learning_rate > 0` must hold, but got learning_rate=-0.001"),
+        ({"query_fraction": 1.0}, "`0 < query_fraction < 1` must hold"),
+        ({"query_fraction": 0.0}, "`0 < query_fraction < 1` must hold"),
+        ({"device": "tpu"}, "device='tpu'"),
+        ({"device": "cuda:x"}, "device='cuda:x'"),
+        ({"query_source": "synthetic"}, "query_source"),
+        ({"metric": "accuracy"}, "metric"),
+        ({"epochs": 0}, "`epochs >= 1`"),
+        ({"learning_rate": "fast"}, "must be a number"),
+        ({"learning_rate": math.nan}, "learning_rate=nan"),
+    ],
+)
+def test_bad_configs_raise_clear_errors(changes: dict[str, object], message: str) -> None:
+    with pytest.raises(TabFMError, match=message.replace("(", r"\(")):
+        FinetuneConfig(**changes)  # type: ignore[arg-type]
+
+
+def test_config_is_json_serialisable() -> None:
+    import dataclasses
+    import json
+
+    config = FinetuneConfig(learning_rate=1e-4, query_source="mixed")
+    assert FinetuneConfig.from_dict(json.loads(json.dumps(dataclasses.asdict(config)))) == config
+
+
+def test_bad_data_raise(toy_table: tuple[pd.DataFrame, pd.Series]) -> None:
+    train, valid = _splits(toy_table)
+    config = FinetuneConfig(epochs=1, **FAST)
+    with pytest.raises(TabFMError, match="labels absent from train_real"):
+        finetune(_backend(), train, None, (valid[0], valid[1].replace("yes", "maybe")), config)
+    with pytest.raises(TabFMError, match="at least 2 classes"):
+        finetune(_backend(), train, None, (valid[0][:3], pd.Series(["no"] * 3)), config)
+    with pytest.raises(TabFMError, match="lacks columns"):
+        finetune(_backend(), train, (train[0].rename(columns={"a": "q"}), train[1]), valid, config)

@@ -1,0 +1,124 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from tabfm import (
+    PretrainConfig,
+    TabFMClassifier,
+    TabFMConfig,
+    TabFMError,
+    export_weights,
+    load_checkpoint,
+    pretrain,
+)
+from tabfm._pretrain import learning_rate_at
+from tabfm.pretrain import main
+
+TINY = TabFMConfig(embed_dim=16, n_layers=1, n_heads=2, feature_id_dim=4)
+
+
+def _config(steps: int) -> PretrainConfig:
+    return PretrainConfig(
+        steps=steps,
+        max_cells=2048,
+        max_rows=96,
+        max_features=6,
+        eval_every=2,
+        device="cpu",
+        warmup_steps=1,
+        eval_batches=1,
+        model=TINY,
+    )
+
+
+def test_smoke_trains_checkpoints_and_resumes(tmp_path: Path) -> None:
+    checkpoint = tmp_path / "run.pt"
+    lines: list[str] = []
+    first = pretrain(_config(4), checkpoint=checkpoint, minutes=10, log=lines.append)
+    assert first["step"] == 4 and [r["step"] for r in first["history"]] == [2, 4]
+    assert {"prior_loss", "prior_auc", "probe_x0_gt_0", "probe_xor"} <= set(first["history"][0])
+    assert np.isfinite(first["history"][-1]["train_loss"])
+    # A longer schedule stored in the checkpoint resumes where the slice stopped.
+    stopped = pretrain(_config(6), checkpoint=tmp_path / "b.pt", minutes=1e-9, log=lines.append)
+    assert stopped["step"] == 0
+    resumed = pretrain(_config(6), checkpoint=checkpoint, resume=True, log=lines.append)
+    assert resumed["step"] == 4  # the checkpoint's own 4-step schedule was already complete
+    state = load_checkpoint(checkpoint)
+    assert state["step"] == 4 and len(state["history"]) == 2
+    assert any(line.startswith("resumed from") for line in lines)
+
+
+def test_resume_continues_the_same_run(tmp_path: Path) -> None:
+    straight = pretrain(_config(4), log=lambda _: None)
+    checkpoint = tmp_path / "slices.pt"
+    pretrain(_config(4), checkpoint=checkpoint, log=lambda _: None, stop_at_step=2)
+    assert load_checkpoint(checkpoint)["step"] == 2
+    sliced = pretrain(_config(4), checkpoint=checkpoint, resume=True, log=lambda _: None)
+    assert sliced["step"] == 4
+    for name, tensor in straight["model"].state_dict().items():
+        torch.testing.assert_close(sliced["model"].state_dict()[name], tensor)
+
+
+def test_export_writes_loadable_weights_and_a_recipe(tmp_path: Path) -> None:
+    checkpoint = tmp_path / "run.pt"
+    assert (
+        main(
+            [
+                "--steps",
+                "2",
+                "--eval-every",
+                "2",
+                "--max-cells",
+                "2048",
+                "--max-rows",
+                "96",
+                "--max-features",
+                "6",
+                "--embed-dim",
+                "16",
+                "--layers",
+                "1",
+                "--device",
+                "cpu",
+                "--checkpoint",
+                str(checkpoint),
+                "--export",
+                str(tmp_path / "weights"),
+            ]
+        )
+        == 0
+    )
+    weights = tmp_path / "weights"
+    assert {p.name for p in weights.iterdir()} == {"model.safetensors", "config.json", "RECIPE.md"}
+    recipe = (weights / "RECIPE.md").read_text()
+    assert "steps trained: 2" in recipe and "hardware" in recipe
+    X = np.random.default_rng(0).normal(size=(40, 3))
+    y = (X[:, 0] > 0).astype(int)
+    proba = TabFMClassifier(weights, device="cpu").fit(X[:30], y[:30]).predict_proba(X[30:])
+    assert proba.shape == (10, 2)
+    assert export_weights(checkpoint, tmp_path / "again").is_dir()
+
+
+def test_bad_checkpoints_and_configs_raise(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(TabFMError, match="does not exist"):
+        load_checkpoint(tmp_path / "missing.pt")
+    (tmp_path / "bad.pt").write_bytes(b"garbage")
+    with pytest.raises(TabFMError, match="checkpoint is corrupt"):
+        load_checkpoint(tmp_path / "bad.pt")
+    with pytest.raises(TabFMError, match="learning_rate > 0"):
+        PretrainConfig(learning_rate=-1.0)
+    assert main(["--steps", "0", "--export", str(tmp_path / "w")]) == 2
+    assert "--export needs --checkpoint" in capsys.readouterr().err
+
+
+def test_learning_rate_warms_up_then_decays() -> None:
+    config = PretrainConfig(steps=100, warmup_steps=10, learning_rate=1.0, min_lr_fraction=0.1)
+    rates = [learning_rate_at(step, config) for step in range(100)]
+    assert rates[0] == pytest.approx(0.1) and rates[9] == pytest.approx(1.0)
+    assert rates[-1] == pytest.approx(0.1, abs=0.01) and rates[50] < rates[20]
