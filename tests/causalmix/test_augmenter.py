@@ -263,3 +263,40 @@ def test_estimator_api() -> None:
         augmenter.sample(5)
     with pytest.raises(CausalMixError, match="bogus"):
         augmenter.set_params(bogus=1)
+
+
+def test_third_party_output_is_silenced(capfd: pytest.CaptureFixture[str]) -> None:
+    rng = np.random.default_rng(0)
+    a, b = rng.normal(size=400), rng.normal(size=400)
+    c = a + b + 0.5 * rng.normal(size=400)
+    d = c + 0.5 * rng.normal(size=400)
+    X = pd.DataFrame({"a": a, "b": b, "c": c, "d": d})
+    y = pd.Series(np.where(d + rng.normal(size=400) > 0, "up", "down"), name="move")
+    # FCI prints its visible directed edges (c --> d after the collider a -> c <- b).
+    augmenter = CausalAugmenter(discovery="fci", n_bootstrap=2, n_dags=2).fit(X, y)
+    augmenter.sample(20)
+    captured = capfd.readouterr()
+    assert captured.out == "" and captured.err == ""
+
+
+@pytest.mark.slow
+def test_parallel_discovery_gives_the_same_probabilities() -> None:
+    X, y = _mixed(seed=4)
+    clear_memo()
+    serial = CausalAugmenter(n_bootstrap=4, n_dags=1).fit(X, y)
+    clear_memo()
+    parallel = CausalAugmenter(n_bootstrap=4, n_dags=1, n_jobs=2).fit(X, y)
+    assert parallel.cache_misses_["discovery"] == 4
+    pd.testing.assert_frame_equal(serial.edge_probabilities_, parallel.edge_probabilities_)
+
+
+def test_importing_causalmix_leaves_heavy_libraries_unloaded() -> None:
+    code = (
+        "import sys, causalmix; "
+        "heavy = [m for m in ('dowhy', 'causallearn', 'sklearn', 'torch', 'optuna', 'tuner') "
+        "if m in sys.modules]; print(heavy)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=REPO_ROOT
+    )
+    assert result.stdout.strip() == "[]"

@@ -6,6 +6,7 @@ import pytest
 
 from causalmix import (
     DISCOVERY_ALGORITHMS,
+    BaseDiscovery,
     CausalAugmenter,
     FCIDiscovery,
     PCDiscovery,
@@ -192,3 +193,47 @@ def test_larger_n_bootstrap_reuses_cached_runs() -> None:
     )
     assert store.hits["discovery"] == 3 and store.misses["discovery"] == 3 + 2
     assert first.shape == second.shape == (3, 3)
+
+
+class _RecordingDiscovery(BaseDiscovery):
+    """A plug-in that records what it is given and links every pair it sees."""
+
+    name = "recording"
+    shapes: list[tuple[int, int]] = []
+
+    def _run(self, data: np.ndarray) -> np.ndarray:
+        type(self).shapes.append(data.shape)
+        marks = np.full((data.shape[1], data.shape[1]), -1, dtype=np.int8)  # i --- j
+        np.fill_diagonal(marks, 0)
+        return marks
+
+
+def test_a_new_algorithm_is_one_class_and_one_registry_line(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setitem(DISCOVERY_ALGORITHMS, "recording", _RecordingDiscovery)
+    _RecordingDiscovery.shapes = []
+    X, y = _chain(n=500)
+    augmenter = CausalAugmenter(discovery="recording", n_bootstrap=3, max_discovery_rows=120)
+    P = augmenter.fit(X, y).edge_probabilities_.to_numpy()
+    assert _RecordingDiscovery.shapes == [(120, 5)] * 3  # rows capped, target included
+    expected = np.full((5, 5), 0.5)
+    np.fill_diagonal(expected, 0.0)
+    np.testing.assert_array_equal(P, expected)
+
+
+def test_kci_resamples_are_capped() -> None:
+    from causalmix._discovery import KCI_MAX_ROWS
+
+    _RecordingDiscovery.shapes = []
+    data = np.random.default_rng(0).normal(size=(1000, 3))
+    edge_probabilities(
+        _RecordingDiscovery("kci"),
+        data,
+        {},
+        n_bootstrap=2,
+        max_rows=2000,
+        seed=0,
+        store=ObjectStore(None),
+    )
+    assert _RecordingDiscovery.shapes == [(KCI_MAX_ROWS, 3)] * 2
