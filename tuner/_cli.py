@@ -31,7 +31,15 @@ USER_ERRORS: tuple[type[Exception], ...] = (
 )
 """Errors caused by user input: printed as one line, exit code 2."""
 
-_VERB_MODULES = ("tuner._cmd_augment",)
+_VERB_MODULES = (
+    "tuner._cmd_augment",
+    "tuner._cmd_tune",
+    "tuner._cmd_worker",
+    "tuner._cmd_dashboard",
+    "tuner._cmd_export",
+    "tuner._cmd_fit",
+    "tuner._cmd_predict",
+)
 
 _logger = logging.getLogger("causalmix")
 
@@ -69,6 +77,11 @@ def _configure_logging(verbose: int, quiet: bool) -> None:
     third_party_level = logging.DEBUG if verbose > 1 else logging.WARNING
     for name in ("optuna", "dowhy", "causallearn", "matplotlib", "PIL", "sqlalchemy"):
         logging.getLogger(name).setLevel(third_party_level)
+    # Optuna resets its own logger's level when it is first imported: set it through its API
+    # (argparse has already answered --help by now, so the import costs nothing there).
+    import optuna
+
+    optuna.logging.set_verbosity(third_party_level)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

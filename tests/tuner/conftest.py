@@ -1,0 +1,49 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+
+@pytest.fixture
+def small_csv(tmp_path: Path, datasets_dir: Path) -> Path:
+    """A 240-row stratified sample of the shipped diabetes dataset (8 numeric features)."""
+    frame = pd.read_csv(datasets_dir / "diabetes.csv")
+    rng = np.random.default_rng(0)
+    keep = np.concatenate(
+        [
+            rng.choice(np.flatnonzero(frame["target"] == label), size=120, replace=False)
+            for label in sorted(frame["target"].unique())
+        ]
+    )
+    path = tmp_path / "diabetes_small.csv"
+    frame.iloc[np.sort(keep)].to_csv(path, index=False)
+    return path
+
+
+@pytest.fixture
+def tiny_space(tmp_path: Path) -> Path:
+    """A search space even cheaper than `fast`, for tests of the tuning machinery."""
+    path = tmp_path / "tiny.yaml"
+    path.write_text(
+        """
+name: tiny
+description: Cheapest possible trials for tests.
+params:
+  synthetic_ratio: {type: categorical, choices: [0.0, 0.5]}
+  discovery: pc
+  indep_test: fisherz
+  n_bootstrap: 2
+  n_dags: 1
+  mechanism_quality: linear
+  learning_rate: {type: float, low: 1.0e-5, high: 1.0e-3, log: true}
+  epochs: 1
+  steps_per_epoch: 2
+  episodes_per_step: 1
+  context_size: 32
+  patience: 1
+"""
+    )
+    return path

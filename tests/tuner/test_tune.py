@@ -1,0 +1,153 @@
+"""End-to-end tuning on SQLite: tune, resume, export, fit, predict, pruning."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import optuna
+import pandas as pd
+import pytest
+from optuna.trial import TrialState
+
+import tuner
+from storage import StorageError, create_storage, read_config
+from tuner import TunerError
+
+pytestmark = pytest.mark.slow
+
+
+def _finished(study: optuna.Study) -> list[optuna.trial.FrozenTrial]:
+    return [t for t in study.trials if t.state in (TrialState.COMPLETE, TrialState.PRUNED)]
+
+
+def test_tune_export_fit_predict(small_csv: Path, tiny_space: Path, tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'studies.db'}"
+    study = tuner.tune(
+        str(small_csv),
+        study_name="e2e",
+        storage=url,
+        space=str(tiny_space),
+        n_trials=2,
+        n_folds=2,
+        artifact_dir=str(tmp_path / "artifacts"),
+        cache_dir=str(tmp_path / "cache"),
+    )
+    finished = _finished(study)
+    assert len(finished) == 2
+    for trial in finished:
+        attrs = trial.user_attrs
+        assert set(attrs["timings"]) >= {"finetune", "evaluation"}
+        assert len(attrs["fold_roc_auc"]) == 2 and all(0 < a <= 1 for a in attrs["fold_roc_auc"])
+        assert attrs["device"] == "cpu"
+        assert attrs["config"]["synthetic_ratio"] == trial.params["synthetic_ratio"]
+        if trial.params["synthetic_ratio"] > 0:
+            assert attrs["n_synthetic_rows"] > 0 and attrs["n_edges_mean"] >= 0
+    zero_shot = study.user_attrs["causalmix"]["zero_shot_roc_auc"]
+    assert len(zero_shot) == 2 and all(0.5 < a <= 1 for a in zero_shot)
+
+    best = tmp_path / "best.yaml"
+    document = tuner.export_best("e2e", url, best)
+    assert read_config(best)["config"] == document["config"]
+    assert document["scores"]["best_normalized_roc_auc"] == pytest.approx(study.best_value)
+    assert (
+        document["dataset"]["fingerprint"] == study.user_attrs["causalmix"]["dataset_fingerprint"]
+    )
+
+    model_dir = tmp_path / "model"
+    tuner.fit(best, str(small_csv), out=model_dir, device="cpu")
+    predictions = tuner.predict(model_dir, str(small_csv), tmp_path / "preds.csv")
+    frame = pd.read_csv(small_csv)
+    assert len(predictions) == len(frame)
+    assert set(predictions["prediction"]) <= set(frame["target"])
+    proba = predictions.filter(like="proba_").to_numpy()
+    assert proba.shape == (len(frame), 2)
+    assert abs(proba.sum(axis=1) - 1).max() < 1e-5
+    # The fitted model uses its context: it beats chance on its own training rows.
+    assert (predictions["prediction"] == frame["target"]).mean() > 0.6
+
+
+def test_fit_is_reproducible_from_the_export(
+    small_csv: Path, tiny_space: Path, tmp_path: Path
+) -> None:
+    url = f"sqlite:///{tmp_path / 'studies.db'}"
+    tuner.tune(
+        str(small_csv), study_name="repro", storage=url, space=str(tiny_space), n_trials=1,
+        n_folds=2, artifact_dir=None, cache_dir="none",
+    )  # fmt: skip
+    tuner.export_best("repro", url, tmp_path / "best.json")
+    first = tuner.fit(tmp_path / "best.json", str(small_csv), device="cpu")
+    second = tuner.fit(tmp_path / "best.json", str(small_csv), device="cpu")
+    X = pd.read_csv(small_csv).drop(columns="target")
+    assert (first.predict_proba(X) == second.predict_proba(X)).all()
+
+
+def test_resume_continues_to_the_requested_count(
+    small_csv: Path, tiny_space: Path, tmp_path: Path
+) -> None:
+    url = f"sqlite:///{tmp_path / 'studies.db'}"
+    common = dict(
+        storage=url, space=str(tiny_space), n_folds=2, artifact_dir=None, cache_dir="none"
+    )
+    tuner.tune(str(small_csv), study_name="resume", n_trials=1, **common)  # type: ignore[arg-type]
+    # An interrupted trial: a worker died after claiming it (no heartbeat, so it stays
+    # RUNNING); Ctrl-C handling records such trials FAIL, which is what we do here.
+    study = optuna.load_study(study_name="resume", storage=create_storage(url))
+    interrupted = study.ask()
+    study.tell(interrupted, state=TrialState.FAIL)
+    study = tuner.tune(str(small_csv), study_name="resume", n_trials=3, **common)  # type: ignore[arg-type]
+    assert len(_finished(study)) == 3
+    assert [t.number for t in study.trials] == [0, 1, 2, 3]
+
+
+def test_resume_with_different_settings_is_refused(
+    small_csv: Path, tiny_space: Path, tmp_path: Path
+) -> None:
+    url = f"sqlite:///{tmp_path / 'studies.db'}"
+    tuner.tune(
+        str(small_csv), study_name="s", storage=url, space=str(tiny_space), n_trials=1,
+        n_folds=2, artifact_dir=None, cache_dir="none",
+    )  # fmt: skip
+    before = optuna.load_study(study_name="s", storage=url).trials
+    with pytest.raises(TunerError, match="different n_folds"):
+        tuner.tune(
+            str(small_csv), study_name="s", storage=url, space=str(tiny_space), n_trials=2,
+            n_folds=3,
+        )  # fmt: skip
+    after = optuna.load_study(study_name="s", storage=url).trials
+    assert len(after) == len(before)
+
+
+def test_a_hopeless_trial_is_pruned(small_csv: Path, tiny_space: Path, tmp_path: Path) -> None:
+    """Median pruning against earlier trials that scored far better on every fold."""
+    url = f"sqlite:///{tmp_path / 'studies.db'}"
+    common = dict(
+        storage=url, space=str(tiny_space), n_folds=3, pruner="median", artifact_dir=None,
+        cache_dir="none",
+    )  # fmt: skip
+    tuner.tune(str(small_csv), study_name="prune", n_trials=1, **common)  # type: ignore[arg-type]
+    study = optuna.load_study(study_name="prune", storage=url)
+    reference = study.trials[0]
+    for _ in range(4):  # the median pruner's startup trials, each +50 % on every fold
+        study.add_trial(
+            optuna.trial.create_trial(
+                params=reference.params,
+                distributions=reference.distributions,
+                value=50.0,
+                intermediate_values={0: 50.0, 1: 50.0, 2: 50.0},
+            )
+        )
+    study = tuner.tune(str(small_csv), study_name="prune", n_trials=6, **common)  # type: ignore[arg-type]
+    pruned = [t for t in study.trials if t.state == TrialState.PRUNED]
+    assert len(pruned) == 1
+    assert len(pruned[0].user_attrs["fold_roc_auc"]) == 1  # stopped after its first fold
+    assert "timings" in pruned[0].user_attrs
+
+
+def test_export_without_a_completed_trial(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'studies.db'}"
+    optuna.create_study(storage=create_storage(url), study_name="empty").set_user_attr(
+        "causalmix", {"format_version": 1, "data": "x", "target": "target", "space": {}}
+    )
+    with pytest.raises(StorageError, match="no completed trial"):
+        tuner.export_best("empty", url, tmp_path / "best.yaml")
+    assert not (tmp_path / "best.yaml").exists()

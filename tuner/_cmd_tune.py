@@ -1,0 +1,67 @@
+"""``causalmix tune``: create or resume a study and run it."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+
+from tuner._cmd_common import add_storage_arguments, positive_float, positive_int, storage_from
+
+_logger = logging.getLogger("causalmix")
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "tune",
+        help="tune causal augmentation + fine-tuning on a dataset",
+        description="Create (or resume) an Optuna study and run it until it has --n-trials "
+        "finished trials (a total: resuming a study continues to that count).",
+    )
+    parser.add_argument("--data", required=True, help="CSV / Parquet path or sklearn:NAME")
+    parser.add_argument("--target", default="target", help="target column (default: target)")
+    add_storage_arguments(parser, study_required=True)
+    parser.add_argument("--space", default="default", help="space name or YAML path")
+    parser.add_argument("--n-trials", type=positive_int, default=20, help="total trials")
+    parser.add_argument("--timeout", type=positive_float, default=None, help="seconds")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--n-folds", type=positive_int, default=3, help="inner CV folds")
+    parser.add_argument("--pruner", default="auto", choices=["auto", "wilcoxon", "median", "none"])
+    parser.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
+    parser.add_argument("--backend", default="tabfm", help="foundation model backend")
+    parser.add_argument("--weights", default=None, help="local weights for the backend")
+    parser.add_argument(
+        "--artifact-dir", default="causalmix_artifacts", help="artifact store directory"
+    )
+    parser.add_argument("--cache-dir", default=None, help="discovery/mechanism cache directory")
+    parser.add_argument("--workers", type=positive_int, default=1, help="local worker processes")
+    parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from storage import mask_url, resolve_storage_url
+    from tuner._api import tune
+    from tuner._summary import summarize
+
+    storage = storage_from(args)
+    study = tune(
+        args.data,
+        args.target,
+        study_name=args.study,
+        storage=storage,
+        space=args.space,
+        n_trials=args.n_trials,
+        timeout=args.timeout,
+        seed=args.seed,
+        n_folds=args.n_folds,
+        pruner=args.pruner,
+        device=args.device,
+        backend=args.backend,
+        weights=args.weights,
+        artifact_dir=args.artifact_dir,
+        cache_dir=args.cache_dir,
+        workers=args.workers,
+        progress=not args.no_progress and not args.quiet,
+    )
+    print(summarize(study, mask_url(resolve_storage_url(storage)), args.artifact_dir))
+    return 0

@@ -1,0 +1,213 @@
+"""The tuning objective: mean normalized ROC-AUC of CausalMixFT over K inner folds."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+from sklearn.model_selection import StratifiedKFold
+
+from tuner._pipeline import train_causalmixft
+from tuner._settings import StudySettings
+
+if TYPE_CHECKING:
+    import optuna
+    from optuna.artifacts import FileSystemArtifactStore
+
+    from causalmix import BaseCache
+    from search_spaces import SearchSpace
+    from tabfm import BaseBackend
+
+__all__ = ["Fold", "Objective", "make_folds", "zero_shot_scores"]
+
+_logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Fold:
+    X_train: pd.DataFrame
+    y_train: pd.Series
+    X_test: pd.DataFrame
+    y_test: pd.Series
+
+
+def make_folds(X: pd.DataFrame, y: pd.Series, n_folds: int, seed: int) -> list[Fold]:
+    """Stratified inner folds of the training data, seeded."""
+    splitter = StratifiedKFold(n_splits=n_folds, shuffle=True, random_state=seed)
+    folds = []
+    for train, test in splitter.split(np.zeros(len(y)), y):
+        folds.append(
+            Fold(
+                X.iloc[train].reset_index(drop=True),
+                y.iloc[train].reset_index(drop=True),
+                X.iloc[test].reset_index(drop=True),
+                y.iloc[test].reset_index(drop=True),
+            )
+        )
+    return folds
+
+
+def zero_shot_scores(backend: BaseBackend, folds: list[Fold]) -> list[float]:
+    """ROC-AUC of the pre-trained model on each fold (context = the fold's training rows)."""
+    from tabfm import roc_auc
+
+    scores = []
+    for fold in folds:
+        classifier = backend.make_classifier().fit(fold.X_train, fold.y_train)
+        proba = classifier.predict_proba(fold.X_test)
+        scores.append(float(roc_auc(fold.y_test, proba, classifier.classes_)))
+    return scores
+
+
+class Objective:
+    """Evaluates one trial: CausalMixFT on each inner fold, normalized against zero-shot.
+
+    Per fold, the sampled augmentation is fitted on the fold's training rows (minus an
+    early-stopping split), the model is fine-tuned, and the held-out fold is scored. The
+    normalized ROC-AUC is reported after each fold so that the pruner can stop a hopeless trial
+    early; the trial's value is the mean over folds.
+    """
+
+    def __init__(
+        self,
+        settings: StudySettings,
+        space: SearchSpace,
+        folds: list[Fold],
+        backend: BaseBackend,
+        *,
+        cache: BaseCache | None = None,
+        artifact_store: FileSystemArtifactStore | None = None,
+    ) -> None:
+        if len(settings.zero_shot_roc_auc) != len(folds):
+            raise ValueError("zero-shot scores must be computed for every fold first")
+        self.settings = settings
+        self.space = space
+        self.folds = folds
+        self.backend = backend
+        self.cache = cache
+        self.artifact_store = artifact_store
+
+    def __call__(self, trial: optuna.Trial) -> float:
+        import optuna
+
+        from tabfm import normalized_roc_auc, roc_auc
+
+        settings = self.settings
+        config = self.space.suggest(trial)
+        trial.set_user_attr("config", config)
+        timings: dict[str, float] = defaultdict(float)
+        fold_auc: dict[int, float] = {}
+        fold_normalized: dict[int, float] = {}
+        n_edges: list[float] = []
+        n_synthetic = 0
+        histories: dict[int, list[dict[str, Any]]] = {}
+        # Shuffled per trial so that a pruned trial has not always seen the same folds.
+        order = np.random.default_rng(settings.seed + trial.number).permutation(len(self.folds))
+        try:
+            for step, fold_index in enumerate(order.tolist()):
+                fold = self.folds[fold_index]
+                classifier, run = train_causalmixft(
+                    self.backend,
+                    fold.X_train,
+                    fold.y_train,
+                    config,
+                    seed=settings.seed + fold_index,
+                    valid_fraction=settings.valid_fraction,
+                    device=settings.device,
+                    cache=self.cache,
+                )
+                for stage, seconds in run.timings.items():
+                    timings[stage] += seconds
+                start = time.perf_counter()
+                proba = classifier.predict_proba(fold.X_test)
+                auc = float(roc_auc(fold.y_test, proba, classifier.classes_))
+                timings["evaluation"] += time.perf_counter() - start
+                fold_auc[fold_index] = auc
+                fold_normalized[fold_index] = float(
+                    normalized_roc_auc(auc, settings.zero_shot_roc_auc[fold_index])
+                )
+                histories[fold_index] = run.history
+                n_synthetic += run.n_synthetic
+                if run.augmenter is not None:
+                    n_edges.extend(float(n) for n in run.augmenter.n_edges_)
+                    if step == 0:
+                        timings["storage"] += self._upload_artifacts(trial, run)
+                self._report(trial, step, fold_index, fold_normalized)
+                if trial.should_prune():
+                    raise optuna.TrialPruned(f"pruned after {step + 1} of {len(self.folds)} folds")
+        finally:
+            start = time.perf_counter()
+            self._record(
+                trial, timings, fold_auc, fold_normalized, n_edges, n_synthetic, histories
+            )
+            timings["storage"] += time.perf_counter() - start
+            trial.set_user_attr("timings", {k: round(v, 4) for k, v in timings.items()})
+        return float(np.mean(list(fold_normalized.values())))
+
+    def _report(
+        self, trial: optuna.Trial, step: int, fold_index: int, normalized: dict[int, float]
+    ) -> None:
+        if self.settings.resolved_pruner == "wilcoxon":
+            # The Wilcoxon pruner pairs per-instance values across trials: step = fold id.
+            trial.report(normalized[fold_index], fold_index)
+        else:
+            trial.report(float(np.mean(list(normalized.values()))), step)
+
+    def _record(
+        self,
+        trial: optuna.Trial,
+        timings: dict[str, float],
+        fold_auc: dict[int, float],
+        fold_normalized: dict[int, float],
+        n_edges: list[float],
+        n_synthetic: int,
+        histories: dict[int, list[dict[str, Any]]],
+    ) -> None:
+        folds = sorted(fold_auc)
+        trial.set_user_attr("fold_roc_auc", [round(fold_auc[f], 6) for f in folds])
+        trial.set_user_attr(
+            "fold_normalized_roc_auc", [round(fold_normalized[f], 6) for f in folds]
+        )
+        trial.set_user_attr("folds_evaluated", folds)
+        if fold_auc:
+            trial.set_user_attr("roc_auc", round(float(np.mean(list(fold_auc.values()))), 6))
+        trial.set_user_attr("n_edges_mean", round(float(np.mean(n_edges)), 3) if n_edges else 0.0)
+        trial.set_user_attr("n_synthetic_rows", n_synthetic)
+        trial.set_user_attr("device", self.backend.device_name)
+        trial.set_user_attr(
+            "epochs_run", {str(f): max(0, len(h) - 1) for f, h in sorted(histories.items())}
+        )
+
+    def _upload_artifacts(self, trial: optuna.Trial, run: Any) -> float:
+        if self.artifact_store is None:
+            return 0.0
+        from storage import csv_preview, dag_png, edge_probability_png, upload_trial_artifact
+
+        start = time.perf_counter()
+        augmenter = run.augmenter
+        P = augmenter.edge_probabilities_
+        upload_trial_artifact(
+            self.artifact_store,
+            trial,
+            "edge_probabilities.png",
+            edge_probability_png(P),
+            "image/png",
+        )
+        upload_trial_artifact(
+            self.artifact_store,
+            trial,
+            "dag_0.png",
+            dag_png(augmenter.dags_[0], P, target=self.settings.target),
+            "image/png",
+        )
+        X_syn, y_syn = run.synthetic
+        preview = X_syn.assign(**{self.settings.target: y_syn.to_numpy()})
+        upload_trial_artifact(
+            self.artifact_store, trial, "synthetic_preview.csv", csv_preview(preview), "text/csv"
+        )
+        return time.perf_counter() - start
