@@ -9,6 +9,7 @@ TabPFN, Mitra, ...) behind the few operations :func:`tabfm.finetune` and
 from __future__ import annotations
 
 import abc
+import copy
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
@@ -112,6 +113,20 @@ class BaseBackend(abc.ABC):
     @abc.abstractmethod
     def module(self) -> torch.nn.Module:
         """The torch module that is fine-tuned."""
+
+    @property
+    def device_name(self) -> str:
+        """The device in words, e.g. ``"cpu"`` or ``"cuda:0 (NVIDIA H100 80GB HBM3)"``."""
+        import torch
+
+        if self.device.type != "cuda":
+            return str(self.device)
+        index = self.device.index if self.device.index is not None else torch.cuda.current_device()
+        return f"cuda:{index} ({torch.cuda.get_device_name(index)})"
+
+    def clone(self) -> BaseBackend:
+        """An independent copy (fine-tuning works on one, leaving the original unchanged)."""
+        return copy.deepcopy(self)
 
     def parameters(self) -> Iterator[torch.nn.Parameter]:
         """The trainable parameters."""

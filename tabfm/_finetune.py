@@ -48,7 +48,7 @@ def finetune(
     config: FinetuneConfig | None = None,
     on_epoch: Callable[[int, dict[str, float]], None] | None = None,
 ) -> tuple[FineTunedClassifier, list[dict[str, float]]]:
-    """Fine-tune ``model`` in place on episodes drawn from real and synthetic rows.
+    """Fine-tune a copy of ``model`` on episodes drawn from real and synthetic rows.
 
     Every step draws ``episodes_per_step`` episodes: a stratified context/query split of at
     most ``context_size`` pool rows, with at least one query row per class (real rows only
@@ -59,7 +59,7 @@ def finetune(
     the result is never worse than the pre-trained model on ``valid``.
 
     Args:
-        model: The backend to fine-tune (its weights change).
+        model: The pre-trained backend; it is left unchanged (a clone is fine-tuned).
         train_real: ``(X, y)`` real training rows; they are also the inference context.
         train_synthetic: ``(X, y)`` synthetic rows with the same columns, or ``None`` / empty.
         valid: ``(X, y)`` validation rows (at least two classes).
@@ -84,6 +84,7 @@ def finetune(
     if not isinstance(config, FinetuneConfig):
         raise TabFMError(f"config must be a FinetuneConfig, but got {type(config).__name__}.")
     device = resolve_device(config.device)
+    model = model.clone()
     model.module.to(device)
     model.device = device
     X_real, y_real = _split(train_real, "train_real")

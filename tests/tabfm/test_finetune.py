@@ -62,10 +62,12 @@ def test_never_worse_than_pretrained_with_an_absurd_learning_rate(
     before = {k: v.clone() for k, v in backend.model.state_dict().items()}
     config = FinetuneConfig(learning_rate=50.0, epochs=3, patience=0, **FAST)
     classifier, history = finetune(backend, train, None, valid, config)
+    tuned = classifier.backend
+    assert isinstance(tuned, TabFMBackend) and tuned is not backend
     best = max(record["valid_roc_auc"] for record in history)
     assert best >= history[0]["valid_roc_auc"]
     chosen = history[-1]["best_epoch"]
-    after = backend.predict_proba(
+    after = tuned.predict_proba(
         classifier.x_context_,
         classifier.y_context_,
         classifier.preprocessor_.transform(valid[0]),
@@ -79,8 +81,10 @@ def test_never_worse_than_pretrained_with_an_absurd_learning_rate(
     assert final_auc == pytest.approx(history[chosen]["valid_roc_auc"])
     assert final_auc >= history[0]["valid_roc_auc"]
     if chosen == 0:  # the pre-trained weights are restored exactly
-        for name, tensor in backend.model.state_dict().items():
+        for name, tensor in tuned.model.state_dict().items():
             assert torch.equal(tensor, before[name])
+    for name, tensor in backend.model.state_dict().items():  # the input is left unchanged
+        assert torch.equal(tensor, before[name])
 
 
 def test_on_epoch_exceptions_stop_training_and_propagate(
@@ -99,10 +103,13 @@ def test_on_epoch_exceptions_stop_training_and_propagate(
             raise Pruned
 
     backend = _backend()
+    before = {k: v.clone() for k, v in backend.model.state_dict().items()}
+    config = FinetuneConfig(epochs=5, learning_rate=1e-2, **FAST)
     with pytest.raises(Pruned):
-        finetune(backend, train, None, valid, FinetuneConfig(epochs=5, **FAST), on_epoch)
+        finetune(backend, train, None, valid, config, on_epoch)
     assert seen == [0, 1]
-    assert not backend.model.training
+    for name, tensor in backend.model.state_dict().items():
+        assert torch.equal(tensor, before[name])
 
 
 def test_seeded_runs_are_identical_on_cpu(toy_table: tuple[pd.DataFrame, pd.Series]) -> None:
