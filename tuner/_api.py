@@ -275,7 +275,9 @@ def tune(
     objective = _prepare_worker(
         study, settings, storage_url=url, artifact_dir=artifact_dir, cache_dir=cache_dir
     )
-    extra = _spawn_workers(study_name, url, workers - 1, n_trials, timeout, seed, artifact_dir)
+    extra = _spawn_workers(
+        study_name, url, workers - 1, n_trials, timeout, seed, artifact_dir, cache_dir
+    )
     try:
         _run_with_progress(study, objective, url, n_trials, timeout, progress)
     finally:
@@ -340,6 +342,7 @@ def _spawn_workers(
     timeout: float | None,
     seed: int,
     artifact_dir: str | None,
+    cache_dir: str | None,
 ) -> list[subprocess.Popen[bytes]]:
     processes = []
     for index in range(1, count + 1):
@@ -351,6 +354,8 @@ def _spawn_workers(
             command += ["--timeout", str(timeout)]
         if artifact_dir is not None:
             command += ["--artifact-dir", artifact_dir]
+        if cache_dir is not None:
+            command += ["--cache-dir", cache_dir]
         env = dict(os.environ, CAUSALMIX_STORAGE_URL=url)  # keeps passwords off the command line
         processes.append(subprocess.Popen(command, env=env))
     return processes

@@ -61,7 +61,9 @@ def _make_study(db: Path, artifact_dir: Path) -> None:
     P = augmenter.edge_probabilities_
     store = open_artifact_store(artifact_dir)
     study = optuna.create_study(
-        storage=create_storage(f"sqlite:///{db}"), study_name="browser", direction="maximize"
+        storage=create_storage(f"sqlite:///{db}", heartbeat_interval=None),
+        study_name="browser",
+        direction="maximize",
     )
     for ratio in (0.5, 1.0):
         trial = study.ask()

@@ -91,7 +91,9 @@ def test_resume_continues_to_the_requested_count(
     tuner.tune(str(small_csv), study_name="resume", n_trials=1, **common)  # type: ignore[arg-type]
     # An interrupted trial: a worker died after claiming it (no heartbeat, so it stays
     # RUNNING); Ctrl-C handling records such trials FAIL, which is what we do here.
-    study = optuna.load_study(study_name="resume", storage=create_storage(url))
+    study = optuna.load_study(
+        study_name="resume", storage=create_storage(url, heartbeat_interval=None)
+    )
     interrupted = study.ask()
     study.tell(interrupted, state=TrialState.FAIL)
     study = tuner.tune(str(small_csv), study_name="resume", n_trials=3, **common)  # type: ignore[arg-type]
