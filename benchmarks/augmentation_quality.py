@@ -20,8 +20,8 @@ Metrics (on the columns encoded as numbers: categories as level indices):
 
 Usage::
 
-    python -m benchmarks.augmentation_quality [--datasets diabetes car] [--n-bootstrap 20]
-        [--n-dags 8] [--seed 0] [--perf-only | --no-perf]
+    python benchmarks/augmentation_quality.py [--datasets diabetes car] [--n-bootstrap 20]
+        [--n-dags 8] [--seed 0] [--n-jobs 1] [--perf-only | --no-perf]
 """
 
 from __future__ import annotations
@@ -44,11 +44,12 @@ from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import StratifiedKFold, cross_val_predict
 from threadpoolctl import threadpool_limits
 
-from benchmarks._suite import dataset_names, folds, format_table, load_suite
-from causalmix import CausalAugmenter, load_dataset
-from causalmix._store import clear_memo
-
 REPO_ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO_ROOT))  # also runnable as `python benchmarks/augmentation_quality.py`
+
+from benchmarks._suite import dataset_names, folds, format_table, load_suite  # noqa: E402
+from causalmix import CausalAugmenter, load_dataset  # noqa: E402
+from causalmix._store import clear_memo  # noqa: E402
 
 Encoded = tuple[np.ndarray, np.ndarray]  # (features with NaN (n, d), class codes (n,))
 
