@@ -1,6 +1,7 @@
 """The ``causalmix`` command line.
 
-Each verb lives in its own ``tuner/_cmd_<verb>.py`` module exposing ``register(subparsers)``,
+Each verb lives in its own ``tuner/_cmd_<verb>.py`` module (found automatically) exposing
+``register(subparsers)``,
 which adds the verb's parser and sets ``func`` to a ``run(args) -> int`` function. Verb modules
 import heavy libraries inside ``run`` so that ``--help`` answers at once.
 """
@@ -31,15 +32,8 @@ USER_ERRORS: tuple[type[Exception], ...] = (
 )
 """Errors caused by user input: printed as one line, exit code 2."""
 
-_VERB_MODULES = (
-    "tuner._cmd_augment",
-    "tuner._cmd_tune",
-    "tuner._cmd_worker",
-    "tuner._cmd_dashboard",
-    "tuner._cmd_export",
-    "tuner._cmd_fit",
-    "tuner._cmd_predict",
-)
+_VERB_ORDER = ("augment", "tune", "worker", "dashboard", "export", "fit", "predict")
+"""Verbs listed first in ``--help``; any other ``tuner/_cmd_<verb>.py`` follows."""
 
 _logger = logging.getLogger("causalmix")
 
@@ -49,6 +43,19 @@ class _OneLineParser(argparse.ArgumentParser):
 
     def error(self, message: str) -> NoReturn:
         self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def _verbs() -> list[str]:
+    import pkgutil
+
+    import tuner
+
+    found = {
+        info.name.removeprefix("_cmd_")
+        for info in pkgutil.iter_modules(tuner.__path__)
+        if info.name.startswith("_cmd_") and info.name != "_cmd_common"
+    }
+    return [v for v in _VERB_ORDER if v in found] + sorted(found - set(_VERB_ORDER))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -64,8 +71,8 @@ def build_parser() -> argparse.ArgumentParser:
         dest="command", metavar="COMMAND", parser_class=_OneLineParser
     )
     subparsers.required = True
-    for module_name in _VERB_MODULES:
-        importlib.import_module(module_name).register(subparsers)
+    for verb in _verbs():
+        importlib.import_module(f"tuner._cmd_{verb}").register(subparsers)
     return parser
 
 
