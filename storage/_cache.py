@@ -66,6 +66,11 @@ class RDBCache(BaseCache):
     def __repr__(self) -> str:
         return f"RDBCache({mask_url(self.url)!r}, table={self.table!r})"
 
+    @property
+    def namespace(self) -> str:
+        """Caches over the same database table share the in-process memo of decoded values."""
+        return f"rdb:{mask_url(self.url)}:{self.table}"
+
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
         state["_engine"] = None

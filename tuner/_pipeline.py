@@ -98,9 +98,15 @@ def train_causalmixft(
     synthetic = None
     if synthetic_ratio > 0 or synthetic_only:
         ratio = synthetic_ratio if synthetic_ratio > 0 else 1.0
+        # A column that is entirely missing in this split (a sparse column of a small fold)
+        # carries nothing to learn: the SCMs skip it and its synthetic values stay missing.
+        empty = [c for c in X_fit.columns if X_fit[c].isna().all()]
         augmenter = CausalAugmenter(**augmentation, cache=cache, random_state=seed)
-        augmenter.fit(X_fit, y_fit)
-        synthetic = augmenter.sample(max(1, round(ratio * len(X_fit))), random_state=seed)
+        augmenter.fit(X_fit.drop(columns=empty), y_fit)
+        X_syn, y_syn = augmenter.sample(max(1, round(ratio * len(X_fit))), random_state=seed)
+        for column in empty:
+            X_syn[column] = pd.Series(np.nan, index=X_syn.index).astype(X_fit[column].dtype)
+        synthetic = (X_syn[list(X_fit.columns)], y_syn)
         timings.update(augmenter.timings_)
 
     real = (X_fit, y_fit)
