@@ -1,8 +1,19 @@
-"""The Optuna tuning service: studies, the objective and the ``causalmix`` CLI."""
+"""The Optuna tuning service: studies, the objective and the ``causalmix`` CLI.
 
-from tuner._api import export_best, fit, load_study, predict, tune, work
+The public functions are imported on first use, so that ``causalmix --help`` (which imports
+this package for its error class) does not pay for pandas, Optuna or torch.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from tuner._errors import TunerError
-from tuner._settings import StudySettings
+
+if TYPE_CHECKING:
+    from tuner._api import export_best, fit, load_study, predict, tune, work
+    from tuner._settings import StudySettings
 
 __all__ = [
     "StudySettings",
@@ -14,3 +25,19 @@ __all__ = [
     "tune",
     "work",
 ]
+
+_LAZY = {
+    "StudySettings": "tuner._settings",
+    "export_best": "tuner._api",
+    "fit": "tuner._api",
+    "load_study": "tuner._api",
+    "predict": "tuner._api",
+    "tune": "tuner._api",
+    "work": "tuner._api",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'tuner' has no attribute {name!r}")
