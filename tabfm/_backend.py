@@ -234,7 +234,15 @@ class TabFMBackend(BaseBackend):
         )
 
 
-BACKENDS: dict[str, type[BaseBackend]] = {"tabfm": TabFMBackend}
+# The third-party backends import their packages (tabicl, tabpfn) only when loaded.
+from tabfm._backend_tabicl import TabICLBackend  # noqa: E402 - they subclass BaseBackend
+from tabfm._backend_tabpfn import TabPFNBackend  # noqa: E402
+
+BACKENDS: dict[str, type[BaseBackend]] = {
+    "tabfm": TabFMBackend,
+    "tabicl": TabICLBackend,
+    "tabpfn": TabPFNBackend,
+}
 """Registered backends by name; a new backend adds one line here."""
 
 
