@@ -47,8 +47,10 @@ class TabICLPreprocessor(TablePreprocessor):
 
     Categories get ordinal codes in sorted order, and a missing or unseen category is -1
     (TabICL's ``OrdinalEncoder`` settings); numbers stay as they are, missing numbers stay
-    NaN (the classifier and the episodes impute them with context means). Unlike TabICL,
-    which drops boolean columns, booleans are kept as 0/1.
+    NaN (the classifier and the episodes impute them with context means). As in TabICL's
+    ``ColumnTransformer``, the encoded categorical columns come first, then the others in
+    their original order (feature order matters to TabICL's row attention). Unlike TabICL,
+    which drops boolean columns, booleans are kept, as 0/1 among the others.
     """
 
     def fit(self, X: pd.DataFrame) -> TabICLPreprocessor:
@@ -57,12 +59,13 @@ class TabICLPreprocessor(TablePreprocessor):
         return self
 
     def transform(self, X: pd.DataFrame) -> np.ndarray:
+        """``(n_rows, n_columns)`` float32 codes, categorical columns first."""
         out = super().transform(X)
-        for index, kind in enumerate(self.kinds):
-            if kind == CATEGORICAL:
-                column = out[:, index]
-                column[np.isnan(column)] = -1.0
-        return out
+        categorical = [i for i, kind in enumerate(self.kinds) if kind == CATEGORICAL]
+        others = [i for i, kind in enumerate(self.kinds) if kind != CATEGORICAL]
+        codes = out[:, categorical]
+        codes[np.isnan(codes)] = -1.0
+        return np.concatenate([codes, out[:, others]], axis=1)
 
 
 class TabICLBackend(ExternalBackend):

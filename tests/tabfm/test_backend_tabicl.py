@@ -1,0 +1,241 @@
+"""The TabICL backend on a tiny random TabICL written in TabICL's own checkpoint format."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from tabfm import FinetuneConfig, FineTunedClassifier, TabFMError, finetune, get_backend
+from tabfm._backend_tabicl import DEFAULT_CHECKPOINT, TabICLPreprocessor, normalize_episode
+
+pytest.importorskip("tabicl", reason="the TabICL backend needs: pip install '.[tabicl]'")
+
+TINY_CONFIG = {
+    "max_classes": 10,
+    "embed_dim": 16,
+    "col_num_blocks": 1,
+    "col_nhead": 2,
+    "col_num_inds": 8,
+    "row_num_blocks": 1,
+    "row_nhead": 2,
+    "row_num_cls": 2,
+    "icl_num_blocks": 1,
+    "icl_nhead": 2,
+    # TabICL's default zero-initialises every residual branch, which makes a random model
+    # ignore its inputs; standard initialisation makes the tests below sensitive to them.
+    "zero_init": False,
+}
+
+
+def write_tiny_checkpoint(path: Path, seed: int = 0) -> Path:
+    """A randomly initialised TabICL saved exactly as TabICL's released checkpoints are."""
+    import torch
+    from tabicl._model.tabicl import TabICL
+
+    torch.manual_seed(seed)
+    model = TabICL(**TINY_CONFIG)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    torch.save({"config": TINY_CONFIG, "state_dict": model.state_dict()}, path)
+    return path
+
+
+def credit_sample(datasets_dir: Path, n_rows: int = 240) -> tuple[pd.DataFrame, pd.Series]:
+    """A stratified sample of the shipped credit-approval table (strings, missing values)."""
+    from causalmix import load_dataset
+
+    X, y = load_dataset(datasets_dir / "credit-approval.csv")
+    rng = np.random.default_rng(0)
+    keep = np.concatenate(
+        [
+            rng.choice(np.flatnonzero(y == label), size=n_rows // 2, replace=False)
+            for label in sorted(y.unique())
+        ]
+    )
+    keep = np.sort(keep)
+    return X.iloc[keep].reset_index(drop=True), y.iloc[keep].reset_index(drop=True)
+
+
+@pytest.fixture
+def checkpoint(tmp_path: Path) -> Path:
+    return write_tiny_checkpoint(tmp_path / "weights" / DEFAULT_CHECKPOINT)
+
+
+def test_loads_the_checkpoint_file_or_its_directory(checkpoint: Path) -> None:
+    import torch
+
+    saved = torch.load(checkpoint, weights_only=True)["state_dict"]
+    for weights in (checkpoint, checkpoint.parent, str(checkpoint)):
+        backend = get_backend("tabicl", weights=weights, device="cpu")
+        assert backend.name == "tabicl" and backend.device_name == "cpu"
+        state = backend.module.state_dict()
+        assert state.keys() == saved.keys()
+        assert all(torch.equal(state[k], saved[k]) for k in saved)
+
+
+def test_save_round_trips_in_the_upstream_format(checkpoint: Path, tmp_path: Path) -> None:
+    import torch
+    from tabicl import TabICLClassifier
+
+    backend = get_backend("tabicl", weights=checkpoint, device="cpu")
+    with torch.no_grad():
+        next(backend.parameters()).add_(0.5)
+    backend.save(tmp_path / "saved")
+    again = get_backend("tabicl", weights=tmp_path / "saved", device="cpu")
+    for name, tensor in backend.module.state_dict().items():
+        assert torch.equal(tensor, again.module.state_dict()[name])
+    # The saved file is a checkpoint TabICL itself loads.
+    upstream = TabICLClassifier(
+        model_path=tmp_path / "saved" / DEFAULT_CHECKPOINT,
+        allow_auto_download=False,
+        n_estimators=1,
+        device="cpu",
+    )
+    upstream.fit(np.random.default_rng(0).normal(size=(20, 3)), np.arange(20) % 2)
+    assert torch.equal(
+        next(upstream.model_.parameters()).detach(), next(again.parameters()).detach()
+    )
+
+
+def test_missing_or_wrong_weights_name_the_path_and_the_file(tmp_path: Path) -> None:
+    with pytest.raises(TabFMError, match=r"does not exist: '.*nowhere'.*\.ckpt"):
+        get_backend("tabicl", weights=tmp_path / "nowhere")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(TabFMError, match=r"holds no checkpoint.*tabicl-classifier-v2"):
+        get_backend("tabicl", weights=tmp_path / "empty")
+    (tmp_path / "model.pt").write_bytes(b"")
+    with pytest.raises(TabFMError, match=r"must be a \.ckpt file, but got '.*model\.pt'"):
+        get_backend("tabicl", weights=tmp_path / "model.pt")
+    (tmp_path / "broken.ckpt").write_bytes(b"not a checkpoint")
+    with pytest.raises(TabFMError, match=r"cannot be read: '.*broken\.ckpt'"):
+        get_backend("tabicl", weights=tmp_path / "broken.ckpt")
+
+
+def test_default_weights_come_from_the_local_hugging_face_cache_only(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from huggingface_hub import constants
+
+    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path / "hub"))
+    with pytest.raises(TabFMError, match=r"not in the Hugging Face cache.*--weights PATH"):
+        get_backend("tabicl", device="cpu")
+    # The Hub cache layout: refs/main names the snapshot holding the file.
+    repo = tmp_path / "hub" / "models--jingang--TabICL"
+    (repo / "refs").mkdir(parents=True)
+    (repo / "refs" / "main").write_text("abc123")
+    write_tiny_checkpoint(repo / "snapshots" / "abc123" / DEFAULT_CHECKPOINT)
+    backend = get_backend("tabicl", device="cpu")
+    assert backend.checkpoint_name == DEFAULT_CHECKPOINT  # type: ignore[attr-defined]
+
+
+def test_preprocessor_encodes_like_tabicl() -> None:
+    X = pd.DataFrame(
+        {
+            "colour": pd.Series(["red", "blue", None, "green", "red"], dtype="str"),
+            "size": [1.5, np.nan, 3.0, 4.0, 5.0],
+            "flag": [True, False, True, True, False],
+            "shape": pd.Series(["round", "flat", "round", "flat", None]).astype("category"),
+        }
+    )
+    preprocessor = TabICLPreprocessor().fit(X)
+    assert preprocessor.categories["colour"] == ["blue", "green", "red"]  # sorted, as TabICL
+    encoded = preprocessor.transform(X)
+    # Categorical columns first (TabICL's column order), then the others in order.
+    np.testing.assert_array_equal(encoded[:, 0], [2, 0, -1, 1, 2])  # missing -> -1
+    np.testing.assert_array_equal(encoded[:, 1], [1, 0, 1, 0, -1])
+    assert np.isnan(encoded[1, 2]) and encoded[0, 2] == 1.5
+    np.testing.assert_array_equal(encoded[:, 3], [1, 0, 1, 1, 0])
+    unseen = X.assign(colour=pd.Series(["purple"] * 5, dtype="str"))
+    assert (preprocessor.transform(unseen)[:, 0] == -1).all()
+    rebuilt = TabICLPreprocessor.from_dict(preprocessor.to_dict())
+    assert isinstance(rebuilt, TabICLPreprocessor)
+    np.testing.assert_array_equal(rebuilt.transform(X), encoded)
+
+
+def test_episode_rows_match_tabicl_none_member_preprocessing() -> None:
+    import torch
+    from tabicl._sklearn.preprocessing import PreprocessingPipeline, UniqueFeatureFilter
+
+    rng = np.random.default_rng(0)
+    context = rng.lognormal(size=(80, 4)).astype(np.float32)
+    context[:, 2] = 7.0  # constant: dropped
+    context[3, 1] = 500.0  # an outlier: softly clipped
+    query = rng.lognormal(size=(20, 4)).astype(np.float32)
+    ours = normalize_episode(torch.from_numpy(context), torch.from_numpy(query)).numpy()
+    kept = UniqueFeatureFilter().fit(context)
+    pipeline = PreprocessingPipeline(normalization_method="none").fit(kept.transform(context))
+    expected = np.concatenate([pipeline.X_transformed_, pipeline.transform(kept.transform(query))])
+    assert ours.shape == (100, 3)
+    np.testing.assert_allclose(ours, expected, rtol=1e-4, atol=1e-4)
+
+
+def test_zero_shot_equals_tabicl_classifier_on_the_same_table(
+    checkpoint: Path, datasets_dir: Path
+) -> None:
+    from tabicl import TabICLClassifier
+
+    X, y = credit_sample(datasets_dir, n_rows=160)
+    backend = get_backend("tabicl", weights=checkpoint, device="cpu")
+    ours = backend.make_classifier(n_estimators=4, random_state=3).fit(X[:120], y[:120])
+    upstream = TabICLClassifier(
+        model_path=checkpoint,
+        allow_auto_download=False,
+        n_estimators=4,
+        random_state=3,
+        device="cpu",
+    ).fit(X[:120], y[:120])
+    assert list(ours.classes_) == list(upstream.classes_)
+    proba = ours.predict_proba(X[120:])
+    assert proba[:, 1].std() > 1e-3  # the random model does look at the rows
+    np.testing.assert_allclose(proba, upstream.predict_proba(X[120:]), atol=1e-4)
+
+
+def test_forward_episode_gives_query_logits_with_gradients(checkpoint: Path) -> None:
+    import torch
+
+    backend = get_backend("tabicl", weights=checkpoint, device="cpu")
+    backend.train(True)
+    generator = torch.Generator().manual_seed(0)
+    x_context, x_query = torch.randn(40, 5), torch.randn(12, 5)
+    x_context[0, 1] = torch.nan
+    y_context = torch.arange(40) % 3
+    logits = backend.forward_episode(x_context, y_context, x_query, 3, generator=generator)
+    assert logits.shape == (12, 3) and torch.isfinite(logits).all()
+    torch.nn.functional.cross_entropy(logits, torch.arange(12) % 3).backward()
+    grads = [p.grad for p in backend.parameters() if p.grad is not None]
+    assert grads and any(bool(g.abs().sum() > 0) for g in grads)
+    with pytest.raises(TabFMError, match="n_classes=11"):
+        backend.forward_episode(x_context, y_context, x_query, 11)
+
+
+@pytest.mark.slow
+def test_finetune_a_real_dataset_and_reload_the_result(
+    checkpoint: Path, datasets_dir: Path, tmp_path: Path
+) -> None:
+    import torch
+
+    X, y = credit_sample(datasets_dir)
+    backend = get_backend("tabicl", weights=checkpoint, device="cpu")
+    before = backend.state_dict()
+    config = FinetuneConfig(
+        epochs=2, steps_per_epoch=3, episodes_per_step=1, context_size=96, patience=0,
+        learning_rate=1e-3, eval_estimators=1, device="cpu", seed=0,
+    )  # fmt: skip
+    classifier, history = finetune(
+        backend, (X[:160], y[:160]), (X[160:200], y[160:200]), (X[200:], y[200:]), config
+    )
+    assert [h["epoch"] for h in history] == [0, 1, 2]
+    assert all(math.isfinite(h["train_loss"]) for h in history[1:])
+    assert all(0.0 <= h["valid_roc_auc"] <= 1.0 for h in history)
+    assert history[-1]["best_epoch"] in (0, 1, 2)
+    for name, tensor in backend.module.state_dict().items():  # the original is untouched
+        assert torch.equal(tensor, before[name])
+    proba = classifier.predict_proba(X[200:])
+    assert proba.shape == (40, 2) and np.allclose(proba.sum(axis=1), 1.0)
+    classifier.save(tmp_path / "model")
+    reloaded = FineTunedClassifier.load(tmp_path / "model", device="cpu")
+    assert reloaded.backend.name == "tabicl"
+    np.testing.assert_allclose(reloaded.predict_proba(X[200:]), proba, atol=1e-6)
