@@ -1,0 +1,194 @@
+"""The TabPFN backend on a tiny random TabPFN v2 written in TabPFN's own checkpoint format."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from tabfm import (
+    FinetuneConfig,
+    FineTunedClassifier,
+    TabFMError,
+    TablePreprocessor,
+    finetune,
+    get_backend,
+)
+from tabfm._backend_tabpfn import DEFAULT_CHECKPOINT
+
+pytest.importorskip("tabpfn", reason="the TabPFN backend needs: pip install '.[tabpfn]'")
+
+# tabpfn keeps a deprecated alias module whose attribute access warns when `inspect` scans
+# sys.modules; it is tabpfn's, not ours.
+pytestmark = pytest.mark.filterwarnings(
+    "ignore:Importing from 'tabpfn.model.loading':DeprecationWarning"
+)
+
+TINY_CONFIG = {"max_num_classes": 10, "emsize": 16, "nlayers": 1, "nhead": 2}
+
+
+def write_tiny_checkpoint(path: Path, seed: int = 0) -> Path:
+    """A randomly initialised TabPFN v2, saved like the released v2 ``.ckpt`` files.
+
+    Those hold ``state_dict`` and ``config`` only (no architecture name, no inference
+    config), which is what TabPFN's loader falls back on for v2.
+    """
+    import torch
+    from tabpfn.architectures import tabpfn_v2
+
+    torch.manual_seed(seed)
+    config, _ = tabpfn_v2.parse_config(TINY_CONFIG)
+    model = tabpfn_v2.get_architecture(config)
+    # TabPFN zero-initialises the attention outputs, so a fresh model ignores the features;
+    # random weights everywhere make the tests below sensitive to its inputs.
+    with torch.no_grad():
+        for parameter in model.parameters():
+            parameter.normal_(0.0, 0.3)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    torch.save({"state_dict": model.state_dict(), "config": dict(TINY_CONFIG)}, path)
+    return path
+
+
+def credit_sample(datasets_dir: Path, n_rows: int = 240) -> tuple[pd.DataFrame, pd.Series]:
+    """A stratified sample of the shipped credit-approval table (strings, missing values)."""
+    from causalmix import load_dataset
+
+    X, y = load_dataset(datasets_dir / "credit-approval.csv")
+    rng = np.random.default_rng(0)
+    keep = np.concatenate(
+        [
+            rng.choice(np.flatnonzero(y == label), size=n_rows // 2, replace=False)
+            for label in sorted(y.unique())
+        ]
+    )
+    keep = np.sort(keep)
+    return X.iloc[keep].reset_index(drop=True), y.iloc[keep].reset_index(drop=True)
+
+
+@pytest.fixture
+def checkpoint(tmp_path: Path) -> Path:
+    return write_tiny_checkpoint(tmp_path / "weights" / DEFAULT_CHECKPOINT)
+
+
+def test_loads_the_checkpoint_file_or_its_directory(checkpoint: Path) -> None:
+    import torch
+
+    saved = torch.load(checkpoint, weights_only=True)["state_dict"]
+    for weights in (checkpoint, checkpoint.parent):
+        backend = get_backend("tabpfn", weights=weights, device="cpu")
+        assert backend.name == "tabpfn" and backend.device_name == "cpu"
+        assert backend.max_classes == 10  # type: ignore[attr-defined]
+        state = backend.module.state_dict()
+        assert all(torch.equal(state[k], saved[k]) for k in saved)
+
+
+def test_save_writes_safetensors_that_reload_and_that_tabpfn_reads(
+    checkpoint: Path, tmp_path: Path
+) -> None:
+    import torch
+    from tabpfn import TabPFNClassifier
+
+    backend = get_backend("tabpfn", weights=checkpoint, device="cpu")
+    with torch.no_grad():
+        next(backend.parameters()).add_(0.5)
+    backend.save(tmp_path / "saved")
+    files = list((tmp_path / "saved").iterdir())
+    assert [f.suffix for f in files] == [".safetensors"]
+    again = get_backend("tabpfn", weights=tmp_path / "saved", device="cpu")
+    for name, tensor in backend.module.state_dict().items():
+        assert torch.equal(tensor, again.module.state_dict()[name])
+    upstream = TabPFNClassifier(model_path=files[0], n_estimators=1, device="cpu")
+    upstream.fit(np.random.default_rng(0).normal(size=(20, 3)), np.arange(20) % 2)
+    assert torch.equal(
+        next(upstream.model_.parameters()).detach(), next(again.parameters()).detach()
+    )
+
+
+def test_missing_or_wrong_weights_name_the_path_and_the_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tabpfn.settings import settings
+
+    with pytest.raises(TabFMError, match=r"does not exist: '.*nowhere'.*\.ckpt"):
+        get_backend("tabpfn", weights=tmp_path / "nowhere")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(TabFMError, match=r"holds no checkpoint.*tabpfn-v2-classifier"):
+        get_backend("tabpfn", weights=tmp_path / "empty")
+    (tmp_path / "broken.ckpt").write_bytes(b"not a checkpoint")
+    with pytest.raises(TabFMError, match=r"cannot be loaded as a classifier: '.*broken\.ckpt'"):
+        get_backend("tabpfn", weights=tmp_path / "broken.ckpt")
+    # Without --weights: TabPFN's cache directory, never a download.
+    monkeypatch.setattr(settings.tabpfn, "model_cache_dir", tmp_path / "cache")
+    with pytest.raises(TabFMError, match=r"TabPFN's cache '.*cache'.*--weights PATH"):
+        get_backend("tabpfn", device="cpu")
+    write_tiny_checkpoint(tmp_path / "cache" / DEFAULT_CHECKPOINT)
+    assert get_backend("tabpfn", device="cpu").name == "tabpfn"
+
+
+def test_zero_shot_equals_tabpfn_classifier_on_a_numeric_table(
+    checkpoint: Path, datasets_dir: Path
+) -> None:
+    from tabpfn import TabPFNClassifier
+
+    X, y = credit_sample(datasets_dir, n_rows=160)
+    X = X.select_dtypes("number")
+    backend = get_backend("tabpfn", weights=checkpoint, device="cpu")
+    ours = backend.make_classifier(n_estimators=4, random_state=3).fit(X[:120], y[:120])
+    proba = ours.predict_proba(X[120:])
+    assert proba[:, 1].std() > 1e-3  # the random model does look at the rows
+    upstream = TabPFNClassifier(
+        model_path=checkpoint, n_estimators=4, random_state=3, device="cpu"
+    ).fit(X[:120].astype("float32"), y[:120])
+    assert list(ours.classes_) == list(upstream.classes_)
+    np.testing.assert_allclose(proba, upstream.predict_proba(X[120:].astype("float32")), atol=1e-4)
+
+
+def test_forward_episode_gives_query_logits_with_gradients(checkpoint: Path) -> None:
+    import torch
+
+    backend = get_backend("tabpfn", weights=checkpoint, device="cpu")
+    backend.train(True)
+    generator = torch.Generator().manual_seed(0)
+    x_context, x_query = torch.randn(40, 5), torch.randn(12, 5)
+    x_context[0, 1] = torch.nan
+    y_context = torch.arange(40) % 3
+    logits = backend.forward_episode(x_context, y_context, x_query, 3, generator=generator)
+    assert logits.shape == (12, 3) and torch.isfinite(logits).all()
+    torch.nn.functional.cross_entropy(logits, torch.arange(12) % 3).backward()
+    grads = [p.grad for p in backend.parameters() if p.grad is not None]
+    assert grads and any(bool(g.abs().sum() > 0) for g in grads)
+    with pytest.raises(TabFMError, match="n_classes=11"):
+        backend.forward_episode(x_context, y_context, x_query, 11)
+
+
+@pytest.mark.slow
+def test_finetune_a_real_dataset_and_reload_the_result(
+    checkpoint: Path, datasets_dir: Path, tmp_path: Path
+) -> None:
+    import torch
+
+    X, y = credit_sample(datasets_dir)
+    backend = get_backend("tabpfn", weights=checkpoint, device="cpu")
+    assert isinstance(backend.make_preprocessor(), TablePreprocessor)
+    before = backend.state_dict()
+    config = FinetuneConfig(
+        epochs=2, steps_per_epoch=3, episodes_per_step=1, context_size=96, patience=0,
+        learning_rate=1e-3, eval_estimators=1, device="cpu", seed=0,
+    )  # fmt: skip
+    classifier, history = finetune(
+        backend, (X[:160], y[:160]), (X[160:200], y[160:200]), (X[200:], y[200:]), config
+    )
+    assert [h["epoch"] for h in history] == [0, 1, 2]
+    assert all(math.isfinite(h["train_loss"]) for h in history[1:])
+    assert all(0.0 <= h["valid_roc_auc"] <= 1.0 for h in history)
+    for name, tensor in backend.module.state_dict().items():  # the original is untouched
+        assert torch.equal(tensor, before[name])
+    proba = classifier.predict_proba(X[200:])
+    assert proba.shape == (40, 2) and np.allclose(proba.sum(axis=1), 1.0)
+    classifier.save(tmp_path / "model")
+    reloaded = FineTunedClassifier.load(tmp_path / "model", device="cpu")
+    assert reloaded.backend.name == "tabpfn"
+    np.testing.assert_allclose(reloaded.predict_proba(X[200:]), proba, atol=1e-6)
