@@ -100,12 +100,12 @@ class TabICLBackend(ExternalBackend):
             TabFMError: If ``tabicl`` is not installed, or the checkpoint is missing or not a
                 TabICL checkpoint.
         """
+        require_package("tabicl", "tabicl", "TabICL")
+
         import torch
+        from tabicl._model.tabicl import TabICL
 
         from tabfm._device import resolve_device
-
-        require_package("tabicl", "tabicl", "TabICL")
-        from tabicl._model.tabicl import TabICL
 
         resolved = resolve_device(device)
         path = _checkpoint_path(weights)

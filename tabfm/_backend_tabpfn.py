@@ -70,10 +70,11 @@ class TabPFNBackend(ExternalBackend):
             TabFMError: If ``tabpfn`` is not installed, or the checkpoint is missing, corrupt
                 or not a classifier.
         """
-        from tabfm._device import resolve_device
-
         require_package("tabpfn", "tabpfn", "TabPFN")
+
         from tabpfn.model_loading import load_model
+
+        from tabfm._device import resolve_device
 
         resolved = resolve_device(device)
         path = _checkpoint_path(weights)

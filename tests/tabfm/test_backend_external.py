@@ -1,0 +1,97 @@
+"""What the third-party backends share: registry, lazy imports, local-only weights."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from tabfm import BACKENDS, BaseBackend, TabFMError, get_backend
+from tabfm._backend_external import find_checkpoint, require_package
+
+
+def test_registry_lists_every_backend_without_importing_their_packages() -> None:
+    assert {"tabfm", "tabicl", "tabpfn"} <= set(BACKENDS)
+    assert all(issubclass(backend, BaseBackend) for backend in BACKENDS.values())
+    code = (
+        "import sys, tabfm; tabfm.BACKENDS['tabicl']; tabfm.BACKENDS['tabpfn']; "
+        "print(sorted(m for m in ('torch', 'tabicl', 'tabpfn', 'huggingface_hub') "
+        "if m in sys.modules))"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("name", "package"), [("tabicl", "tabicl"), ("tabpfn", "tabpfn")])
+def test_a_missing_package_says_what_to_install(name: str, package: str, tmp_path: Path) -> None:
+    # A None entry in sys.modules is how Python spells "this package is not installed".
+    code = (
+        f"import sys; sys.modules[{package!r}] = None\n"
+        "from tabfm import get_backend, TabFMError\n"
+        "try:\n"
+        f"    get_backend({name!r}, weights={str(tmp_path)!r})\n"
+        "except TabFMError as e:\n"
+        "    print(e)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    message = result.stdout.strip()
+    assert "\n" not in message
+    assert f"pip install 'causalmix-tuner[{name}]'" in message and package in message
+
+
+def test_require_package_names_the_extra() -> None:
+    require_package("numpy", "x", "X")  # installed: nothing happens
+    with pytest.raises(TabFMError, match=r"pip install 'causalmix-tuner\[tabicl\]'"):
+        require_package("causalmix_no_such_package", "tabicl", "TabICL")
+
+
+def test_find_checkpoint_picks_the_preferred_file_or_refuses_to_guess(tmp_path: Path) -> None:
+    (tmp_path / "a.ckpt").write_bytes(b"")
+    assert find_checkpoint(tmp_path, (".ckpt",), ("z.ckpt",), "T") == tmp_path / "a.ckpt"
+    (tmp_path / "b.ckpt").write_bytes(b"")
+    with pytest.raises(TabFMError, match=r"several checkpoints.*\['a\.ckpt', 'b\.ckpt'\]"):
+        find_checkpoint(tmp_path, (".ckpt",), ("z.ckpt",), "T")
+    (tmp_path / "z.ckpt").write_bytes(b"")
+    assert find_checkpoint(tmp_path, (".ckpt",), ("z.ckpt",), "T") == tmp_path / "z.ckpt"
+    with pytest.raises(
+        TabFMError, match=r"must be a \.ckpt2 file or a \.st file, but got .*a\.ckpt"
+    ):
+        find_checkpoint(tmp_path / "a.ckpt", (".ckpt2", ".st"), (), "T")
+
+
+def _no_network(*args: Any, **kwargs: Any) -> None:
+    raise AssertionError(f"network access attempted: {args[1:]!r}")
+
+
+@pytest.mark.parametrize("name", ["tabicl", "tabpfn"])
+def test_load_predict_and_train_never_touch_the_network(
+    name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import torch
+
+    pytest.importorskip(name, reason=f"the {name} backend needs: pip install '.[{name}]'")
+    if name == "tabicl":
+        from tests.tabfm.test_backend_tabicl import DEFAULT_CHECKPOINT, write_tiny_checkpoint
+    else:
+        from tests.tabfm.test_backend_tabpfn import DEFAULT_CHECKPOINT, write_tiny_checkpoint
+    checkpoint = write_tiny_checkpoint(tmp_path / DEFAULT_CHECKPOINT)
+    monkeypatch.setattr(socket.socket, "connect", _no_network)
+    monkeypatch.setattr(socket.socket, "connect_ex", _no_network)
+    backend = get_backend(name, weights=checkpoint, device="cpu")
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(60, 4)), np.arange(60) % 2
+    proba = backend.make_classifier(n_estimators=2).fit(X[:40], y[:40]).predict_proba(X[40:])
+    assert proba.shape == (20, 2)
+    backend.train(True)
+    logits = backend.forward_episode(
+        torch.randn(30, 4), torch.arange(30) % 2, torch.randn(6, 4), 2
+    )
+    assert logits.shape == (6, 2)
