@@ -151,6 +151,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--valid-fraction", type=float, default=0.2)
     parser.add_argument("--device", default="auto")
+    parser.add_argument("--weights", default=None, help="weights directory (default: shipped)")
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads")
     parser.add_argument("--no-causalmix", action="store_true", help="skip the third arm")
     parser.add_argument("--n-bootstrap", type=int, default=10, help="CausalAugmenter resamples")
@@ -171,7 +172,7 @@ def main(argv: list[str] | None = None) -> int:
     config = FinetuneConfig(
         **{"device": args.device, "seed": args.seed, **json.loads(args.config)}
     )
-    backend = get_backend("tabfm", device=args.device)
+    backend = get_backend("tabfm", weights=args.weights, device=args.device)
     arms = ARMS[:2] if args.no_causalmix else ARMS
     augmenter_params = {"n_bootstrap": args.n_bootstrap, "n_dags": args.n_dags}
     print(f"device: {backend.device_name}; torch threads: {torch.get_num_threads()}")

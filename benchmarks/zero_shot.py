@@ -98,6 +98,7 @@ def evaluate_suite(
     n_estimators: int,
     device: str,
     log: Callable[[str], None],
+    weights: str | None = None,
 ) -> list[dict[str, object]]:
     """One row per dataset: the mean ROC-AUC of every model over the folds, and TabFM's time."""
     from tabfm import TabFMClassifier, roc_auc
@@ -110,7 +111,9 @@ def evaluate_suite(
             X_train, X_test = dataset.X.iloc[train], dataset.X.iloc[test]
             y_train, y_test = dataset.y.iloc[train], dataset.y.iloc[test]
             started = time.perf_counter()
-            model = TabFMClassifier(n_estimators=n_estimators, device=device, random_state=seed)
+            model = TabFMClassifier(
+                weights, n_estimators=n_estimators, device=device, random_state=seed
+            )
             proba = model.fit(X_train, y_train).predict_proba(X_test)
             tabfm_seconds += time.perf_counter() - started
             scores["TabFM"].append(roc_auc(y_test, proba, model.classes_))
@@ -139,14 +142,17 @@ def mean_row(rows: list[dict[str, object]]) -> dict[str, object]:
     return mean
 
 
-def inference_timing(device: str, n_estimators: int, repeats: int = 3) -> dict[str, object]:
+def inference_timing(
+    device: str, n_estimators: int, weights: str | None = None, repeats: int = 3
+) -> dict[str, object]:
     """Seconds to predict 1,000 query rows from 1,000 context rows x 30 features."""
     from tabfm import TabFMClassifier
 
     rng = np.random.default_rng(0)
     X = rng.normal(size=(2000, 30))
     y = (X[:, :3].sum(axis=1) > 0).astype(int)
-    model = TabFMClassifier(n_estimators=n_estimators, device=device).fit(X[:1000], y[:1000])
+    model = TabFMClassifier(weights, n_estimators=n_estimators, device=device)
+    model.fit(X[:1000], y[:1000])
     model.predict_proba(X[1000:1010])  # warm-up (kernels, allocator)
     times = []
     for _ in range(repeats):
@@ -172,6 +178,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--n-estimators", type=int, default=4)
     parser.add_argument("--device", default="auto")
+    parser.add_argument("--weights", default=None, help="weights directory (default: shipped)")
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads")
     parser.add_argument("--skip-timing", action="store_true")
     args = parser.parse_args(argv)
@@ -182,17 +189,25 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.threads:
         torch.set_num_threads(args.threads)
-    print(f"weights: {shipped_weights_dir()}; torch threads: {torch.get_num_threads()}")
+    weights = args.weights or shipped_weights_dir()
+    print(f"weights: {weights}; torch threads: {torch.get_num_threads()}")
     print(f"protocol: <= 1000 rows, <= 100 features, {args.folds}-fold stratified CV, ROC-AUC\n")
     device = str(resolve_device(args.device))
     rows = evaluate_suite(
-        args.datasets, args.folds, args.seed, args.n_estimators, device, log=lambda _: None
+        args.datasets,
+        args.folds,
+        args.seed,
+        args.n_estimators,
+        device,
+        log=lambda line: print(line, flush=True),
+        weights=args.weights,
     )
     print(format_table([*rows, mean_row(rows)]))
     if not args.skip_timing:
         print("\nInference, 1,000 context + 1,000 query rows x 30 features:\n")
         devices = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
-        print(format_table([inference_timing(d, args.n_estimators) for d in devices]))
+        timings = [inference_timing(d, args.n_estimators, args.weights) for d in devices]
+        print(format_table(timings))
     return 0
 
 

@@ -1,5 +1,8 @@
 """The TabPFN backend (``pip install 'causalmix-tuner[tabpfn]'``), built for TabPFN v2.
 
+Any classifier checkpoint that ``tabpfn``'s loader builds works the same way; besides v2,
+the v2.5, v2.6 and v3 architectures are exercised by the tests on tiny random models.
+
 Weights are a TabPFN classifier checkpoint: the upstream ``.ckpt`` (a ``torch.save`` dict with
 ``state_dict`` and ``config``, read by TabPFN's own loader, which calls ``torch.load`` with
 PyTorch's default ``weights_only=True`` under torch >= 2.6: no pickled code) or the
@@ -31,7 +34,11 @@ if TYPE_CHECKING:
     import torch
 
 DEFAULT_CHECKPOINT = "tabpfn-v2-classifier-finetuned-zk73skhh.ckpt"
-KNOWN_CHECKPOINTS = (DEFAULT_CHECKPOINT, "tabpfn-v2-classifier.ckpt")
+KNOWN_CHECKPOINTS = (
+    DEFAULT_CHECKPOINT,
+    "tabpfn-v2-classifier.ckpt",
+    "tabpfn-v2-classifier-v2_default.ckpt",
+)
 SAVED_SUFFIX = ".safetensors"
 
 

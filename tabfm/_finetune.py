@@ -174,7 +174,7 @@ def finetune(
                 {"train_loss": float(np.mean(losses)), "lr": lr, "steps": epoch * len(losses)},
             )
             score = _score(record, config)
-            if score > best_score:
+            if score > best_score + config.min_delta:
                 best_score, best_state, best_epoch, stale = score, model.state_dict(), epoch, 0
             else:
                 stale += 1

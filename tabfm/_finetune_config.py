@@ -11,7 +11,14 @@ from tabfm._errors import TabFMError
 
 QUERY_SOURCES = ("real", "mixed")
 METRICS = ("roc_auc", "log_loss")
-_FLOAT_FIELDS = ("learning_rate", "weight_decay", "warmup_fraction", "grad_clip", "query_fraction")
+_FLOAT_FIELDS = (
+    "learning_rate",
+    "weight_decay",
+    "warmup_fraction",
+    "grad_clip",
+    "query_fraction",
+    "min_delta",
+)
 
 
 @dataclass(frozen=True)
@@ -36,6 +43,9 @@ class FinetuneConfig:
             context); ``"mixed"``: queries come from the whole pool.
         patience: Epochs without validation improvement before stopping (``0`` = never stop).
         metric: Validation metric choosing the best epoch: ``"roc_auc"`` or ``"log_loss"``.
+        min_delta: Smallest gain of the metric that counts as an improvement (``>= 0``); on
+            small validation splits, smaller gains are noise, and taking them trades the
+            pre-trained weights for a model that is as likely to be worse on new rows.
         eval_estimators: Ensemble members used for validation predictions.
         seed: Seed of the episodes and per-episode permutations.
         device: ``"auto"`` (CUDA if available), ``"cpu"``, ``"cuda"`` or ``"cuda:N"``.
@@ -53,6 +63,7 @@ class FinetuneConfig:
     query_source: str = "real"
     patience: int = 3
     metric: str = "roc_auc"
+    min_delta: float = 1e-3
     eval_estimators: int = 1
     seed: int = 0
     device: str = "auto"
@@ -99,6 +110,7 @@ class FinetuneConfig:
             self.patience,
         )
         _require(self.metric in METRICS, f"metric in {METRICS}", "metric", self.metric)
+        _require(self.min_delta >= 0, "min_delta >= 0", "min_delta", self.min_delta)
         _require(_is_int(self.seed), "seed is an int", "seed", self.seed)
         device = self.device
         valid_device = isinstance(device, str) and (

@@ -95,3 +95,41 @@ def test_load_predict_and_train_never_touch_the_network(
         torch.randn(30, 4), torch.arange(30) % 2, torch.randn(6, 4), 2
     )
     assert logits.shape == (6, 2)
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("name", ["tabicl", "tabpfn"])
+def test_finetune_on_cuda_with_bf16(name: str, tmp_path: Path, datasets_dir: Path) -> None:
+    import math
+
+    import torch
+
+    from tabfm import FinetuneConfig, finetune
+
+    pytest.importorskip(name, reason=f"the {name} backend needs: pip install '.[{name}]'")
+    if not torch.cuda.is_available():
+        pytest.skip("needs a CUDA GPU")
+    if name == "tabicl":
+        from tests.tabfm.test_backend_tabicl import (
+            DEFAULT_CHECKPOINT,
+            credit_sample,
+            write_tiny_checkpoint,
+        )
+    else:
+        from tests.tabfm.test_backend_tabpfn import (
+            DEFAULT_CHECKPOINT,
+            credit_sample,
+            write_tiny_checkpoint,
+        )
+    X, y = credit_sample(datasets_dir)
+    backend = get_backend(name, weights=write_tiny_checkpoint(tmp_path / DEFAULT_CHECKPOINT))
+    assert backend.device.type == "cuda"  # "auto" picks the GPU
+    config = FinetuneConfig(
+        epochs=1, steps_per_epoch=2, episodes_per_step=1, context_size=96, device="cuda"
+    )
+    classifier, history = finetune(
+        backend, (X[:160], y[:160]), None, (X[160:], y[160:]), config
+    )  # the engine runs the episodes under bf16 autocast on CUDA
+    assert math.isfinite(history[-1]["train_loss"]) and history[-1]["peak_memory_mb"] > 0
+    proba = classifier.predict_proba(X[160:])
+    assert proba.shape == (80, 2) and np.isfinite(proba).all()

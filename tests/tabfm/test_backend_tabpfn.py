@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from pathlib import Path
 
@@ -192,3 +193,42 @@ def test_finetune_a_real_dataset_and_reload_the_result(
     reloaded = FineTunedClassifier.load(tmp_path / "model", device="cpu")
     assert reloaded.backend.name == "tabpfn"
     np.testing.assert_allclose(reloaded.predict_proba(X[200:]), proba, atol=1e-6)
+
+
+@pytest.mark.parametrize("architecture", ["tabpfn_v2_5", "tabpfn_v2_6", "tabpfn_v3"])
+def test_later_tabpfn_architectures_load_train_predict_and_save(
+    architecture: str, tmp_path: Path
+) -> None:
+    import torch
+    from tabpfn.architectures import ARCHITECTURES
+    from tabpfn.checkpoint import save_as_safetensors
+
+    module = ARCHITECTURES[architecture]
+    config, _ = module.parse_config(
+        {"max_num_classes": 10, "emsize": 16, "nlayers": 1, "nhead": 2}
+    )
+    torch.manual_seed(0)
+    model = module.get_architecture(config)
+    path = tmp_path / f"{architecture}.safetensors"
+    save_as_safetensors(
+        {
+            "state_dict": model.state_dict(),
+            "config": dataclasses.asdict(config),
+            "architecture_name": architecture,
+        },
+        path,
+    )
+    backend = get_backend("tabpfn", weights=path, device="cpu")
+    backend.train(True)
+    logits = backend.forward_episode(
+        torch.randn(30, 4), torch.arange(30) % 3, torch.randn(6, 4), 3
+    )
+    assert logits.shape == (6, 3) and torch.isfinite(logits).all()
+    backend.train(False)
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=(50, 4)).astype(np.float32), np.arange(50) % 3
+    proba = backend.predict_proba(x[:40], y[:40], x[40:], 3, n_estimators=2)
+    assert proba.shape == (10, 3) and np.allclose(proba.sum(axis=1), 1.0)
+    backend.save(tmp_path / "saved")
+    again = get_backend("tabpfn", weights=tmp_path / "saved", device="cpu")
+    assert type(again.module) is type(backend.module)

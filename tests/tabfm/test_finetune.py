@@ -187,6 +187,7 @@ def test_corrupt_or_missing_saved_files_name_the_file(
         ({"query_source": "synthetic"}, "query_source"),
         ({"metric": "accuracy"}, "metric"),
         ({"epochs": 0}, "`epochs >= 1`"),
+        ({"min_delta": -0.1}, "`min_delta >= 0`"),
         ({"learning_rate": "fast"}, "must be a number"),
         ({"learning_rate": math.nan}, "learning_rate=nan"),
     ],
@@ -213,3 +214,38 @@ def test_bad_data_raise(toy_table: tuple[pd.DataFrame, pd.Series]) -> None:
         finetune(_backend(), train, None, (valid[0][:3], pd.Series(["no"] * 3)), config)
     with pytest.raises(TabFMError, match="lacks columns"):
         finetune(_backend(), train, (train[0].rename(columns={"a": "q"}), train[1]), valid, config)
+
+
+def test_cuda_out_of_memory_halves_the_context_once_per_size(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    from tabfm._finetune import _with_oom_retry
+
+    tried: list[int] = []
+
+    def run(size: int) -> str:
+        tried.append(size)
+        if size > 100:
+            raise torch.OutOfMemoryError("CUDA out of memory (raised by the test)")
+        return "ok"
+
+    with caplog.at_level("WARNING"):
+        assert _with_oom_retry(run, 512, torch.device("cuda")) == ("ok", 64)
+    assert tried == [512, 256, 128, 64]
+    assert "context_size=512" in caplog.text
+    with pytest.raises(torch.OutOfMemoryError):  # on CPU there is nothing to halve for
+        _with_oom_retry(run, 512, torch.device("cpu"))
+
+
+@pytest.mark.gpu
+def test_finetune_and_predict_on_cuda_with_bf16(
+    toy_table: tuple[pd.DataFrame, pd.Series],
+) -> None:
+    if not torch.cuda.is_available():
+        pytest.skip("needs a CUDA GPU")
+    train, valid = _splits(toy_table)
+    config = FinetuneConfig(epochs=1, **{**FAST, "device": "cuda"})
+    classifier, history = finetune(TabFMBackend.load(device="cuda"), train, None, valid, config)
+    assert history[-1]["peak_memory_mb"] > 0
+    proba = classifier.predict_proba(valid[0])
+    assert proba.shape == (100, 2) and np.isfinite(proba).all()
