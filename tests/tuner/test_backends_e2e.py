@@ -1,0 +1,82 @@
+"""tune -> export -> fit -> predict with the third-party backends, on local tiny checkpoints."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+import tuner
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.filterwarnings("ignore:Importing from 'tabpfn.model.loading':DeprecationWarning"),
+]
+
+
+@pytest.fixture(autouse=True)
+def _one_torch_thread() -> Iterator[None]:
+    # The machine is shared: with tiny models, a second intra-op thread only adds contention.
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def _checkpoint(name: str, directory: Path) -> Path:
+    if importlib.util.find_spec(name) is None:
+        pytest.skip(f"the {name} backend needs: pip install '.[{name}]'")
+    if name == "tabicl":
+        from tests.tabfm.test_backend_tabicl import DEFAULT_CHECKPOINT, write_tiny_checkpoint
+    else:
+        from tests.tabfm.test_backend_tabpfn import DEFAULT_CHECKPOINT, write_tiny_checkpoint
+    return write_tiny_checkpoint(directory / DEFAULT_CHECKPOINT)
+
+
+@pytest.mark.parametrize("name", ["tabicl", "tabpfn"])
+def test_tune_export_fit_predict(
+    name: str, small_csv: Path, tiny_space: Path, tmp_path: Path
+) -> None:
+    weights = _checkpoint(name, tmp_path / "weights")
+    url = f"sqlite:///{tmp_path / 'studies.db'}"
+    study = tuner.tune(
+        str(small_csv),
+        study_name=name,
+        storage=url,
+        space=str(tiny_space),
+        n_trials=1,
+        n_folds=2,
+        device="cpu",
+        backend=name,
+        weights=str(weights),
+        artifact_dir=None,
+        cache_dir="none",
+    )
+    (trial,) = study.trials
+    assert trial.value is not None
+    assert len(trial.user_attrs["fold_roc_auc"]) == 2
+    assert all(0.0 <= auc <= 1.0 for auc in trial.user_attrs["fold_roc_auc"])
+    assert len(study.user_attrs["causalmix"]["zero_shot_roc_auc"]) == 2
+
+    document = tuner.export_best(name, url, tmp_path / "best.yaml")
+    assert document["backend"]["name"] == name
+    assert document["backend"]["weights"] == str(weights)
+
+    model_dir = tmp_path / "model"
+    tuner.fit(tmp_path / "best.yaml", str(small_csv), out=model_dir, device="cpu")
+    saved = json.loads((model_dir / "finetuned.json").read_text())
+    assert saved["backend"] == name
+    assert any((model_dir / "backend").iterdir())  # the fine-tuned weights, saved locally
+    predictions = tuner.predict(model_dir, str(small_csv), tmp_path / "preds.csv")
+    frame = pd.read_csv(small_csv)
+    assert len(predictions) == len(frame)
+    assert set(predictions["prediction"]) <= set(frame["target"])
+    proba = predictions.filter(like="proba_").to_numpy()
+    assert proba.shape == (len(frame), 2)
+    assert abs(proba.sum(axis=1) - 1).max() < 1e-5
