@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 
     from tabfm._model import TabFMModel
 
-_MAX_CELLS_PER_PASS = 1_500_000  # rows x columns per forward pass; bounds activation memory
+_MAX_CELLS_PER_PASS = 600_000  # rows x columns per forward pass; bounds activation memory
 
 
 class TabFMClassifier(ClassifierMixin, BaseEstimator):
@@ -201,7 +201,7 @@ def _predict_member(
     import torch
 
     n_context, n_columns = x_context.shape
-    chunk = max(1, _MAX_CELLS_PER_PASS // (n_columns + 1) - n_context)
+    chunk = max(256, _MAX_CELLS_PER_PASS // (n_columns + 1) - n_context)
     context = torch.from_numpy(np.ascontiguousarray(x_context)).float()
     labels = torch.from_numpy(y_context).long()[None].to(device)
     out = []
