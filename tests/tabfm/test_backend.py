@@ -17,8 +17,8 @@ def test_registry_loads_the_builtin_backend_on_cpu() -> None:
 
 
 def test_unknown_backend_and_bad_device_raise() -> None:
-    with pytest.raises(TabFMError, match="Unknown backend 'tabpfn'"):
-        get_backend("tabpfn")
+    with pytest.raises(TabFMError, match="Unknown backend 'no-such-backend'"):
+        get_backend("no-such-backend")
     with pytest.raises(TabFMError, match="device='gpu'"):
         get_backend("tabfm", device="gpu")
 
