@@ -11,23 +11,36 @@ from storage._export import (
     read_config,
     write_config,
 )
+from storage._lock import study_lock, try_study_lock
+from storage._options import ENVIRONMENT_VARIABLES, StorageOptions
 from storage._pictures import csv_preview, dag_png, edge_probability_png
-from storage._rdb import create_storage, load_existing_study, storage_url_of, study_exists
+from storage._rdb import (
+    create_storage,
+    describe_connection_error,
+    is_connection_error,
+    load_existing_study,
+    storage_url_of,
+    study_exists,
+)
 from storage._url import DEFAULT_DATABASE, mask_url, resolve_storage_url
 
 __all__ = [
     "CONFIG_SUFFIXES",
     "DEFAULT_DATABASE",
+    "ENVIRONMENT_VARIABLES",
     "EXPORT_FORMAT_VERSION",
     "SETTINGS_ATTR",
     "RDBCache",
     "StorageError",
+    "StorageOptions",
     "check_artifact_name",
     "create_storage",
     "csv_preview",
+    "describe_connection_error",
     "dag_png",
     "edge_probability_png",
     "export_best",
+    "is_connection_error",
     "load_existing_study",
     "mask_url",
     "open_artifact_store",
@@ -35,6 +48,8 @@ __all__ = [
     "resolve_storage_url",
     "storage_url_of",
     "study_exists",
+    "study_lock",
+    "try_study_lock",
     "upload_trial_artifact",
     "write_config",
 ]

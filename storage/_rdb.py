@@ -27,6 +27,8 @@ if TYPE_CHECKING:
 __all__ = [
     "connection_options",
     "create_storage",
+    "describe_connection_error",
+    "is_connection_error",
     "load_existing_study",
     "prepare_sqlite",
     "storage_url_of",
@@ -203,3 +205,64 @@ def load_existing_study(
         listing = ", ".join(repr(n) for n in names) if names else "none"
         raise StorageError(f"There is no study {name!r} in {where}; existing studies: {listing}.")
     return optuna.load_study(study_name=name, storage=storage, sampler=sampler)
+
+
+_SQLITE_TRANSIENT = ("database is locked", "database table is locked", "database is busy")
+
+
+def _chain(error: BaseException) -> list[BaseException]:
+    """``error`` and the exceptions it was raised from or during, outermost first."""
+    seen: list[BaseException] = []
+    pending: list[BaseException | None] = [error]
+    while pending and len(seen) < 20:
+        current = pending.pop(0)
+        if current is None or any(current is s for s in seen):
+            continue
+        seen.append(current)
+        pending += [current.__cause__, current.__context__, getattr(current, "orig", None)]
+    return seen
+
+
+def is_connection_error(error: BaseException) -> bool:
+    """Whether ``error`` means the database is (for now) unreachable or busy, not a bug.
+
+    True for a lost or refused PostgreSQL connection and for a locked SQLite file, also when
+    wrapped by Optuna (``StorageInternalError``) or by this package (``StorageError``). Such an
+    operation is worth retrying once the database is back.
+    """
+    try:
+        from sqlalchemy import exc
+    except ImportError:  # pragma: no cover - SQLAlchemy is a dependency
+        return False
+    for item in _chain(error):
+        if isinstance(item, exc.DBAPIError) and item.connection_invalidated:
+            return True
+        if isinstance(item, (exc.InterfaceError, exc.DisconnectionError)):
+            return True
+        if isinstance(item, exc.OperationalError):
+            orig = item.orig
+            if isinstance(orig, sqlite3.Error):
+                return any(text in str(orig).lower() for text in _SQLITE_TRANSIENT)
+            return True
+        if isinstance(item, sqlite3.OperationalError):
+            return any(text in str(item).lower() for text in _SQLITE_TRANSIENT)
+        if type(item).__module__.startswith(("psycopg", "psycopg2")) and type(item).__name__ in (
+            "OperationalError",
+            "InterfaceError",
+        ):
+            return True
+    return False
+
+
+def describe_connection_error(error: BaseException, url: str) -> str:
+    """The driver's one-line reason for a connection error, without the password of ``url``."""
+    reason = None
+    for item in _chain(error):
+        orig = getattr(item, "orig", None)
+        if orig is not None:
+            reason = str(orig)
+            break
+    if reason is None:
+        innermost = _chain(error)[-1]
+        reason = str(innermost) or type(innermost).__name__
+    return scrub(reason, url)

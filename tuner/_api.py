@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import subprocess
 import sys
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -21,7 +23,9 @@ if TYPE_CHECKING:
     import optuna
 
     from causalmix import BaseCache
+    from storage import StorageOptions
     from tabfm import BaseBackend, FineTunedClassifier
+    from tuner._objective import Fold
 
 __all__ = [
     "DEFAULT_ARTIFACT_DIR",
@@ -38,6 +42,18 @@ _logger = logging.getLogger("causalmix")
 SETTINGS_ATTR = "causalmix"
 N_TRIALS_ATTR = "causalmix_n_trials"
 DEFAULT_ARTIFACT_DIR = "causalmix_artifacts"
+
+
+def _storage_options() -> StorageOptions:
+    from storage import StorageOptions
+
+    return StorageOptions.from_env()
+
+
+def _open_storage(url: str) -> optuna.storages.RDBStorage:
+    from storage import create_storage
+
+    return create_storage(url, **_storage_options().storage_kwargs())
 
 
 def _user_errors() -> tuple[type[Exception], ...]:
@@ -114,10 +130,10 @@ def load_study(study_name: str, storage: str | None) -> tuple[optuna.Study, Stud
         StorageError: If the storage is unreachable or has no such study.
         TunerError: If the study was not created by ``causalmix tune``.
     """
-    from storage import create_storage, load_existing_study, resolve_storage_url
+    from storage import load_existing_study, resolve_storage_url
 
     url = resolve_storage_url(storage)
-    study = load_existing_study(create_storage(url), study_name)
+    study = load_existing_study(_open_storage(url), study_name)
     values = study.user_attrs.get(SETTINGS_ATTR)
     if not isinstance(values, dict):
         raise TunerError(f"Study {study_name!r} was not created by `causalmix tune`.")
@@ -125,48 +141,81 @@ def load_study(study_name: str, storage: str | None) -> tuple[optuna.Study, Stud
 
 
 def _check_same_settings(existing: StudySettings, new: StudySettings, name: str) -> None:
-    for field in ("dataset_fingerprint", "target", "space", "n_folds", "seed", "backend"):
-        if getattr(existing, field) != getattr(new, field):
-            shown = field if field != "space" else "search space"
-            raise TunerError(
-                f"Study {name!r} already exists with a different {shown}; resume it with the "
-                f"same settings or choose a new --study name."
+    fields = ("dataset_fingerprint", "target", "space", "n_folds", "seed", "backend", "weights")
+    for field in fields:
+        before, now = getattr(existing, field), getattr(new, field)
+        if before == now:
+            continue
+        if field == "dataset_fingerprint":
+            shown = f"a different dataset (fingerprint {before[:12]}, but got {now[:12]})"
+        elif field == "space":
+            shown = (
+                f"a different search space ({before.get('name')!r}, but got {now.get('name')!r})"
             )
+        else:
+            shown = f"{field}={before!r}, but got {field}={now!r}"
+        raise TunerError(
+            f"Study {name!r} already exists with {shown}; resume it with the same settings or "
+            "choose a new --study name."
+        )
 
 
-def _prepare_worker(
-    study: optuna.Study,
+@dataclass
+class _Runtime:
+    """What a worker needs besides the study, built (and so validated) before touching it."""
+
+    backend: BaseBackend
+    folds: list[Fold]
+    cache: BaseCache | None
+    artifact_store: Any
+
+
+def _build_runtime(
     settings: StudySettings,
     *,
+    study_name: str,
     storage_url: str,
     artifact_dir: str | None,
     cache_dir: str | None,
-) -> Callable[[optuna.Trial], float]:
-    from search_spaces import SearchSpace
+    data: tuple[pd.DataFrame, pd.Series] | None = None,
+) -> _Runtime:
     from tabfm import get_backend
-    from tuner._objective import Objective, make_folds, zero_shot_scores
+    from tuner._objective import make_folds
 
-    X, y = _load_data(settings.data, settings.target)
+    X, y = data if data is not None else _load_data(settings.data, settings.target)
     fingerprint = dataset_fingerprint(X, y)
     if settings.dataset_fingerprint and fingerprint != settings.dataset_fingerprint:
         raise TunerError(
             f"The dataset at {settings.data!r} differs from the one study "
-            f"{study.study_name!r} was created with (fingerprint {fingerprint[:12]} != "
+            f"{study_name!r} was created with (fingerprint {fingerprint[:12]} != "
             f"{settings.dataset_fingerprint[:12]})."
         )
     backend = get_backend(settings.backend, weights=settings.weights, device=settings.device)
-    folds = make_folds(X, y, settings.n_folds, settings.seed)
+    return _Runtime(
+        backend=backend,
+        folds=make_folds(X, y, settings.n_folds, settings.seed),
+        cache=_default_cache(storage_url, cache_dir),
+        artifact_store=_open_artifact_store(artifact_dir),
+    )
+
+
+def _make_objective(
+    study: optuna.Study, settings: StudySettings, runtime: _Runtime
+) -> Callable[[optuna.Trial], float]:
+    from search_spaces import SearchSpace
+    from tuner._objective import Objective, zero_shot_scores
+
     if len(settings.zero_shot_roc_auc) != settings.n_folds:
         _logger.info("Computing the zero-shot baseline on %d folds...", settings.n_folds)
-        settings.zero_shot_roc_auc = zero_shot_scores(backend, folds)
+        settings.zero_shot_roc_auc = zero_shot_scores(runtime.backend, runtime.folds)
         study.set_user_attr(SETTINGS_ATTR, settings.to_dict())
     return Objective(
         settings,
         SearchSpace.from_dict(settings.space),
-        folds,
-        backend,
-        cache=_default_cache(storage_url, cache_dir),
-        artifact_store=_open_artifact_store(artifact_dir),
+        runtime.folds,
+        runtime.backend,
+        cache=runtime.cache,
+        artifact_store=runtime.artifact_store,
     )
 
 
@@ -223,7 +272,7 @@ def tune(
     import optuna
 
     from search_spaces import load_space
-    from storage import create_storage, mask_url, resolve_storage_url, study_exists
+    from storage import mask_url, resolve_storage_url, study_exists
 
     if n_trials < 1:
         raise TunerError(f"`n_trials >= 1` must hold, but got n_trials={n_trials}.")
@@ -241,7 +290,7 @@ def tune(
         n_folds=n_folds,
         pruner=pruner,
         backend=backend,
-        weights=weights,
+        weights=_resolved_weights(weights),
         device=device,
         dataset_fingerprint=dataset_fingerprint(X, y),
         n_rows=len(X),
@@ -250,11 +299,24 @@ def tune(
     )
     _check_folds(y, n_folds)
     url = resolve_storage_url(storage)
-    rdb = create_storage(url)
-    if study_exists(rdb, study_name):
-        study, existing, _ = load_study(study_name, url)
+    options = _storage_options()
+    rdb = _open_storage(url)
+    exists = study_exists(rdb, study_name)
+    if exists:
+        existing_study, existing, _ = load_study(study_name, url)
         _check_same_settings(existing, settings, study_name)
         settings = existing
+    # Everything that can fail on bad input happens before the study is created or changed.
+    runtime = _build_runtime(
+        settings,
+        study_name=study_name,
+        storage_url=url,
+        artifact_dir=artifact_dir,
+        cache_dir=cache_dir,
+        data=(X, y),
+    )
+    if exists:
+        study = existing_study
         _logger.info("Resuming study %r in %s.", study_name, mask_url(url))
     else:
         study = optuna.create_study(
@@ -267,22 +329,32 @@ def tune(
         study.set_user_attr(SETTINGS_ATTR, settings.to_dict())
         _logger.info("Created study %r in %s.", study_name, mask_url(url))
     study.set_user_attr(N_TRIALS_ATTR, n_trials)
-    if artifact_dir is not None:
+    if artifact_dir is not None and artifact_dir != "none":
         study.set_user_attr("causalmix_artifact_dir", str(Path(artifact_dir).resolve()))
     study.sampler = _make_sampler(seed)
     study.pruner = _make_pruner(settings)
 
-    objective = _prepare_worker(
-        study, settings, storage_url=url, artifact_dir=artifact_dir, cache_dir=cache_dir
-    )
+    objective = _make_objective(study, settings, runtime)
     extra = _spawn_workers(
         study_name, url, workers - 1, n_trials, timeout, seed, artifact_dir, cache_dir
     )
     try:
-        _run_with_progress(study, objective, url, n_trials, timeout, progress)
-    finally:
-        _wait_for(extra)
+        _run_with_progress(
+            study, objective, url, n_trials, timeout, progress, options.reconnect_timeout
+        )
+    except BaseException:
+        _stop_workers(extra)
+        raise
+    _wait_for(extra)
     return study
+
+
+def _resolved_weights(weights: str | None) -> str | None:
+    """A local weights path made absolute (workers may start elsewhere); names stay as given."""
+    if weights is None:
+        return None
+    path = Path(weights).expanduser()
+    return str(path.resolve()) if path.exists() else weights
 
 
 def _check_folds(y: pd.Series, n_folds: int) -> None:
@@ -302,6 +374,7 @@ def _run_with_progress(
     n_trials: int,
     timeout: float | None,
     progress: bool,
+    reconnect_timeout: float,
 ) -> WorkerResult:
     bar = None
     if progress:
@@ -328,6 +401,7 @@ def _run_with_progress(
             timeout=timeout,
             user_errors=_user_errors(),
             on_trial_end=update,
+            reconnect_timeout=reconnect_timeout,
         )
     finally:
         if bar is not None:
@@ -362,15 +436,46 @@ def _spawn_workers(
 
 
 def _wait_for(processes: list[subprocess.Popen[bytes]]) -> None:
+    try:
+        for process in processes:
+            process.wait()
+    except BaseException:
+        _stop_workers(processes)
+        raise
     for process in processes:
-        try:
-            process.wait()
-        except KeyboardInterrupt:
-            process.terminate()
-            process.wait()
-            raise
-        if process.returncode not in (0, None):
-            _logger.warning("A worker process exited with code %d.", process.returncode)
+        if process.returncode != 0:
+            _logger.warning(
+                "Worker process %d exited with code %d.", process.pid, process.returncode
+            )
+
+
+def _stop_workers(processes: list[subprocess.Popen[bytes]], grace: float = 30.0) -> None:
+    """Stop spawned workers as Ctrl-C would: each records its running trial, then exits.
+
+    A Ctrl-C in a terminal reaches the workers too, so they get a moment to stop on their own
+    before they are sent SIGINT; any still alive after ``grace`` seconds is killed (its trial
+    is then failed by the heartbeat check and retried).
+    """
+    import signal
+
+    def wait(seconds: float) -> None:
+        deadline = time.monotonic() + seconds
+        for process in processes:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                process.wait(timeout=max(0.0, deadline - time.monotonic()))
+
+    try:
+        wait(2.0)
+        for process in processes:
+            if process.poll() is None:
+                process.send_signal(signal.SIGINT)
+        wait(grace)
+    finally:
+        for process in processes:
+            if process.poll() is None:
+                _logger.warning("Killing worker process %d, which did not stop.", process.pid)
+                process.kill()
+                process.wait()
 
 
 def work(
@@ -392,22 +497,30 @@ def work(
     """
     if n_trials is not None and n_trials < 1:
         raise TunerError(f"`n_trials >= 1` must hold, but got n_trials={n_trials}.")
+    if timeout is not None and timeout <= 0:
+        raise TunerError(f"`timeout > 0` must hold, but got timeout={timeout}.")
+    options = _storage_options()
     study, settings, url = load_study(study_name, storage)
     target = n_trials or int(study.user_attrs.get(N_TRIALS_ATTR, 20))
     if artifact_dir is None:
         artifact_dir = study.user_attrs.get("causalmix_artifact_dir")
+    runtime = _build_runtime(
+        settings,
+        study_name=study_name,
+        storage_url=url,
+        artifact_dir=artifact_dir,
+        cache_dir=cache_dir,
+    )
     study.sampler = _make_sampler(seed)
     study.pruner = _make_pruner(settings)
-    objective = _prepare_worker(
-        study, settings, storage_url=url, artifact_dir=artifact_dir, cache_dir=cache_dir
-    )
     return run_worker(
         study,
-        objective,
+        _make_objective(study, settings, runtime),
         storage_url=url,
         n_trials=target,
         timeout=timeout,
         user_errors=_user_errors(),
+        reconnect_timeout=options.reconnect_timeout,
     )
 
 

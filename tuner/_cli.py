@@ -11,8 +11,12 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import os
+import signal
 import sys
+import threading
 from collections.abc import Sequence
+from types import FrameType
 from typing import NoReturn
 
 from causalmix._errors import CausalMixError
@@ -91,17 +95,75 @@ def _configure_logging(verbose: int, quiet: bool) -> None:
     optuna.logging.set_verbosity(third_party_level)
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, turned into an exception so that a worker records its running trial first."""
+
+
+def _raise_terminated(number: int, frame: FrameType | None) -> None:
+    raise Terminated
+
+
+def _storage_url_of(args: argparse.Namespace) -> str | None:
+    """The storage URL this command uses, to hide its password in an error message."""
+    return getattr(args, "storage", None) or os.environ.get("CAUSALMIX_STORAGE_URL")
+
+
+def _error_line(args: argparse.Namespace, error: BaseException) -> str:
+    from storage._url import scrub
+
+    message = " ".join(str(error).split()) or type(error).__name__
+    url = _storage_url_of(args)
+    return scrub(message, url) if url else message
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the CLI and return its exit code (2 for bad input)."""
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    _configure_logging(args.verbose, args.quiet)
+    """Run the CLI and return its exit code (2 for bad input, 130 for Ctrl-C, 143 for SIGTERM).
+
+    SIGTERM is handled like Ctrl-C while a command runs: a worker records its running trial
+    as failed before it exits, so that nothing is left RUNNING.
+    """
+    in_main_thread = threading.current_thread() is threading.main_thread()
+    previous = {}
+    if in_main_thread:
+        previous = {number: signal.getsignal(number) for number in (signal.SIGINT, signal.SIGTERM)}
+        signal.signal(signal.SIGTERM, _raise_terminated)
+    command = "?"
     try:
-        return int(args.func(args) or 0)
-    except USER_ERRORS as e:
-        message = " ".join(str(e).split())
-        print(f"causalmix {args.command}: error: {message}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print(f"causalmix {args.command}: interrupted", file=sys.stderr)
-        return 130
+        parser = build_parser()
+        try:
+            args = parser.parse_args(argv)
+        except SystemExit as e:  # --help, or a usage error already printed as one line
+            return e.code if isinstance(e.code, int) else 2
+        command = args.command
+        _configure_logging(args.verbose, args.quiet)
+        try:
+            return int(args.func(args) or 0)
+        except USER_ERRORS as e:
+            print(f"causalmix {command}: error: {_error_line(args, e)}", file=sys.stderr)
+            return 2
+        except Exception as e:
+            from storage import is_connection_error, mask_url
+
+            if not is_connection_error(e):
+                raise
+            # A database that went away outside a worker's retry loop.
+            url = _storage_url_of(args)
+            where = f" {mask_url(url)!r}" if url else ""
+            print(
+                f"causalmix {command}: error: lost the connection to the storage{where}: "
+                f"{_error_line(args, e)}",
+                file=sys.stderr,
+            )
+            return 2
+    except KeyboardInterrupt as e:
+        # A second Ctrl-C while shutting down must not print a traceback.
+        if in_main_thread:
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
+        terminated = isinstance(e, Terminated)
+        what = "terminated" if terminated else "interrupted"
+        print(f"causalmix {command}: {what}", file=sys.stderr)
+        return 143 if terminated else 130
+    finally:
+        for number, handler in previous.items():
+            if handler is not None:
+                signal.signal(number, handler)

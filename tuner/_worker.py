@@ -2,110 +2,187 @@
 
 Several workers (processes, possibly on several machines) share one study. ``n_trials`` is the
 study's target number of finished (COMPLETE or PRUNED) trials. A worker only creates a trial
-while holding a study-wide lock and while fewer than ``n_trials`` trials are finished, running
-or waiting, so K workers finish exactly ``n_trials`` trials, never more.
+while holding a study-wide lock and while fewer than ``n_trials`` trials are finished or
+running, so K workers finish exactly ``n_trials`` trials, never more. When the remaining slots
+are all held by other workers' running trials, a worker waits instead of leaving: one of those
+workers may have died, and its trial must still be run.
 
-Each running trial records a heartbeat; a trial whose worker died (``kill -9``, a lost machine)
-is failed by the next worker after the storage's grace period and re-enqueued by Optuna's retry
-callback (with its parameters), so the study still reaches its count.
+Each running trial records a heartbeat from a background thread, which also fails the trials
+of dead workers (``kill -9``, a lost machine) once they have missed heartbeats for the grace
+period; the storage's retry callback enqueues such a trial again (with its parameters) and the
+next free worker runs it. Failing stale trials and claiming slots happen under the same lock,
+so a retried trial never adds a surplus one.
+
+A storage operation that fails because the database went away (a restarted server, a locked
+SQLite file) is retried until ``reconnect_timeout``; then the worker stops with a one-line
+:class:`storage.StorageError`. A trial recorded by nobody (its worker gave up) keeps no
+heartbeat, so another worker, or the next run, fails and retries it after the grace period.
 """
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
-import hashlib
+import functools
 import logging
+import os
+import signal
+import socket
 import threading
 import time
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
-from typing import TYPE_CHECKING
+from types import FrameType
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
+
+from storage._lock import study_lock, try_study_lock
 
 if TYPE_CHECKING:
     import optuna
 
-__all__ = ["WorkerResult", "count_trials", "run_worker", "study_lock"]
+__all__ = ["TrialCounts", "WorkerResult", "count_trials", "run_worker"]
 
-_logger = logging.getLogger(__name__)
+_logger = logging.getLogger("causalmix")
+
+_T = TypeVar("_T")
 
 
 @dataclass
 class WorkerResult:
+    """What one worker did.
+
+    Attributes:
+        completed / pruned / failed: Trials this worker recorded in each state.
+        discarded: Trials this worker ran to the end but could not record, because the
+            stale-trial check had already failed them (missed heartbeats); they were retried.
+        storage_seconds: Time spent in the loop's own storage calls (lock, stale check, count,
+            ask, tell); the objective's attribute writes are in each trial's ``timings``.
+        trial_seconds: Time spent running objectives.
+        reconnects: Storage outages this worker rode out.
+    """
+
     completed: int = 0
     pruned: int = 0
     failed: int = 0
+    discarded: int = 0
+    storage_seconds: float = 0.0
+    trial_seconds: float = 0.0
+    reconnects: int = 0
+
+    @property
+    def finished(self) -> int:
+        """Trials this worker recorded COMPLETE or PRUNED."""
+        return self.completed + self.pruned
 
 
-@contextlib.contextmanager
-def study_lock(storage_url: str, study_name: str) -> Iterator[None]:
-    """A lock shared by every worker of a study.
-
-    PostgreSQL: a session-level advisory lock (works across machines). SQLite: an exclusive
-    ``flock`` on a file next to the database (SQLite studies are single-machine). Anything
-    else falls back to a process-local lock.
-    """
-    from sqlalchemy.engine import make_url
-
-    url = make_url(storage_url)
-    key = int.from_bytes(hashlib.sha256(study_name.encode()).digest()[:8], "big", signed=True)
-    if url.get_backend_name() == "postgresql":
-        from sqlalchemy import create_engine, text
-        from sqlalchemy.pool import NullPool
-
-        engine = create_engine(url, poolclass=NullPool)
-        try:
-            with engine.connect() as connection:
-                connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": key})
-                try:
-                    yield
-                finally:
-                    connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": key})
-        finally:
-            engine.dispose()
-    elif url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
-        lock_path = Path(f"{url.database}.lock")
-        with lock_path.open("a") as handle:
-            fcntl.flock(handle, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(handle, fcntl.LOCK_UN)
-    else:
-        with _LOCAL_LOCK:
-            yield
-
-
-_LOCAL_LOCK = threading.Lock()
+class TrialCounts(NamedTuple):
+    finished: int
+    running: int
+    waiting: int
 
 
 def count_trials(study: optuna.Study, *, include_active: bool) -> int:
     """Finished trials (COMPLETE, PRUNED), plus RUNNING and WAITING ones if ``include_active``."""
+    counts = _counts(study)
+    return counts.finished + (counts.running + counts.waiting if include_active else 0)
+
+
+def _counts(study: optuna.Study) -> TrialCounts:
     from optuna.trial import TrialState
 
-    states = [TrialState.COMPLETE, TrialState.PRUNED]
-    if include_active:
-        states += [TrialState.RUNNING, TrialState.WAITING]
-    return len(study.get_trials(deepcopy=False, states=tuple(states)))
+    states = [t.state for t in study.get_trials(deepcopy=False)]
+    return TrialCounts(
+        finished=states.count(TrialState.COMPLETE) + states.count(TrialState.PRUNED),
+        running=states.count(TrialState.RUNNING),
+        waiting=states.count(TrialState.WAITING),
+    )
+
+
+def _heartbeat_interval(study: optuna.Study) -> int | None:
+    from optuna.storages._heartbeat import is_heartbeat_enabled
+
+    storage = study._storage
+    return storage.get_heartbeat_interval() if is_heartbeat_enabled(storage) else None  # type: ignore[attr-defined]
+
+
+def _fail_stale_trials(study: optuna.Study) -> None:
+    import optuna
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        optuna.storages.fail_stale_trials(study)
+
+
+class _DeferredSignals:
+    """Holds back SIGINT / SIGTERM while a trial is being created or recorded.
+
+    A Ctrl-C that lands between ``ask`` and the ``try`` around the objective, or in the middle
+    of recording a trial, would leave a RUNNING trial behind; instead it is delivered by
+    :meth:`raise_pending` once the trial is recorded. A second signal is delivered at once (a
+    way out while the database is unreachable; the trial is then failed by the heartbeat
+    check). Only the main thread can handle signals, so elsewhere this does nothing.
+    """
+
+    _SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+    def __init__(self) -> None:
+        self._pending: tuple[int, FrameType | None] | None = None
+        self._previous: dict[int, Any] = {}
+
+    def __enter__(self) -> _DeferredSignals:
+        if threading.current_thread() is threading.main_thread():
+            for number in self._SIGNALS:
+                self._previous[number] = signal.signal(number, self._hold)
+        return self
+
+    def _hold(self, number: int, frame: FrameType | None) -> None:
+        if self._pending is None:
+            self._pending = (number, frame)
+            return
+        self._restore()
+        self._pending = None
+        self._deliver(number, frame)
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._restore()
+
+    def _restore(self) -> None:
+        for number, handler in self._previous.items():
+            signal.signal(number, handler)
+        self._previous.clear()
+
+    @staticmethod
+    def _deliver(number: int, frame: FrameType | None) -> None:
+        handler = signal.getsignal(number)
+        if callable(handler):
+            handler(number, frame)
+        elif handler == signal.SIG_DFL:
+            raise KeyboardInterrupt
+
+    def raise_pending(self) -> None:
+        """Deliver a held signal to the handler that was installed before."""
+        if self._pending is not None:
+            number, frame = self._pending
+            self._pending = None
+            self._deliver(number, frame)
 
 
 class _Heartbeat:
-    """Records a trial's heartbeat every ``interval`` seconds in a background thread."""
+    """Records a trial's heartbeat every interval, and fails other workers' stale trials."""
 
-    def __init__(self, storage: optuna.storages.BaseStorage, trial_id: int) -> None:
-        from optuna.storages import RDBStorage
-
-        self._storage = storage if isinstance(storage, RDBStorage) else None
-        self._interval = self._storage.get_heartbeat_interval() if self._storage else None
+    def __init__(self, study: optuna.Study, storage_url: str, trial_id: int) -> None:
+        self._study = study
+        self._storage_url = storage_url
         self._trial_id = trial_id
+        self._interval = _heartbeat_interval(study)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._failing = False
 
     def __enter__(self) -> _Heartbeat:
-        if self._storage is not None and self._interval:
-            self._thread = threading.Thread(target=self._beat, daemon=True)
+        if self._interval:
+            self._thread = threading.Thread(
+                target=self._beat, name=f"heartbeat-{self._trial_id}", daemon=True
+            )
             self._thread.start()
         return self
 
@@ -115,24 +192,219 @@ class _Heartbeat:
             self._thread.join()
 
     def _beat(self) -> None:
-        assert self._storage is not None and self._interval
+        from storage import describe_connection_error
+
+        assert self._interval
         while True:
             try:
-                self._storage.record_heartbeat(self._trial_id)
+                self._study._storage.record_heartbeat(self._trial_id)  # type: ignore[attr-defined]
+                # Never wait for the lock here: a late heartbeat would make this trial stale.
+                # A worker holding the lock checks for stale trials itself.
+                with try_study_lock(self._storage_url, self._study.study_name) as acquired:
+                    if acquired:
+                        _fail_stale_trials(self._study)
             except Exception as e:  # noqa: BLE001 - a lost database must not kill the trial
-                _logger.warning(
-                    "Could not record the heartbeat of trial %d: %s", self._trial_id, e
-                )
+                if not self._failing:
+                    _logger.warning(
+                        "Could not record the heartbeat of trial %d (retrying every %d s): %s",
+                        self._trial_id,
+                        self._interval,
+                        describe_connection_error(e, self._storage_url),
+                    )
+                self._failing = True
+            else:
+                if self._failing:
+                    _logger.info("Recording heartbeats of trial %d again.", self._trial_id)
+                self._failing = False
             if self._stop.wait(self._interval):
                 return
 
 
-def _fail_stale_trials(study: optuna.Study) -> None:
-    import optuna
+class _Loop:
+    def __init__(
+        self,
+        study: optuna.Study,
+        objective: Callable[[optuna.Trial], float],
+        *,
+        storage_url: str,
+        n_trials: int,
+        user_errors: tuple[type[Exception], ...],
+        reconnect_timeout: float,
+    ) -> None:
+        self.study = study
+        self.objective = objective
+        self.storage_url = storage_url
+        self.n_trials = n_trials
+        self.user_errors = user_errors
+        self.reconnect_timeout = reconnect_timeout
+        self.result = WorkerResult()
+        self.identity = f"{socket.gethostname()}:{os.getpid()}"
+        interval = _heartbeat_interval(study)
+        self.heartbeats = interval is not None
+        self.poll_interval = min(5.0, max(0.5, (interval or 2) / 2))
+        self.consecutive_failures = 0
 
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-        optuna.storages.fail_stale_trials(study)
+    def retry(self, action: Callable[[], _T], what: str) -> _T:
+        """Run a storage ``action``, retrying while the database is unreachable."""
+        from storage import StorageError, describe_connection_error, is_connection_error, mask_url
+
+        first_failure: float | None = None
+        while True:
+            try:
+                value = action()
+            except Exception as e:
+                if not is_connection_error(e):
+                    raise
+                now = time.monotonic()
+                reason = describe_connection_error(e, self.storage_url)
+                if first_failure is None:
+                    first_failure = now
+                    _logger.warning(
+                        "Lost the storage %s while trying to %s (%s) Retrying for up to %g s.",
+                        mask_url(self.storage_url), what, reason, self.reconnect_timeout,
+                    )  # fmt: skip
+                if now - first_failure >= self.reconnect_timeout:
+                    raise StorageError(
+                        f"Lost the storage {mask_url(self.storage_url)!r} while trying to {what} "
+                        f"and could not reconnect within {self.reconnect_timeout:g} s "
+                        f"(CAUSALMIX_RECONNECT_TIMEOUT): {reason}"
+                    ) from None
+                time.sleep(min(1.0, self.reconnect_timeout / 10))
+                continue
+            if first_failure is not None:
+                self.result.reconnects += 1
+                _logger.warning(
+                    "Reconnected to the storage after %.1f s.", time.monotonic() - first_failure
+                )
+            return value
+
+    def claim(self, deferred: _DeferredSignals) -> optuna.Trial | TrialCounts | None:
+        """A new (or retried) trial; the counts if the free slots are all running; ``None``
+        once the study has its trials."""
+        with study_lock(self.storage_url, self.study.study_name):
+            if self.heartbeats:
+                _fail_stale_trials(self.study)
+            counts = _counts(self.study)
+            if counts.finished >= self.n_trials:
+                return None
+            if counts.finished + counts.running >= self.n_trials:
+                # Without heartbeats a dead worker's trial would never be failed: don't wait.
+                return counts if self.heartbeats else None
+            with deferred, warnings.catch_warnings():
+                # Optuna warns that heartbeats are meant for Study.optimize; this loop records
+                # them itself (see _Heartbeat).
+                warnings.filterwarnings("ignore", message=".*[Hh]eartbeat.*")
+                return self.study.ask()  # a WAITING (retried) trial first, if there is one
+
+    def run_trial(self, trial: optuna.Trial, deferred: _DeferredSignals) -> None:
+        import optuna
+        from optuna.trial import TrialState
+
+        value: float | None = None
+        state = TrialState.COMPLETE
+        error: BaseException | None = None
+        stale = False
+        started = time.perf_counter()
+        with _Heartbeat(self.study, self.storage_url, trial._trial_id):
+            try:
+                deferred.raise_pending()
+                trial.set_user_attr("worker", self.identity)
+                value = self.objective(trial)
+            except optuna.TrialPruned:
+                state = TrialState.PRUNED
+            except optuna.exceptions.UpdateFinishedTrialError:
+                # Failed as stale while it ran (tell() below reports it): not an error of the
+                # objective.
+                state, stale = TrialState.FAIL, True
+            except BaseException as e:
+                state, error = TrialState.FAIL, e
+            self.result.trial_seconds += time.perf_counter() - started
+            recording = _DeferredSignals()
+            with recording:
+                if error is not None:
+                    self.record_reason(trial, error)
+                self.tell(trial, state, value, stale=stale)
+            recording.raise_pending()
+        if error is not None:
+            self.after_failure(trial, error)
+
+    def record_reason(self, trial: optuna.Trial, error: BaseException) -> None:
+        """Store why a trial failed (waiting for a lost database like any storage call)."""
+        from storage import StorageError, describe_connection_error, is_connection_error
+
+        if isinstance(error, Exception) and is_connection_error(error):
+            reason = f"Lost the storage: {describe_connection_error(error, self.storage_url)}"
+        else:
+            reason = f"{type(error).__name__}: {error}"
+        try:
+            self.retry(
+                lambda: trial.set_user_attr("fail_reason", reason[:2000]),
+                f"record why trial {trial.number} failed",
+            )
+        except StorageError:
+            raise
+        except Exception:  # noqa: BLE001 - e.g. already failed as stale: tell() reports it
+            _logger.debug("Could not record why trial %d failed.", trial.number, exc_info=True)
+
+    def tell(
+        self, trial: optuna.Trial, state: Any, value: float | None, *, stale: bool = False
+    ) -> None:
+        from optuna.trial import TrialState
+
+        started = time.perf_counter()
+        try:
+            recorded = self.retry(
+                lambda: self.study.tell(
+                    trial,
+                    None if state != TrialState.COMPLETE else value,
+                    state=state,
+                    skip_if_finished=True,
+                ),
+                f"record trial {trial.number}",
+            )
+        finally:
+            self.result.storage_seconds += time.perf_counter() - started
+        if stale or (recorded.state != state and recorded.state == TrialState.FAIL):
+            self.result.discarded += 1
+            _logger.warning(
+                "Trial %d was failed by the stale-trial check while this worker ran it (no "
+                "heartbeat for longer than the grace period, e.g. during a database outage); "
+                "its result is discarded and the trial is retried.",
+                trial.number,
+            )
+        elif state == TrialState.COMPLETE:
+            self.result.completed += 1
+            self.consecutive_failures = 0
+        elif state == TrialState.PRUNED:
+            self.result.pruned += 1
+            self.consecutive_failures = 0
+        else:
+            self.result.failed += 1
+
+    def after_failure(self, trial: optuna.Trial, error: BaseException) -> None:
+        """Decide whether the worker goes on after a failed trial (it is recorded already)."""
+        from storage import describe_connection_error, is_connection_error
+
+        if isinstance(error, Exception) and is_connection_error(error):
+            _logger.warning(
+                "Trial %d failed because the storage went away (%s); it is recorded FAIL.",
+                trial.number,
+                describe_connection_error(error, self.storage_url),
+            )
+            return
+        if isinstance(error, KeyboardInterrupt):
+            _logger.warning(
+                "Trial %d was interrupted and recorded FAIL; run the same command again to "
+                "continue the study.",
+                trial.number,
+            )
+            raise error
+        if isinstance(error, self.user_errors) or not isinstance(error, Exception):
+            raise error
+        _logger.error("Trial %d failed: %s: %s", trial.number, type(error).__name__, error)
+        self.consecutive_failures += 1
+        if self.consecutive_failures >= 3:
+            raise error
 
 
 def run_worker(
@@ -144,51 +416,70 @@ def run_worker(
     timeout: float | None = None,
     user_errors: tuple[type[Exception], ...] = (),
     on_trial_end: Callable[[optuna.Study], None] | None = None,
+    reconnect_timeout: float = 120.0,
 ) -> WorkerResult:
     """Run trials of ``study`` until it has ``n_trials`` finished trials (or ``timeout``).
 
     A trial that raises :class:`optuna.TrialPruned` is recorded PRUNED; one that raises any
     other exception is recorded FAIL (with the reason in its ``fail_reason`` user attribute).
-    User errors and ``KeyboardInterrupt`` stop the worker after recording the trial; other
-    errors stop it after three failures in a row.
-    """
-    import optuna
-    from optuna.trial import TrialState
+    User errors and ``KeyboardInterrupt`` stop the worker after recording the trial; a lost
+    database is waited for (up to ``reconnect_timeout`` seconds per operation); other errors
+    stop it after three failures in a row.
 
-    result = WorkerResult()
+    Args:
+        study: The study, on an RDB storage (with heartbeats for crash recovery).
+        objective: Evaluates one trial.
+        storage_url: The study's storage URL (for the study-wide lock).
+        n_trials: Finished trials the study should have in total.
+        timeout: Stop claiming new trials after this many seconds.
+        user_errors: Exceptions that stop the worker at once (bad input).
+        on_trial_end: Called after each recorded trial (e.g. a progress bar).
+        reconnect_timeout: Seconds to keep retrying a storage operation on a lost database.
+
+    Returns:
+        What this worker did.
+
+    Raises:
+        StorageError: If the database stays unreachable for ``reconnect_timeout`` seconds.
+    """
+    from storage import is_connection_error
+
+    loop = _Loop(
+        study,
+        objective,
+        storage_url=storage_url,
+        n_trials=n_trials,
+        user_errors=user_errors,
+        reconnect_timeout=reconnect_timeout,
+    )
     started = time.monotonic()
-    failures_in_a_row = 0
+    waiting_logged = False
     while timeout is None or time.monotonic() - started < timeout:
-        _fail_stale_trials(study)
-        with study_lock(storage_url, study.study_name):
-            if count_trials(study, include_active=True) >= n_trials:
-                break
-            with warnings.catch_warnings():
-                # Optuna warns that heartbeats are meant for Study.optimize; this loop records
-                # them itself (see _Heartbeat).
-                warnings.filterwarnings("ignore", message=".*Heartbeat.*")
-                trial = study.ask()
-        with _Heartbeat(study._storage, trial._trial_id):
-            try:
-                value = objective(trial)
-            except optuna.TrialPruned:
-                study.tell(trial, state=TrialState.PRUNED)
-                result.pruned += 1
-                failures_in_a_row = 0
-            except BaseException as e:
-                reason = f"{type(e).__name__}: {e}"
-                with contextlib.suppress(Exception):
-                    trial.set_user_attr("fail_reason", reason[:2000])
-                study.tell(trial, state=TrialState.FAIL)
-                result.failed += 1
-                failures_in_a_row += 1
-                if isinstance(e, (KeyboardInterrupt, *user_errors)) or failures_in_a_row >= 3:
-                    raise
-                _logger.error("Trial %d failed: %s", trial.number, reason)
-            else:
-                study.tell(trial, value)
-                result.completed += 1
-                failures_in_a_row = 0
+        deferred = _DeferredSignals()
+        claim_started = time.perf_counter()
+        claimed = loop.retry(functools.partial(loop.claim, deferred), "claim a trial")
+        loop.result.storage_seconds += time.perf_counter() - claim_started
+        if claimed is None:
+            deferred.raise_pending()
+            break
+        if isinstance(claimed, TrialCounts):
+            deferred.raise_pending()
+            if not waiting_logged:
+                _logger.info(
+                    "Waiting for %d running trial(s) of other workers (%d of %d finished); a "
+                    "dead worker's trial is retried once it misses heartbeats for the grace "
+                    "period.",
+                    claimed.running, claimed.finished, n_trials,
+                )  # fmt: skip
+                waiting_logged = True
+            time.sleep(loop.poll_interval)
+            continue
+        waiting_logged = False
+        loop.run_trial(claimed, deferred)
         if on_trial_end is not None:
-            on_trial_end(study)
-    return result
+            try:
+                on_trial_end(study)
+            except Exception as e:
+                if not is_connection_error(e):
+                    raise
+    return loop.result
