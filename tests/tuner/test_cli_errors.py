@@ -1,0 +1,432 @@
+"""Bad input through the CLI: exit code 2, one line naming the problem and the value, no
+traceback, and the existing study left exactly as it was."""
+
+from __future__ import annotations
+
+import sqlite3
+import subprocess
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import optuna
+import pandas as pd
+import pytest
+
+import tuner
+from benchmarks.load import TinySetup, write_tiny_setup
+from storage import create_storage
+from tests.conftest import REPO_ROOT
+from tuner._cli import main
+
+pytestmark = pytest.mark.slow
+
+SECRET = "Sup3r-Secret-pw"
+
+
+@dataclass(frozen=True)
+class World:
+    """A SQLite storage holding a tuned study, an empty one, and a model fitted from it."""
+
+    setup: TinySetup
+    db: Path
+    url: str
+    model: Path
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> World:
+    folder = tmp_path_factory.mktemp("cli-errors")
+    setup = write_tiny_setup(folder / "tiny")
+    db = folder / "studies.db"
+    url = f"sqlite:///{db}"
+    tuner.tune(
+        str(setup.data), study_name="existing", storage=url, space=str(setup.space),
+        n_trials=1, n_folds=2, weights=str(setup.weights), device="cpu", artifact_dir=None,
+        cache_dir="none",
+    )  # fmt: skip
+    storage = create_storage(url, heartbeat_interval=None)
+    settings = optuna.load_study(study_name="existing", storage=storage).user_attrs["causalmix"]
+    optuna.create_study(storage=storage, study_name="no-trials").set_user_attr(
+        "causalmix", settings
+    )
+    storage.engine.dispose()
+    tuner.export_best("existing", url, folder / "best.yaml")
+    tuner.fit(folder / "best.yaml", str(setup.data), out=folder / "model", device="cpu")
+    return World(setup=setup, db=db, url=url, model=folder / "model")
+
+
+def _snapshot(db: Path) -> dict[str, Any]:
+    """Every study and trial row that matters, read with plain sqlite3 (no Optuna cache)."""
+    connection = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    try:
+        tables = [
+            "studies", "study_user_attributes", "study_system_attributes", "trials",
+            "trial_params", "trial_values", "trial_user_attributes",
+            "trial_system_attributes", "trial_intermediate_values",
+        ]  # fmt: skip
+        return {
+            table: sorted(map(repr, connection.execute(f"SELECT * FROM {table}").fetchall()))
+            for table in tables
+        }
+    finally:
+        connection.close()
+
+
+@pytest.fixture
+def run_cli(
+    world: World,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> Callable[..., str]:
+    """Run ``causalmix ARGS`` in a clean working directory; check the contract; return stderr."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("CAUSALMIX_STORAGE_URL", raising=False)
+
+    def run(*argv: str, verb: str, expected: list[str]) -> str:
+        before = _snapshot(world.db)
+        capsys.readouterr()
+        code = main([str(a) for a in argv])
+        out, err = capsys.readouterr()
+        assert code == 2, f"exit code {code}; stderr: {err}"
+        lines = err.strip().splitlines()
+        assert len(lines) == 1, f"expected one line on stderr, got: {err!r}"
+        line = lines[0]
+        assert line.startswith(f"causalmix {verb}: error: "), line
+        assert "Traceback" not in err and out == ""
+        for text in expected:
+            assert text in line, f"{text!r} not in {line!r}"
+        assert SECRET not in err
+        print(line)  # shown with -rP: the messages users see
+        assert _snapshot(world.db) == before, "the existing study was changed"
+        assert sorted(p.name for p in tmp_path.iterdir()) == [], "files were left behind"
+        return line
+
+    return run
+
+
+def _tune(world: World, data: str | Path, *extra: str) -> list[str]:
+    return [
+        "tune", "--data", str(data), "--study", "existing", "--storage", world.url,
+        "--space", str(world.setup.space), "--weights", str(world.setup.weights),
+        "--n-folds", "2", "--device", "cpu", "--n-trials", "3", *extra,
+    ]  # fmt: skip
+
+
+def _table(folder: Path, name: str, frame: pd.DataFrame) -> Path:
+    path = folder / name
+    frame.to_csv(path, index=False)
+    return path
+
+
+@pytest.fixture
+def inputs(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A folder for bad input files (outside the working directory, which must stay empty)."""
+    return tmp_path_factory.mktemp("inputs")
+
+
+def _frame(n_rows: int = 40, n_classes: int = 2, seed: int = 0) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    frame = pd.DataFrame(rng.normal(size=(n_rows, 3)).round(3), columns=["a", "b", "c"])
+    return frame.assign(target=np.arange(n_rows) % n_classes)
+
+
+# --- the data ---------------------------------------------------------------------------------
+
+
+def test_missing_data_file(world: World, run_cli: Callable[..., str], inputs: Path) -> None:
+    missing = inputs / "nope.csv"
+    run_cli(*_tune(world, missing), verb="tune", expected=["does not exist", str(missing)])
+
+
+def test_data_file_that_is_not_a_table(
+    world: World, run_cli: Callable[..., str], inputs: Path
+) -> None:
+    picture = inputs / "picture.csv"
+    picture.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)))
+    run_cli(*_tune(world, picture), verb="tune", expected=["not a readable table", "picture.csv"])
+
+
+def test_empty_data_file(world: World, run_cli: Callable[..., str], inputs: Path) -> None:
+    empty = inputs / "empty.csv"
+    empty.write_text("")
+    run_cli(*_tune(world, empty), verb="tune", expected=["is empty", "empty.csv"])
+
+
+def test_table_with_a_header_and_no_rows(
+    world: World, run_cli: Callable[..., str], inputs: Path
+) -> None:
+    header = inputs / "header.csv"
+    header.write_text("a,b,c,target\n")
+    run_cli(*_tune(world, header), verb="tune", expected=["has no rows", "0 rows"])
+
+
+def test_misspelt_target_column(world: World, run_cli: Callable[..., str]) -> None:
+    run_cli(
+        *_tune(world, world.setup.data, "--target", "tagret"),
+        verb="tune",
+        expected=["Target column 'tagret' not found", "Did you mean 'target'?"],
+    )
+
+
+def test_missing_target_column(world: World, run_cli: Callable[..., str], inputs: Path) -> None:
+    data = _table(inputs, "no_target.csv", _frame().drop(columns="target"))
+    run_cli(*_tune(world, data), verb="tune", expected=["Target column 'target' not found"])
+
+
+def test_single_class_target(world: World, run_cli: Callable[..., str], inputs: Path) -> None:
+    data = _table(inputs, "one_class.csv", _frame().assign(target="yes"))
+    run_cli(*_tune(world, data), verb="tune", expected=["single class ('yes')"])
+
+
+def test_more_than_ten_classes(world: World, run_cli: Callable[..., str], inputs: Path) -> None:
+    data = _table(inputs, "classes.csv", _frame(n_rows=55, n_classes=11))
+    run_cli(*_tune(world, data), verb="tune", expected=["has 11 classes", "at most 10"])
+
+
+def test_column_of_only_nans(world: World, run_cli: Callable[..., str], inputs: Path) -> None:
+    data = _table(inputs, "nans.csv", _frame().assign(b=np.nan))
+    run_cli(*_tune(world, data), verb="tune", expected=["Column 'b' holds only missing values"])
+
+
+def test_infinite_values(world: World, run_cli: Callable[..., str], inputs: Path) -> None:
+    frame = _frame()
+    frame.loc[[3, 7], "c"] = np.inf
+    data = _table(inputs, "inf.csv", frame)
+    run_cli(*_tune(world, data), verb="tune", expected=["Column 'c' holds 2 infinite value(s)"])
+
+
+def test_one_row_dataset(world: World, run_cli: Callable[..., str], inputs: Path) -> None:
+    data = _table(inputs, "one_row.csv", _frame().head(1))
+    run_cli(*_tune(world, data), verb="tune", expected=["1 labelled row(s)", "at least 10"])
+
+
+def test_unknown_sklearn_dataset(world: World, run_cli: Callable[..., str]) -> None:
+    run_cli(
+        *_tune(world, "sklearn:irsi"),
+        verb="tune",
+        expected=["Unknown scikit-learn dataset: 'sklearn:irsi'", "sklearn:iris"],
+    )
+
+
+def test_different_dataset_for_an_existing_study(
+    world: World, run_cli: Callable[..., str], inputs: Path
+) -> None:
+    data = _table(inputs, "other.csv", _frame(n_rows=60, seed=5))
+    run_cli(
+        *_tune(world, data),
+        verb="tune",
+        expected=["'existing' already exists", "different dataset"],
+    )
+
+
+def test_different_settings_for_an_existing_study(
+    world: World, run_cli: Callable[..., str]
+) -> None:
+    argv = _tune(world, world.setup.data)
+    argv[argv.index("--n-folds") + 1] = "3"
+    run_cli(
+        *argv, verb="tune", expected=["'existing' already exists", "n_folds=2, but got n_folds=3"]
+    )
+
+
+# --- the search space -------------------------------------------------------------------------
+
+
+def test_unknown_space_name(world: World, run_cli: Callable[..., str]) -> None:
+    argv = _tune(world, world.setup.data)
+    argv[argv.index("--space") + 1] = "defualt"
+    run_cli(*argv, verb="tune", expected=["'defualt'", "default"])
+
+
+def _space(world: World, inputs: Path, name: str, text: str) -> list[str]:
+    path = inputs / name
+    path.write_text(text)
+    argv = _tune(world, world.setup.data)
+    argv[argv.index("--space") + 1] = str(path)
+    return argv
+
+
+def test_space_file_with_an_unknown_key(
+    world: World, run_cli: Callable[..., str], inputs: Path
+) -> None:
+    argv = _space(world, inputs, "unknown.yaml", "params:\n  learning_rat: 0.001\n")
+    run_cli(*argv, verb="tune", expected=["learning_rat"])
+
+
+def test_space_file_with_a_bad_range(
+    world: World, run_cli: Callable[..., str], inputs: Path
+) -> None:
+    argv = _space(
+        world,
+        inputs,
+        "range.yaml",
+        "params:\n  learning_rate: {type: float, low: 0.1, high: 0.001, log: true}\n",
+    )
+    run_cli(*argv, verb="tune", expected=["learning_rate", "0.1", "0.001"])
+
+
+def test_space_file_that_is_not_yaml(
+    world: World, run_cli: Callable[..., str], inputs: Path
+) -> None:
+    argv = _space(world, inputs, "broken.yaml", "params: {learning_rate: [1, 2\n  epochs: :\n")
+    run_cli(*argv, verb="tune", expected=["broken.yaml", "YAML"])
+
+
+# --- storage and studies ----------------------------------------------------------------------
+
+
+def test_malformed_storage_url(world: World, run_cli: Callable[..., str]) -> None:
+    argv = _tune(world, world.setup.data)
+    argv[argv.index("--storage") + 1] = f"postgresql+psycopg://tuner:{SECRET}@db:port/x"
+    run_cli(*argv, verb="tune", expected=["Malformed storage URL", "tuner:***@db:port"])
+
+
+def test_unsupported_storage_url(world: World, run_cli: Callable[..., str]) -> None:
+    argv = _tune(world, world.setup.data)
+    argv[argv.index("--storage") + 1] = f"mysql://tuner:{SECRET}@db/x"
+    run_cli(*argv, verb="tune", expected=["Unsupported storage URL", "'mysql'"])
+
+
+def test_unreachable_database(world: World, run_cli: Callable[..., str]) -> None:
+    argv = _tune(world, world.setup.data)
+    url = f"postgresql+psycopg://tuner:{SECRET}@127.0.0.1:9/causalmix"  # the discard port
+    argv[argv.index("--storage") + 1] = url
+    run_cli(
+        *argv,
+        verb="tune",
+        expected=["Cannot open the storage", "tuner:***@127.0.0.1:9/causalmix"],
+    )
+
+
+def test_worker_for_a_study_that_does_not_exist(world: World, run_cli: Callable[..., str]) -> None:
+    run_cli(
+        "worker", "--study", "exsiting", "--storage", world.url,
+        verb="worker", expected=["no study 'exsiting'", "'existing'"],
+    )  # fmt: skip
+
+
+def test_export_of_a_study_that_does_not_exist(
+    world: World, run_cli: Callable[..., str], inputs: Path
+) -> None:
+    run_cli(
+        "export", "--study", "nope", "--storage", world.url, "--out", inputs / "best.yaml",
+        verb="export", expected=["no study 'nope'"],
+    )  # fmt: skip
+    assert not (inputs / "best.yaml").exists()
+
+
+def test_export_without_a_completed_trial(
+    world: World, run_cli: Callable[..., str], inputs: Path
+) -> None:
+    run_cli(
+        "export", "--study", "no-trials", "--storage", world.url, "--out", inputs / "b.yaml",
+        verb="export", expected=["'no-trials' has no completed trial", "0 trials"],
+    )  # fmt: skip
+    assert not (inputs / "b.yaml").exists()
+
+
+def test_export_to_an_unsupported_format(
+    world: World, run_cli: Callable[..., str], inputs: Path
+) -> None:
+    run_cli(
+        "export", "--study", "existing", "--storage", world.url, "--out", inputs / "b.txt",
+        verb="export", expected=["'.txt'", ".yaml"],
+    )  # fmt: skip
+
+
+def test_bad_environment_setting(
+    world: World, run_cli: Callable[..., str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CAUSALMIX_HEARTBEAT_INTERVAL", "soon")
+    run_cli(
+        "worker", "--study", "existing", "--storage", world.url,
+        verb="worker", expected=["CAUSALMIX_HEARTBEAT_INTERVAL='soon'"],
+    )  # fmt: skip
+
+
+# --- arguments --------------------------------------------------------------------------------
+
+
+def test_negative_number_of_trials(world: World, run_cli: Callable[..., str]) -> None:
+    argv = _tune(world, world.setup.data)
+    argv[argv.index("--n-trials") + 1] = "-5"
+    run_cli(*argv, verb="tune", expected=["--n-trials", "must be >= 1, got -5"])
+
+
+def test_missing_weights_for_a_new_study(
+    world: World, run_cli: Callable[..., str], inputs: Path
+) -> None:
+    argv = _tune(world, world.setup.data)
+    argv[argv.index("--weights") + 1] = str(inputs / "no-weights")
+    argv[argv.index("--study") + 1] = "fresh"  # must not be created
+    run_cli(*argv, verb="tune", expected=["weights", "no-weights"])
+
+
+def test_other_weights_for_an_existing_study(
+    world: World, run_cli: Callable[..., str], inputs: Path
+) -> None:
+    other = write_tiny_setup(inputs / "other", seed=1).weights
+    argv = _tune(world, world.setup.data)
+    argv[argv.index("--weights") + 1] = str(other)
+    run_cli(
+        *argv, verb="tune", expected=["already exists with weights=", f"but got weights='{other}'"]
+    )
+
+
+# --- models -----------------------------------------------------------------------------------
+
+
+def test_predict_with_a_corrupt_model_directory(
+    world: World, run_cli: Callable[..., str], inputs: Path
+) -> None:
+    import shutil
+
+    corrupt = inputs / "corrupt-model"
+    shutil.copytree(world.model, corrupt)
+    for weights in corrupt.rglob("*.safetensors"):
+        weights.write_bytes(b"not a safetensors file")
+    run_cli(
+        "predict", "--model", corrupt, "--data", world.setup.data, "--out", inputs / "p.csv",
+        verb="predict", expected=["corrupt", "corrupt-model"],
+    )  # fmt: skip
+    assert not (inputs / "p.csv").exists()
+
+
+def test_predict_with_a_folder_that_is_no_model(
+    world: World, run_cli: Callable[..., str], inputs: Path
+) -> None:
+    run_cli(
+        "predict", "--model", inputs, "--data", world.setup.data, "--out", inputs / "p.csv",
+        verb="predict", expected=["Not a model directory", str(inputs)],
+    )  # fmt: skip
+
+
+def test_predict_table_with_other_columns(
+    world: World, run_cli: Callable[..., str], inputs: Path
+) -> None:
+    frame = pd.read_csv(world.setup.data).rename(columns={"b": "B"}).assign(extra=1)
+    data = _table(inputs, "other_columns.csv", frame)
+    run_cli(
+        "predict", "--model", world.model, "--data", data, "--out", inputs / "p.csv",
+        verb="predict", expected=["missing ['b']", "unexpected ['B', 'extra']"],
+    )  # fmt: skip
+    assert not (inputs / "p.csv").exists()
+
+
+def test_the_installed_entry_point_answers_in_one_line(world: World, tmp_path: Path) -> None:
+    """The same contract from a real process: ``python -m tuner`` (what ``causalmix`` runs)."""
+    result = subprocess.run(
+        [sys.executable, "-m", "tuner", "export", "--study", "nope", "--storage", world.url,
+         "--out", str(tmp_path / "b.yaml")],
+        cwd=REPO_ROOT, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        f"causalmix export: error: There is no study 'nope' in {world.url}; existing studies: "
+        "'existing', 'no-trials'."
+    ]

@@ -1,0 +1,287 @@
+"""Load and faults on the real PostgreSQL server: many workers, kill -9, Ctrl-C, a restart.
+
+Trials use a tiny randomly initialised TabFM on a 60-row table (``benchmarks.load``), so they
+are real but cheap; heartbeats and the grace period are shortened through the environment
+(``CAUSALMIX_HEARTBEAT_INTERVAL`` / ``CAUSALMIX_GRACE_PERIOD``).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import optuna
+import pytest
+from optuna.trial import FrozenTrial, TrialState
+
+from benchmarks.load import TinySetup, write_tiny_setup
+from storage import create_storage
+from tests.conftest import REPO_ROOT
+
+pytestmark = [pytest.mark.postgres, pytest.mark.slow]
+
+HEARTBEAT, GRACE = 1, 4
+FINISHED = (TrialState.COMPLETE, TrialState.PRUNED)
+
+
+def _env(heartbeat: int = HEARTBEAT, grace: int = GRACE, **extra: str) -> dict[str, str]:
+    """One thread per process (six workers share two cores), short heartbeats."""
+    env = dict(os.environ, OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", PYTHONUNBUFFERED="1")
+    env.pop("CAUSALMIX_STORAGE_URL", None)
+    env.update(CAUSALMIX_HEARTBEAT_INTERVAL=str(heartbeat), CAUSALMIX_GRACE_PERIOD=str(grace))
+    env.update(extra)
+    return env
+
+
+def _cli(*arguments: str, env: dict[str, str], **kwargs: object) -> subprocess.Popen[str]:
+    return subprocess.Popen(  # type: ignore[call-overload,no-any-return]
+        [sys.executable, "-m", "tuner", *arguments],
+        cwd=REPO_ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        **kwargs,
+    )
+
+
+def _tune_args(setup: TinySetup, url: str, study: str, n_trials: int) -> list[str]:
+    return [
+        "tune", "--data", str(setup.data), "--study", study, "--storage", url,
+        "--space", str(setup.space), "--weights", str(setup.weights), "--n-trials",
+        str(n_trials), "--n-folds", "2", "--device", "cpu", "--artifact-dir", "none",
+        "--cache-dir", "none", "--no-progress",
+    ]  # fmt: skip
+
+
+def _trials(url: str, study: str) -> list[FrozenTrial]:
+    storage = create_storage(url, heartbeat_interval=None)
+    try:
+        return optuna.load_study(study_name=study, storage=storage).get_trials()
+    finally:
+        storage.engine.dispose()
+
+
+def _wait_until(condition: Callable[[], bool], timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out after {timeout} s waiting for {what}")
+        time.sleep(0.2)
+
+
+def _study_exists(url: str, study: str) -> bool:
+    storage = create_storage(url, heartbeat_interval=None)
+    try:
+        return any(s.study_name == study for s in storage.get_all_studies())
+    finally:
+        storage.engine.dispose()
+
+
+def _check_consistent(trials: list[FrozenTrial], n_trials: int) -> None:
+    finished = [t for t in trials if t.state in FINISHED]
+    assert len(finished) == n_trials, [(t.number, t.state.name) for t in trials]
+    assert not [t for t in trials if t.state in (TrialState.RUNNING, TrialState.WAITING)]
+    numbers = [t.number for t in trials]
+    assert sorted(numbers) == list(range(len(trials)))
+    for trial in finished:
+        assert trial.value is not None
+        assert {"config", "timings", "fold_roc_auc", "worker"} <= set(trial.user_attrs)
+
+
+@pytest.fixture
+def setup(tmp_path: Path) -> TinySetup:
+    return write_tiny_setup(tmp_path / "tiny")
+
+
+@pytest.fixture
+def slow_setup(tmp_path: Path) -> TinySetup:
+    """Trials of a few seconds, so that a signal lands in the middle of one."""
+    return write_tiny_setup(tmp_path / "slow", steps_per_epoch=120)
+
+
+def test_six_workers_finish_exactly_sixty_trials(postgres_url: str, setup: TinySetup) -> None:
+    # A generous grace period: this test is about throughput and exact counts, not crashes.
+    env = _env(heartbeat=2, grace=20)
+    process = _cli(*_tune_args(setup, postgres_url, "load", 60), "--workers", "6", env=env)
+    stdout, stderr = process.communicate(timeout=400)
+    assert process.returncode == 0, stderr
+    for line in stderr.splitlines():
+        assert not any(word in line.lower() for word in ("error", "traceback", "exited with")), (
+            line
+        )
+    trials = _trials(postgres_url, "load")
+    assert len(trials) == 60, "surplus or failed trials"
+    _check_consistent(trials, 60)
+    # Each of the six processes took part (a worker identity is host:pid).
+    assert len({t.user_attrs["worker"] for t in trials}) == 6
+    assert "0 failed trials" in stdout
+
+
+def test_killed_worker_trial_is_failed_within_the_grace_period_and_retried(
+    postgres_url: str, slow_setup: TinySetup
+) -> None:
+    # Creates the study (one trial); then two workers share 5 more trials.
+    first = _cli(*_tune_args(slow_setup, postgres_url, "kill", 1), env=_env())
+    assert first.wait(timeout=120) == 0, first.communicate()[1]
+    worker_args = ["worker", "--study", "kill", "--storage", postgres_url, "--n-trials", "6"]
+    victim = _cli(*worker_args, env=_env())
+    survivor = _cli(*worker_args, env=_env())
+    try:
+
+        def running_of(pid: int) -> list[FrozenTrial]:
+            return [
+                t
+                for t in _trials(postgres_url, "kill")
+                if t.state == TrialState.RUNNING
+                and t.user_attrs.get("worker", "").endswith(f":{pid}")
+            ]
+
+        # Both workers busy, the victim inside a trial (past its first heartbeat).
+        _wait_until(
+            lambda: bool(running_of(victim.pid)) and bool(running_of(survivor.pid)),
+            timeout=120,
+            what="both workers to run a trial",
+        )
+        time.sleep(1.0)
+        (trial,) = running_of(victim.pid)
+        victim.kill()  # SIGKILL: no chance to record anything
+        victim.wait(timeout=10)
+        killed_at = time.monotonic()
+
+        def state() -> TrialState:
+            return next(t.state for t in _trials(postgres_url, "kill") if t.number == trial.number)
+
+        _wait_until(lambda: state() != TrialState.RUNNING, timeout=60, what="the stale trial")
+        elapsed = time.monotonic() - killed_at
+        assert state() == TrialState.FAIL
+        # Failed once it missed heartbeats for the grace period, by the survivor's heartbeat
+        # thread (checks every interval), plus polling slack on a busy machine.
+        assert GRACE - HEARTBEAT <= elapsed <= GRACE + 2 * HEARTBEAT + 4, elapsed
+        _, stderr = survivor.communicate(timeout=240)
+        assert survivor.returncode == 0, stderr
+    finally:
+        for process in (victim, survivor):
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+    trials = _trials(postgres_url, "kill")
+    _check_consistent(trials, 6)
+    (retried,) = [t for t in trials if t.system_attrs.get("failed_trial") == trial.number]
+    assert retried.state in FINISHED
+    assert retried.params == trial.params
+    assert retried.user_attrs["worker"].endswith(f":{survivor.pid}")
+
+
+def test_ctrl_c_during_tune_records_the_trials_and_a_rerun_finishes(
+    postgres_url: str, slow_setup: TinySetup
+) -> None:
+    args = _tune_args(slow_setup, postgres_url, "sigint", 6)
+    # A new session: the parent and its spawned worker form one process group, which is what
+    # Ctrl-C in a terminal signals.
+    process = _cli(*args, "--workers", "2", env=_env(), start_new_session=True)
+    try:
+        _wait_until(
+            lambda: (
+                _study_exists(postgres_url, "sigint")
+                and sum(t.state == TrialState.RUNNING for t in _trials(postgres_url, "sigint"))
+                == 2
+            ),
+            timeout=120,
+            what="two running trials",
+        )
+        time.sleep(0.5)
+        os.killpg(process.pid, signal.SIGINT)
+        stdout, stderr = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+    assert process.returncode == 130, stderr
+    assert "causalmix tune: interrupted" in stderr
+    assert "Traceback" not in stderr
+    with pytest.raises(ProcessLookupError):  # the spawned worker is gone too
+        os.killpg(process.pid, 0)
+    trials = _trials(postgres_url, "sigint")
+    assert not [t for t in trials if t.state in (TrialState.RUNNING, TrialState.WAITING)]
+    interrupted = [t for t in trials if t.state == TrialState.FAIL]
+    assert interrupted, "the running trials were neither failed nor finished"
+    for trial in interrupted:
+        assert trial.user_attrs["fail_reason"].startswith("KeyboardInterrupt")
+
+    rerun = _cli(*args, env=_env())
+    _, stderr = rerun.communicate(timeout=240)
+    assert rerun.returncode == 0, stderr
+    trials = _trials(postgres_url, "sigint")
+    assert len([t for t in trials if t.state in FINISHED]) == 6
+    assert not [t for t in trials if t.state in (TrialState.RUNNING, TrialState.WAITING)]
+    assert sorted(t.number for t in trials) == list(range(len(trials)))
+
+
+def _cluster() -> list[str]:
+    versions = sorted(os.listdir("/etc/postgresql")) if os.path.isdir("/etc/postgresql") else []
+    return ["pg_ctlcluster", "--skip-systemctl-redirect", versions[-1], "main"] if versions else []
+
+
+def _server_ready() -> bool:
+    return subprocess.run(["pg_isready", "-q", "-h", "127.0.0.1", "-p", "5432"]).returncode == 0
+
+
+@pytest.fixture
+def restartable_server(postgres_url: str) -> Iterator[list[str]]:
+    """The pg_ctlcluster command of the local server; it is running again afterwards."""
+    cluster = _cluster()
+    if not cluster or os.geteuid() != 0:
+        pytest.skip("stopping the PostgreSQL server needs pg_ctlcluster and root")
+    try:
+        yield cluster
+    finally:
+        if not _server_ready():
+            subprocess.run([*cluster, "start"], check=False)
+        _wait_until(_server_ready, timeout=60, what="the PostgreSQL server to come back")
+
+
+def test_workers_ride_out_a_database_restart(
+    postgres_url: str, setup: TinySetup, restartable_server: list[str]
+) -> None:
+    """The only test that stops the shared server; the outage lasts a few seconds.
+
+    Trials are short, so both workers hit the outage in their loop (claim, attributes, tell),
+    not only in their heartbeat threads.
+    """
+    env = _env(grace=30, CAUSALMIX_RECONNECT_TIMEOUT="90")
+    process = _cli(*_tune_args(setup, postgres_url, "outage", 20), "--workers", "2", env=env)
+    try:
+        _wait_until(
+            lambda: (
+                _study_exists(postgres_url, "outage")
+                and len({t.user_attrs.get("worker") for t in _trials(postgres_url, "outage")}) == 2
+            ),
+            timeout=120,
+            what="both workers to run trials",
+        )
+        subprocess.run([*restartable_server, "stop", "-m", "fast"], check=True)
+        try:
+            time.sleep(3)
+        finally:
+            subprocess.run([*restartable_server, "start"], check=True)
+        _, stderr = process.communicate(timeout=300)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    assert "Traceback" not in stderr
+    assert "Lost the storage" in stderr, stderr  # the outage was noticed ...
+    assert "Reconnected to the storage" in stderr, stderr  # ... and ridden out
+    assert process.returncode == 0, stderr
+    trials = _trials(postgres_url, "outage")
+    _check_consistent(trials, 20)
+    # A trial cut by the outage is recorded FAIL after reconnecting, never left RUNNING.
+    for trial in trials:
+        if trial.state == TrialState.FAIL:
+            assert trial.user_attrs["fail_reason"].startswith("Lost the storage")
