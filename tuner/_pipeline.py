@@ -1,7 +1,8 @@
 """One CausalMixFT training run: augment the training rows, fine-tune, return the classifier.
 
 Shared by the tuning objective (once per inner fold), the final ``fit`` from an exported
-config, and the benchmark.
+config, and the benchmark (which also runs the other generators of
+:data:`causalmix.GENERATORS` through it).
 """
 
 from __future__ import annotations
@@ -16,10 +17,15 @@ import pandas as pd
 from sklearn.model_selection import train_test_split
 
 if TYPE_CHECKING:
-    from causalmix import BaseCache, CausalAugmenter
+    from causalmix import BaseCache, BaseGenerator, CausalAugmenter
     from tabfm import BaseBackend, FineTunedClassifier
 
-__all__ = ["TrainingRun", "split_early_stopping", "train_causalmixft"]
+__all__ = [
+    "TrainingRun",
+    "make_training_generator",
+    "split_early_stopping",
+    "train_causalmixft",
+]
 
 
 @dataclass
@@ -30,6 +36,7 @@ class TrainingRun:
     augmenter: CausalAugmenter | None
     synthetic: tuple[pd.DataFrame, pd.Series] | None
     timings: dict[str, float] = field(default_factory=dict)
+    generator: BaseGenerator | None = None
 
     @property
     def n_synthetic(self) -> int:
@@ -67,11 +74,13 @@ def train_causalmixft(
     cache: BaseCache | None = None,
     on_epoch: Callable[[int, dict[str, Any]], None] | None = None,
     synthetic_only: bool = False,
+    generator: str = "scm",
+    generator_params: dict[str, Any] | None = None,
 ) -> tuple[FineTunedClassifier, TrainingRun]:
-    """Fine-tune ``backend`` on ``(X, y)`` mixed with SCM synthetic rows.
+    """Fine-tune ``backend`` on ``(X, y)`` mixed with synthetic rows (SCM rows by default).
 
-    The SCMs are fitted on the training part only; an early-stopping split is held out of
-    both the SCMs and the fine-tuning pool. The returned classifier's context is all of
+    The generator is fitted on the training part only; an early-stopping split is held out of
+    both the generator and the fine-tuning pool. The returned classifier's context is all of
     ``(X, y)`` (real rows only).
 
     Args:
@@ -84,9 +93,14 @@ def train_causalmixft(
         device: Fine-tuning device.
         cache: Discovery / mechanism cache shared across runs.
         on_epoch: Called with ``(epoch, metrics)`` after each validation; may raise to stop.
-        synthetic_only: Fine-tune on synthetic rows only (the ``scm_only`` ablation).
+        synthetic_only: Fine-tune on synthetic rows only (the ``scm_only`` / ``ctgan_only``
+            ablations); ``synthetic_ratio`` 0 then means one synthetic row per real row.
+        generator: A key of :data:`causalmix.GENERATORS`: ``"scm"`` (the config's
+            augmentation settings) or another generator such as ``"ctgan"``, which takes
+            ``generator_params`` and only the config's ``synthetic_ratio``.
+        generator_params: Constructor arguments of a non-SCM generator (its
+            ``random_state`` is always ``seed``).
     """
-    from causalmix import CausalAugmenter
     from search_spaces import split_config
     from tabfm import FinetuneConfig, finetune
 
@@ -94,20 +108,24 @@ def train_causalmixft(
     timings: dict[str, float] = {}
     X_fit, y_fit, X_valid, y_valid = split_early_stopping(X, y, valid_fraction, seed)
 
-    augmenter = None
+    fitted = None
     synthetic = None
     if synthetic_ratio > 0 or synthetic_only:
         ratio = synthetic_ratio if synthetic_ratio > 0 else 1.0
-        # A column that is entirely missing in this split (a sparse column of a small fold)
-        # carries nothing to learn: the SCMs skip it and its synthetic values stay missing.
-        empty = [c for c in X_fit.columns if X_fit[c].isna().all()]
-        augmenter = CausalAugmenter(**augmentation, cache=cache, random_state=seed)
-        augmenter.fit(X_fit.drop(columns=empty), y_fit)
-        X_syn, y_syn = augmenter.sample(max(1, round(ratio * len(X_fit))), random_state=seed)
-        for column in empty:
-            X_syn[column] = pd.Series(np.nan, index=X_syn.index).astype(X_fit[column].dtype)
-        synthetic = (X_syn[list(X_fit.columns)], y_syn)
-        timings.update(augmenter.timings_)
+        fitted = make_training_generator(
+            generator, augmentation, generator_params, cache=cache, seed=seed
+        )
+        start = time.perf_counter()
+        fitted.fit(X_fit, y_fit)
+        fit_seconds = time.perf_counter() - start
+        start = time.perf_counter()
+        synthetic = fitted.sample(max(1, round(ratio * len(X_fit))), random_state=seed)
+        sample_seconds = time.perf_counter() - start
+        augmenter = getattr(fitted, "augmenter_", None)
+        if augmenter is not None:  # the SCM stages, as the tuner has always reported them
+            timings.update(augmenter.timings_)
+        else:
+            timings.update(generator_fit=fit_seconds, generator_sample=sample_seconds)
 
     real = (X_fit, y_fit)
     if synthetic_only:
@@ -120,7 +138,42 @@ def train_causalmixft(
     )
     timings["finetune"] = time.perf_counter() - start
     classifier.fit(X, y)
-    run = TrainingRun(history=history, augmenter=augmenter, synthetic=synthetic, timings=timings)
+    run = TrainingRun(
+        history=history,
+        augmenter=getattr(fitted, "augmenter_", None),
+        synthetic=synthetic,
+        timings=timings,
+        generator=fitted,
+    )
     if synthetic_only:
         run.synthetic = real
     return classifier, run
+
+
+def make_training_generator(
+    generator: str,
+    augmentation: dict[str, Any],
+    generator_params: dict[str, Any] | None,
+    *,
+    cache: BaseCache | None,
+    seed: int,
+) -> BaseGenerator:
+    """The unfitted generator of one training run.
+
+    ``"scm"`` is built from the config's augmentation settings (and shares ``cache``); any
+    other generator from ``generator_params``. Both are seeded with ``seed``.
+
+    Raises:
+        CausalMixError: For an unknown generator or bad parameters.
+    """
+    from causalmix import CausalAugmenter, CausalMixError, SCMGenerator, make_generator
+
+    if generator == SCMGenerator.name:
+        if generator_params:
+            raise CausalMixError(
+                "The 'scm' generator takes its settings from the config, but got "
+                f"generator_params={sorted(generator_params)}."
+            )
+        augmenter = CausalAugmenter(**augmentation, cache=cache, random_state=seed)
+        return SCMGenerator(augmenter, random_state=seed)
+    return make_generator(generator, **dict(generator_params or {}, random_state=seed))
