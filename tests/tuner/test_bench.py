@@ -1,0 +1,290 @@
+"""``causalmix bench``: a tiny end-to-end run, resuming, the shift split, metrics and errors."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.metrics import log_loss
+
+from tuner._bench import BenchConfig, run_bench
+from tuner._bench_data import BenchDataset, make_splits, resolve_sources, shift_splits
+from tuner._bench_methods import METHODS
+from tuner._bench_report import method_table
+from tuner._bench_store import expected_calibration_error, multiclass_log_loss
+from tuner._cli import main
+from tuner._errors import TunerError
+
+HAS_CTGAN = importlib.util.find_spec("ctgan") is not None
+ALL_METHODS = tuple(m for m in METHODS if HAS_CTGAN or not m.startswith("ctgan"))
+FIXED_TINY = """
+name: tiny-fixed
+description: The cheapest fixed configuration, for tests.
+params:
+  synthetic_ratio: 0.5
+  discovery: pc
+  indep_test: fisherz
+  n_bootstrap: 2
+  n_dags: 1
+  mechanism_quality: linear
+  epochs: 1
+  steps_per_epoch: 2
+  episodes_per_step: 1
+  context_size: 32
+  patience: 1
+"""
+
+
+@pytest.fixture(autouse=True)
+def _one_torch_thread() -> None:
+    import torch
+
+    torch.set_num_threads(1)
+
+
+@pytest.fixture(scope="module")
+def tiny_weights(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A randomly initialised one-layer TabFM: a real model, just cheap."""
+    import torch
+
+    from tabfm import TabFMConfig, TabFMModel, save_weights
+
+    torch.manual_seed(0)
+    model = TabFMModel(TabFMConfig(embed_dim=16, n_layers=1, n_heads=2, feature_id_dim=4))
+    return save_weights(model, tmp_path_factory.mktemp("weights"))
+
+
+@pytest.fixture
+def suite_dir(tmp_path: Path, datasets_dir: Path) -> Path:
+    """Two 120-row samples of shipped datasets: numeric (diabetes) and mixed (credit)."""
+    directory = tmp_path / "suite"
+    directory.mkdir()
+    for name in ("diabetes", "credit-approval"):
+        frame = pd.read_csv(datasets_dir / f"{name}.csv")
+        rng = np.random.default_rng(0)
+        keep = np.concatenate(
+            [
+                rng.choice(np.flatnonzero(frame["target"] == label), size=60, replace=False)
+                for label in sorted(frame["target"].unique())
+            ]
+        )
+        frame.iloc[np.sort(keep)].to_csv(directory / f"{name}.csv", index=False)
+    return directory
+
+
+@pytest.fixture
+def fixed_space(tmp_path: Path) -> Path:
+    path = tmp_path / "fixed.yaml"
+    path.write_text(FIXED_TINY)
+    return path
+
+
+def _cheap_flags(weights: Path, fixed: Path, tuned: Path) -> list[str]:
+    return [
+        "--weights", str(weights), "--fixed-space", str(fixed), "--space", str(tuned),
+        "--trials", "2", "--inner-folds", "2", "--ctgan-epochs", "1",
+        "--ctgan-batch-size", "20", "--device", "cpu", "--threads", "1",
+    ]  # fmt: skip
+
+
+def _mtimes(out: Path) -> dict[str, int]:
+    return {p.name: p.stat().st_mtime_ns for p in sorted((out / "runs").glob("*.json"))}
+
+
+@pytest.mark.slow
+def test_tiny_bench_writes_sane_results_and_resumes_without_recomputing(
+    tmp_path: Path, suite_dir: Path, tiny_weights: Path, fixed_space: Path, tiny_space: Path
+) -> None:
+    out = tmp_path / "bench"
+    flags = _cheap_flags(tiny_weights, fixed_space, tiny_space)
+    code = main(
+        ["bench", "--data-dir", str(suite_dir), "--out", str(out), "--folds", "2",
+         "--methods", ",".join(ALL_METHODS), *flags]
+    )  # fmt: skip
+    assert code == 0  # 1 would mean a failed run
+
+    results = pd.read_csv(out / "results.csv")
+    assert len(results) == 2 * 2 * len(ALL_METHODS)
+    assert not results.duplicated(["dataset", "split", "fold", "method"]).any()
+    assert set(results["dataset"]) == {"diabetes", "credit-approval"}
+    assert set(results["method"]) == set(ALL_METHODS) and set(results["fold"]) == {0, 1}
+    assert results["test_roc_auc"].between(0, 1).all()
+    assert results["valid_roc_auc"].between(0, 1).all()
+    assert results["ece"].between(0, 1).all() and (results["log_loss"] > 0).all()
+    assert (results["wall_seconds"] > 0).all() and set(results["device"]) == {"cpu"}
+    assert (results["n_train"] + results["n_test"] == 120).all()
+    gap = (results["valid_roc_auc"] - results["test_roc_auc"]).abs() * 100
+    assert np.allclose(results["valid_test_gap"], gap)
+    # Normalized against zero_shot on the same fold, which is 0 by definition.
+    zero = results[results["method"] == "zero_shot"].set_index(["dataset", "fold"])
+    assert (zero["normalized_roc_auc"] == 0).all()
+    for row in results.itertuples():
+        reference = zero.loc[(row.dataset, row.fold), "test_roc_auc"]
+        assert row.normalized_roc_auc == pytest.approx(100 * (row.test_roc_auc / reference - 1))
+    by_method = results.groupby("method")["n_synthetic"]
+    assert by_method.min()["zero_shot"] == 0 and by_method.max()["default_ft"] == 0
+    synthetic = [m for m in ("causalmixft", "scm_only", "ctgan", "ctgan_only") if m in by_method]
+    assert all(by_method.min()[m] > 0 for m in synthetic)
+    tuned = results[results["method"] == "tuned"]
+    assert (tuned["n_trials"] == 2).all() and tuned["tuned_cv_normalized_roc_auc"].notna().all()
+    assert set(tuned["tuned_synthetic_ratio"]) <= {0.0, 0.5}
+    assert (out / "tuned" / "diabetes-kfold-fold0" / "best.yaml").is_file()
+
+    summary = (out / "summary.md").read_text()
+    assert "causalmix bench --data-dir" in summary and "Hardware: CPU:" in summary
+    assert "Validation-test gap" in summary and "15 equal-width" in summary
+    table = method_table(results, list(ALL_METHODS)).set_index("method")
+    for method in ALL_METHODS:
+        runs = results.loc[results["method"] == method, "normalized_roc_auc"]
+        assert table.loc[method, "median_norm_auc"] == pytest.approx(runs.median())
+        assert f"| {method} | 4 | 2 | {runs.median():.3f} |" in summary
+    png = (out / "normalized_auc.png").read_bytes()
+    assert png.startswith(b"\x89PNG") and len(png) > 5_000
+
+    # Resuming: nothing is recomputed, nothing is rewritten.
+    before, csv_before = _mtimes(out), (out / "results.csv").read_bytes()
+    config = BenchConfig(
+        out=str(out), data_dir=str(suite_dir), methods=ALL_METHODS, folds=2,
+        weights=str(tiny_weights), fixed_space=str(fixed_space), space=str(tiny_space),
+        trials=2, inner_folds=2, ctgan_epochs=1, ctgan_batch_size=20, device="cpu",
+    )  # fmt: skip
+    again = run_bench(config)
+    assert again.computed == [] and len(again.skipped) == len(results)
+    assert _mtimes(out) == before and (out / "results.csv").read_bytes() == csv_before
+
+    # An interrupted benchmark continues with exactly the missing runs.
+    missing = out / "runs" / "credit-approval__kfold__fold1__causalmixft.json"
+    missing.unlink()
+    resumed = run_bench(config)
+    assert resumed.computed == [("credit-approval", "kfold", 1, "causalmixft")]
+    assert len(pd.read_csv(out / "results.csv")) == len(results)
+
+
+def test_a_resumed_benchmark_must_keep_its_protocol(
+    tmp_path: Path, suite_dir: Path, tiny_weights: Path
+) -> None:
+    common = {"out": str(tmp_path / "b"), "data_dir": str(suite_dir), "methods": ("zero_shot",)}
+    first = run_bench(BenchConfig(**common, weights=str(tiny_weights), folds=2))
+    assert len(first.computed) == 4 and first.failures == []
+    with pytest.raises(TunerError, match="different folds"):
+        run_bench(BenchConfig(**common, weights=str(tiny_weights), folds=3))
+
+
+def test_shift_split_separates_the_domains(datasets_dir: Path) -> None:
+    frame = pd.read_csv(datasets_dir / "diabetes.csv")
+    frame.loc[:9, "plas"] = np.nan
+    dataset = BenchDataset("diabetes", "", frame.drop(columns="target"), frame["target"])
+    folds = make_splits(dataset, "shift:plas", n_folds=5, seed=0)
+    assert [f.fold for f in folds] == [0, 1]
+    plas = frame["plas"]
+    median = plas.median()
+    low, high = folds[0].train, folds[0].test
+    assert (plas.iloc[low] <= median).all() and (plas.iloc[high] > median).all()
+    assert set(low).isdisjoint(high) and len(low) + len(high) == plas.notna().sum()
+    assert np.array_equal(folds[1].train, high) and np.array_equal(folds[1].test, low)
+    assert f"plas <= {median:g}" in folds[0].description
+
+
+def test_shift_split_of_categories_balances_two_groups() -> None:
+    values = pd.Series(["a"] * 50 + ["b"] * 30 + ["c"] * 25 + ["d"] * 5 + [None] * 3, name="c")
+    folds = shift_splits(values.astype("str"))
+    train, test = set(values.iloc[folds[0].train]), set(values.iloc[folds[0].test])
+    assert train.isdisjoint(test) and train | test == {"a", "b", "c", "d"}
+    assert sorted([len(folds[0].train), len(folds[0].test)]) == [55, 55]
+
+
+def test_shift_split_of_a_constant_column_is_an_error() -> None:
+    with pytest.raises(TunerError, match="'x' cannot be split"):
+        shift_splits(pd.Series([1.0] * 20, name="x"))
+
+
+def test_shift_bench_trains_on_one_domain_and_tests_on_the_other(
+    tmp_path: Path, suite_dir: Path, tiny_weights: Path
+) -> None:
+    out = tmp_path / "shift"
+    frame = pd.read_csv(suite_dir / "diabetes.csv")
+    only = tmp_path / "one"
+    only.mkdir()
+    frame.to_csv(only / "diabetes.csv", index=False)
+    result = run_bench(
+        BenchConfig(
+            out=str(out), data_dir=str(only), methods=("zero_shot",), split="shift:plas",
+            weights=str(tiny_weights),
+        )
+    )  # fmt: skip
+    results = pd.read_csv(out / "results.csv")
+    assert list(results["fold"]) == [0, 1] and set(results["split"]) == {"shift:plas"}
+    below = int((frame["plas"] <= frame["plas"].median()).sum())
+    assert list(results["n_train"]) == [below, len(frame) - below]
+    assert results["domain"].str.startswith("train plas").all()
+    assert len(result.computed) == 2
+
+
+def test_ece_and_log_loss_match_their_definitions() -> None:
+    classes = np.array(["a", "b"])
+    y = np.array(["a", "a", "b", "b"])
+    perfect = np.array([[1.0, 0.0], [1.0, 0.0], [0.0, 1.0], [0.0, 1.0]])
+    assert expected_calibration_error(y, perfect, classes) == 0.0
+    # Confidence 0.9 everywhere, half right: ECE = |0.5 - 0.9| = 0.4.
+    overconfident = np.array([[0.9, 0.1], [0.1, 0.9], [0.1, 0.9], [0.9, 0.1]])
+    assert expected_calibration_error(y, overconfident, classes) == pytest.approx(0.4)
+    # Two bins: {0.55, 0.55} all right -> 0.45 off; {0.95, 0.95} half right -> 0.45 off.
+    mixed = np.array([[0.55, 0.45], [0.55, 0.45], [0.95, 0.05], [0.05, 0.95]])
+    y_mixed = np.array(["a", "a", "b", "b"])
+    assert expected_calibration_error(y_mixed, mixed, classes) == pytest.approx(0.45)
+    assert multiclass_log_loss(y, overconfident, classes) == pytest.approx(
+        log_loss(y, overconfident, labels=classes)
+    )
+
+
+def test_cli_user_errors_are_one_line_exit_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    cases = [
+        (["--datasets", "diabetis"], "Did you mean 'diabetes'?"),
+        (["--datasets", "diabetes", "--methods", "zero_shot,magic"], "magic"),
+        (["--datasets", "diabetes", "--split", "shift:nope"], "'nope' is not a feature"),
+        (["--datasets", "diabetes", "--split", "random"], "split='random'"),
+        (["--datasets", "diabetes", "--set", "epochs=0"], "epochs=0"),
+        (["--datasets", "diabetes", "--fixed-space", "default"], "samples"),
+    ]
+    for arguments, message in cases:
+        code = main(["bench", *arguments, "--out", str(tmp_path / "x")])
+        err = capsys.readouterr().err.strip()
+        assert code == 2, arguments
+        assert err.startswith("causalmix bench: error:") and "\n" not in err
+        assert message in err, err
+
+
+def test_resolve_sources_finds_shipped_names_and_directories(
+    tmp_path: Path, suite_dir: Path
+) -> None:
+    names = resolve_sources(["diabetes", "sklearn:iris"], None)
+    assert names[0][0] == "diabetes" and names[0][1].endswith("datasets/diabetes.csv")
+    assert names[1] == ("sklearn:iris", "sklearn:iris")
+    assert [n for n, _ in resolve_sources(None, str(suite_dir))] == ["credit-approval", "diabetes"]
+    with pytest.raises(TunerError, match="no .csv or .parquet"):
+        resolve_sources(None, str(tmp_path))
+    with pytest.raises(TunerError, match="exactly one"):
+        resolve_sources(["diabetes"], str(suite_dir))
+
+
+def test_bench_json_records_the_resolved_protocol(
+    tmp_path: Path, suite_dir: Path, tiny_weights: Path
+) -> None:
+    out = tmp_path / "p"
+    run_bench(
+        BenchConfig(
+            out=str(out), data_dir=str(suite_dir), methods=("zero_shot",), folds=2,
+            weights=str(tiny_weights), overrides={"epochs": 2},
+        )
+    )  # fmt: skip
+    protocol = json.loads((out / "bench.json").read_text())
+    assert protocol["fixed_config"]["epochs"] == 2
+    assert protocol["fixed_config"]["n_bootstrap"] == 20  # the paper space's own value
+    assert protocol["tuned_space"]["params"]["epochs"] == 2
+    assert protocol["folds"] == 2 and protocol["split"] == "kfold"

@@ -1,0 +1,274 @@
+"""The benchmark's methods: what each one trains on an outer training part.
+
+Every method gets the same outer training rows, the same seed (so the same early-stopping
+split) and the same fine-tuning settings (the fixed configuration), and returns test-set
+probabilities plus its validation ROC-AUC:
+
+- ``zero_shot``: the pre-trained model with the training rows as context. Validation: the
+  zero-shot model on the early-stopping split (context = the rest of the training rows).
+- ``default_ft``: fine-tuning on real rows only (the fixed config with ``synthetic_ratio = 0``).
+- ``causalmixft``: the fixed config (``paper`` by default): real + SCM rows.
+- ``scm_only``: fine-tuning on SCM rows only.
+- ``ctgan``: real + CTGAN rows at the fixed config's synthetic ratio.
+- ``ctgan_only``: fine-tuning on CTGAN rows only.
+- ``tuned``: an Optuna study (``tuner.tune``) on the outer training rows only, then a refit
+  of the best configuration on them (what ``tuner.fit`` does); the outer test rows are never
+  seen before scoring.
+
+For every fine-tuned method the validation ROC-AUC is the early-stopping split's ROC-AUC at
+the best epoch (the one restored).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+if TYPE_CHECKING:
+    from causalmix import BaseCache
+    from tabfm import BaseBackend
+    from tuner._pipeline import TrainingRun
+
+__all__ = ["METHODS", "FoldData", "MethodContext", "MethodOutput", "run_method"]
+
+_logger = logging.getLogger("causalmix")
+
+
+@dataclass(frozen=True)
+class FoldData:
+    """The rows of one outer fold of one dataset.
+
+    Attributes:
+        dataset: Dataset name.
+        split: The split (``kfold`` or ``shift:COLUMN``).
+        fold: Fold number.
+        seed: Seed of every method on this fold.
+    """
+
+    dataset: str
+    split: str
+    fold: int
+    seed: int
+    X_train: pd.DataFrame
+    y_train: pd.Series
+    X_test: pd.DataFrame
+    y_test: pd.Series
+
+
+@dataclass
+class MethodContext:
+    """What the methods share during one benchmark.
+
+    Attributes:
+        backend: The pre-trained model (never modified).
+        fixed_config: Full flat config of the fixed methods.
+        ctgan_params: Constructor arguments of :class:`causalmix.CTGANGenerator`.
+        valid_fraction: Share of the training rows held out for early stopping.
+        device: Fine-tuning device.
+        cache: Discovery / mechanism cache (shared by the SCM methods and the studies).
+        cache_dir: Its directory, for the studies.
+        target: Target column name (for the studies' data files).
+        tuned_space: Search space path of ``tuned``.
+        trials: Trials of each study.
+        inner_folds: Inner folds of each study.
+        storage: Storage URL of the studies.
+        work_dir: Where the studies' data files and exports go.
+        backend_name: Backend name (for the studies).
+        weights: Backend weights (for the studies).
+    """
+
+    backend: BaseBackend
+    fixed_config: dict[str, Any]
+    ctgan_params: dict[str, Any]
+    valid_fraction: float
+    device: str
+    cache: BaseCache | None
+    cache_dir: str
+    target: str
+    tuned_space: str
+    trials: int
+    inner_folds: int
+    storage: str
+    work_dir: Path
+    backend_name: str = "tabfm"
+    weights: str | None = None
+
+
+@dataclass
+class MethodOutput:
+    """What one method produced on one fold.
+
+    Attributes:
+        proba: Test probabilities. # (n_test, n_classes)
+        classes: Class labels of the columns of ``proba``.
+        valid_roc_auc: ROC-AUC on the early-stopping split (see the module docstring).
+        extra: Further facts for ``results.csv`` (``n_synthetic``, ``best_epoch``...).
+    """
+
+    proba: np.ndarray
+    classes: np.ndarray
+    valid_roc_auc: float
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def _zero_shot(context: MethodContext, data: FoldData) -> MethodOutput:
+    from tabfm import roc_auc
+    from tuner._pipeline import split_early_stopping
+
+    backend = context.backend
+    classifier = backend.make_classifier(random_state=data.seed).fit(data.X_train, data.y_train)
+    proba = classifier.predict_proba(data.X_test)
+    X_fit, y_fit, X_valid, y_valid = split_early_stopping(
+        data.X_train, data.y_train, context.valid_fraction, data.seed
+    )
+    on_fit = backend.make_classifier(random_state=data.seed).fit(X_fit, y_fit)
+    valid = float(roc_auc(y_valid, on_fit.predict_proba(X_valid), on_fit.classes_))
+    return MethodOutput(proba, np.asarray(classifier.classes_), valid, {"n_synthetic": 0})
+
+
+def _fine_tuned(
+    context: MethodContext,
+    data: FoldData,
+    config: dict[str, Any],
+    *,
+    generator: str = "scm",
+    synthetic_only: bool = False,
+) -> MethodOutput:
+    from tuner._pipeline import train_causalmixft
+
+    params = context.ctgan_params if generator == "ctgan" else None
+    classifier, run = train_causalmixft(
+        context.backend,
+        data.X_train,
+        data.y_train,
+        config,
+        seed=data.seed,
+        valid_fraction=context.valid_fraction,
+        device=context.device,
+        cache=context.cache if generator == "scm" else None,
+        synthetic_only=synthetic_only,
+        generator=generator,
+        generator_params=params,
+    )
+    proba = classifier.predict_proba(data.X_test)
+    return MethodOutput(proba, np.asarray(classifier.classes_), *_run_facts(run))
+
+
+def _run_facts(run: TrainingRun) -> tuple[float, dict[str, Any]]:
+    best = int(run.history[-1]["best_epoch"]) if run.history else 0
+    valid = float(run.history[best]["valid_roc_auc"]) if run.history else float("nan")
+    extra = {
+        "n_synthetic": run.n_synthetic,
+        "best_epoch": best,
+        "epochs_run": max(0, len(run.history) - 1),
+        "generator_seconds": round(sum(v for k, v in run.timings.items() if k != "finetune"), 3),
+        "finetune_seconds": round(run.timings.get("finetune", 0.0), 3),
+    }
+    return valid, extra
+
+
+def _default_ft(context: MethodContext, data: FoldData) -> MethodOutput:
+    return _fine_tuned(context, data, dict(context.fixed_config, synthetic_ratio=0.0))
+
+
+def _causalmixft(context: MethodContext, data: FoldData) -> MethodOutput:
+    return _fine_tuned(context, data, context.fixed_config)
+
+
+def _scm_only(context: MethodContext, data: FoldData) -> MethodOutput:
+    return _fine_tuned(context, data, context.fixed_config, synthetic_only=True)
+
+
+def _ctgan(context: MethodContext, data: FoldData) -> MethodOutput:
+    return _fine_tuned(context, data, context.fixed_config, generator="ctgan")
+
+
+def _ctgan_only(context: MethodContext, data: FoldData) -> MethodOutput:
+    return _fine_tuned(context, data, context.fixed_config, generator="ctgan", synthetic_only=True)
+
+
+def _tuned(context: MethodContext, data: FoldData) -> MethodOutput:
+    from search_spaces import GROUPS
+    from tuner._api import export_best, tune
+    from tuner._pipeline import train_causalmixft
+
+    tag = f"{data.dataset}-{data.split.replace(':', '_')}-fold{data.fold}"
+    directory = context.work_dir / "tuned" / _safe(tag)
+    directory.mkdir(parents=True, exist_ok=True)
+    train_file = directory / "train.parquet"
+    # Only the outer training rows ever reach the study.
+    data.X_train.assign(**{context.target: data.y_train.to_numpy()}).to_parquet(
+        train_file, index=False
+    )
+    study_name = f"bench-{tag}"
+    study = tune(
+        str(train_file),
+        context.target,
+        study_name=study_name,
+        storage=context.storage,
+        space=context.tuned_space,
+        n_trials=context.trials,
+        seed=data.seed,
+        n_folds=context.inner_folds,
+        device=context.device,
+        backend=context.backend_name,
+        weights=context.weights,
+        artifact_dir=None,
+        cache_dir=context.cache_dir,
+        workers=1,
+        progress=False,
+    )
+    document = export_best(study_name, context.storage, directory / "best.yaml")
+    flat: dict[str, Any] = {}
+    for group in GROUPS:
+        flat.update(document["config"].get(group, {}))
+    # The refit of `tuner.fit` (same config, seed and split), kept in-process so that the
+    # early-stopping history (the validation score) is available.
+    classifier, run = train_causalmixft(
+        context.backend,
+        data.X_train,
+        data.y_train,
+        flat,
+        seed=int(document.get("seed", data.seed)),
+        valid_fraction=context.valid_fraction,
+        device=context.device,
+        cache=context.cache,
+    )
+    proba = classifier.predict_proba(data.X_test)
+    valid, extra = _run_facts(run)
+    extra.update(
+        n_trials=len(study.trials),
+        tuned_cv_normalized_roc_auc=round(float(study.best_value), 6),
+        tuned_synthetic_ratio=flat.get("synthetic_ratio"),
+        study=study_name,
+    )
+    return MethodOutput(proba, np.asarray(classifier.classes_), valid, extra)
+
+
+def _safe(text: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_." else "_" for c in text)
+
+
+METHODS: dict[str, Callable[[MethodContext, FoldData], MethodOutput]] = {
+    "zero_shot": _zero_shot,
+    "default_ft": _default_ft,
+    "causalmixft": _causalmixft,
+    "scm_only": _scm_only,
+    "ctgan": _ctgan,
+    "ctgan_only": _ctgan_only,
+    "tuned": _tuned,
+}
+"""The benchmark's methods by name, in report order (``zero_shot`` is the baseline)."""
+
+CTGAN_METHODS = ("ctgan", "ctgan_only")
+
+
+def run_method(name: str, context: MethodContext, data: FoldData) -> MethodOutput:
+    """Run one method on one fold."""
+    return METHODS[name](context, data)

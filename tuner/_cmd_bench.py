@@ -1,0 +1,170 @@
+"""``causalmix bench``: run the CausalMixFT study's experiment on a suite of datasets."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import shlex
+from typing import Any
+
+from tuner._cmd_common import positive_int
+
+_logger = logging.getLogger("causalmix")
+
+_METHOD_NAMES = (
+    "zero_shot",
+    "default_ft",
+    "causalmixft",
+    "scm_only",
+    "ctgan",
+    "ctgan_only",
+    "tuned",
+)
+
+
+def _names(text: str) -> list[str]:
+    return [part.strip() for part in text.split(",") if part.strip()]
+
+
+def _override(text: str) -> tuple[str, Any]:
+    import yaml
+
+    name, separator, raw = text.partition("=")
+    if not separator or not name.strip():
+        raise argparse.ArgumentTypeError(f"expected KEY=VALUE, got {text!r}")
+    try:
+        value = yaml.safe_load(raw)
+    except yaml.YAMLError:
+        value = raw
+    return name.strip(), value
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "bench",
+        help="benchmark zero-shot, fine-tuning, CausalMixFT, CTGAN and tuning on datasets",
+        description="Run every (dataset, outer fold, method) and write results.csv, summary.md "
+        "and normalized_auc.png into --out. Runs are resumable: run the same command again "
+        "to continue an interrupted benchmark; finished runs are never recomputed.",
+    )
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument(
+        "--datasets",
+        nargs="+",
+        metavar="NAMES",
+        help="shipped dataset names (datasets/NAME.csv) or sklearn:NAME, comma- or "
+        "space-separated",
+    )
+    source.add_argument("--data-dir", help="a directory of CSV / Parquet tables")
+    parser.add_argument("--out", required=True, help="output directory (resumed if it exists)")
+    parser.add_argument(
+        "--methods",
+        default=",".join(_METHOD_NAMES),
+        help=f"comma-separated methods (default: all): {', '.join(_METHOD_NAMES)}; zero_shot "
+        "always runs (it is the baseline)",
+    )
+    parser.add_argument("--folds", type=positive_int, default=5, help="outer folds (default 5)")
+    parser.add_argument(
+        "--split",
+        default="kfold",
+        help="kfold, or shift:COLUMN to train on one domain of COLUMN (below / above its "
+        "median, or two groups of its categories) and test on the other",
+    )
+    parser.add_argument(
+        "--trials", type=positive_int, default=20, help="trials of each tuned study (default 20)"
+    )
+    parser.add_argument(
+        "--inner-folds", type=positive_int, default=3, help="inner folds of each tuned study"
+    )
+    parser.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
+    parser.add_argument(
+        "--storage",
+        default=None,
+        help="storage URL of the tuned studies (default: sqlite:///OUT/studies.db)",
+    )
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--target", default="target", help="target column (default: target)")
+    advanced = parser.add_argument_group("advanced")
+    advanced.add_argument("--space", default="default", help="search space of `tuned`")
+    advanced.add_argument(
+        "--fixed-space",
+        default="paper",
+        help="a space that samples nothing: the configuration of default_ft (with "
+        "synthetic_ratio 0), causalmixft, scm_only, ctgan and ctgan_only (default: paper)",
+    )
+    advanced.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        type=_override,
+        default=[],
+        metavar="KEY=VALUE",
+        help="fix a parameter in the fixed configuration and the tuned space (repeatable), "
+        "e.g. --set epochs=2 for a CPU budget",
+    )
+    advanced.add_argument("--ctgan-epochs", type=positive_int, default=300)
+    advanced.add_argument("--ctgan-batch-size", type=positive_int, default=500)
+    advanced.add_argument("--backend", default="tabfm", help="foundation model backend")
+    advanced.add_argument("--weights", default=None, help="local weights for the backend")
+    advanced.add_argument(
+        "--threads", type=positive_int, default=None, help="torch CPU threads (default: torch's)"
+    )
+    advanced.add_argument("--max-rows", type=positive_int, default=1000)
+    advanced.add_argument("--max-features", type=positive_int, default=100)
+    parser.set_defaults(func=run)
+
+
+def _command_line(args: argparse.Namespace) -> str:
+    """The invocation, rebuilt from the parsed flags (stable, and free of global options)."""
+    words = ["causalmix", "bench"]
+    for name, value in vars(args).items():
+        if name in ("func", "command", "verbose", "quiet") or value is None:
+            continue
+        flag = "--" + ("set" if name == "overrides" else name.replace("_", "-"))
+        if name == "overrides":
+            words += [w for key, v in value for w in (flag, f"{key}={v}")]
+        elif isinstance(value, list):
+            words += [flag, *map(str, value)]
+        else:
+            words += [flag, str(value)]
+    return shlex.join(words)
+
+
+def run(args: argparse.Namespace) -> int:
+    from tuner._bench import BenchConfig, run_bench
+
+    datasets = None
+    if args.datasets is not None:
+        datasets = [name for text in args.datasets for name in _names(text)]
+    config = BenchConfig(
+        out=args.out,
+        datasets=datasets,
+        data_dir=args.data_dir,
+        methods=tuple(_names(args.methods)),
+        folds=args.folds,
+        split=args.split,
+        trials=args.trials,
+        inner_folds=args.inner_folds,
+        space=args.space,
+        fixed_space=args.fixed_space,
+        overrides=dict(args.overrides),
+        ctgan_epochs=args.ctgan_epochs,
+        ctgan_batch_size=args.ctgan_batch_size,
+        target=args.target,
+        seed=args.seed,
+        device=args.device,
+        backend=args.backend,
+        weights=args.weights,
+        storage=args.storage,
+        max_rows=args.max_rows,
+        max_features=args.max_features,
+        threads=args.threads,
+        command=_command_line(args),
+    )
+    result = run_bench(config)
+    _logger.info(
+        "%d runs computed, %d already finished, %d failed; wrote %s",
+        len(result.computed), len(result.skipped), len(result.failures), result.out,
+    )  # fmt: skip
+    print(result.summary.split("## Goals")[0].rstrip())
+    return 1 if result.failures else 0
