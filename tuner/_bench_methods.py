@@ -5,7 +5,8 @@ split) and the same fine-tuning settings (the fixed configuration), and returns 
 probabilities plus its validation ROC-AUC:
 
 - ``zero_shot``: the pre-trained model with the training rows as context. Validation: the
-  zero-shot model on the early-stopping split (context = the rest of the training rows).
+  zero-shot model on the early-stopping split (context = the rest of the training rows),
+  scored as fine-tuning scores its epoch 0 (same seed and validation ensemble size).
 - ``default_ft``: fine-tuning on real rows only (the fixed config with ``synthetic_ratio = 0``).
 - ``causalmixft``: the fixed config (``paper`` by default): real + SCM rows.
 - ``scm_only``: fine-tuning on SCM rows only.
@@ -118,7 +119,7 @@ class MethodOutput:
 
 
 def _zero_shot(context: MethodContext, data: FoldData) -> MethodOutput:
-    from tabfm import roc_auc
+    from tabfm import FinetuneConfig, roc_auc
     from tuner._pipeline import split_early_stopping
 
     backend = context.backend
@@ -127,7 +128,12 @@ def _zero_shot(context: MethodContext, data: FoldData) -> MethodOutput:
     X_fit, y_fit, X_valid, y_valid = split_early_stopping(
         data.X_train, data.y_train, context.valid_fraction, data.seed
     )
-    on_fit = backend.make_classifier(random_state=data.seed).fit(X_fit, y_fit)
+    # Scored exactly as fine-tuning scores its epoch 0 (the pre-trained weights): the same
+    # context rows, seed and ensemble size, so that the validation scores of all methods
+    # are comparable.
+    estimators = FinetuneConfig().eval_estimators
+    on_fit = backend.make_classifier(n_estimators=estimators, random_state=data.seed)
+    on_fit.fit(X_fit, y_fit)
     valid = float(roc_auc(y_valid, on_fit.predict_proba(X_valid), on_fit.classes_))
     return MethodOutput(proba, np.asarray(classifier.classes_), valid, {"n_synthetic": 0})
 

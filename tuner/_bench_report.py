@@ -242,7 +242,10 @@ def write_summary(
         "`valid - test`, positive = the validation score was optimistic). The validation "
         "score is the early-stopping split's ROC-AUC at the restored best epoch for "
         "fine-tuned methods (for `tuned`: of the final refit), and the zero-shot model's "
-        "ROC-AUC on the same split (context = the other training rows) for `zero_shot`.",
+        "ROC-AUC on the same split (context = the other training rows, scored like "
+        "fine-tuning's epoch 0) for `zero_shot`. Test scores use a 4-member ensemble, "
+        "validation scores fine-tuning's 1-member one, so part of every gap is ensemble "
+        "noise common to all methods.",
         "- **Log loss**: mean negative log-probability of the true class on the test fold.",
         "",
         "## Protocol",

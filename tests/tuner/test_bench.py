@@ -288,3 +288,72 @@ def test_bench_json_records_the_resolved_protocol(
     assert protocol["fixed_config"]["n_bootstrap"] == 20  # the paper space's own value
     assert protocol["tuned_space"]["params"]["epochs"] == 2
     assert protocol["folds"] == 2 and protocol["split"] == "kfold"
+
+
+def test_method_table_ranks_and_goals_follow_their_definitions() -> None:
+    from tuner._bench_report import _goals
+
+    rows = []
+    values = {  # normalized ROC-AUC per (dataset, method), two folds each
+        ("a", "zero_shot"): (0.0, 0.0), ("a", "default_ft"): (1.0, 3.0),
+        ("a", "causalmixft"): (2.0, 4.0), ("a", "tuned"): (5.0, 5.0),
+        ("b", "zero_shot"): (0.0, 0.0), ("b", "default_ft"): (-1.0, 1.0),
+        ("b", "causalmixft"): (-2.0, -2.0), ("b", "tuned"): (0.5, 0.5),
+    }  # fmt: skip
+    for (dataset, method), pair in values.items():
+        for fold, value in enumerate(pair):
+            rows.append(
+                {"dataset": dataset, "fold": fold, "method": method,
+                 "normalized_roc_auc": value, "test_roc_auc": 0.8, "valid_roc_auc": 0.9,
+                 "valid_test_gap": 10.0, "ece": 0.1, "log_loss": 0.5, "wall_seconds": 1.0}
+            )  # fmt: skip
+    table = method_table(pd.DataFrame(rows), ["zero_shot", "default_ft", "causalmixft", "tuned"])
+    stats = table.set_index("method")
+    # Dataset a ranks tuned 1, causalmixft 2, default_ft 3, zero_shot 4; dataset b ranks
+    # tuned 1, default_ft and zero_shot tied 2.5, causalmixft 4.
+    assert stats["mean_rank"].to_dict() == {
+        "zero_shot": 3.25, "default_ft": 2.75, "causalmixft": 3.0, "tuned": 1.0
+    }  # fmt: skip
+    assert stats.loc["default_ft", "median_norm_auc"] == pytest.approx(1.0)
+    assert stats.loc["default_ft", "iqr"] == pytest.approx(1.5 - 0.5)  # quartiles of -1 1 1 3
+    assert stats.loc["tuned", "median_gap_pp"] == 10.0
+    assert stats.loc["tuned", "median_signed_gap_pp"] == pytest.approx(10.0)
+    lines = "\n".join(_goals(table))
+    assert "best median normalized ROC-AUC: met" in lines
+    assert "best mean rank: met" in lines
+    assert "`causalmixft` beats `default_ft` (median): not met (+0.000 vs +1.000)" in lines
+    assert "no wider than `default_ft`'s: not met (4.500 vs 1.000)" in lines
+
+
+def test_bench_is_a_cli_verb_with_its_flags(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["bench", "--help"]) == 0
+    text = capsys.readouterr().out
+    for flag in ("--datasets", "--data-dir", "--methods", "--folds", "--out", "--trials",
+                 "--device", "--storage", "--split", "--set", "--fixed-space"):  # fmt: skip
+        assert flag in text
+
+
+def test_zero_shot_validation_is_scored_like_fine_tunings_epoch_0(
+    tmp_path: Path, suite_dir: Path, tiny_weights: Path
+) -> None:
+    from causalmix import load_dataset
+    from tabfm import FinetuneConfig, finetune, get_backend
+    from tuner._bench_methods import FoldData, MethodContext, run_method
+    from tuner._pipeline import split_early_stopping
+
+    X, y = load_dataset(suite_dir / "diabetes.csv")
+    backend = get_backend("tabfm", weights=str(tiny_weights), device="cpu")
+    data = FoldData("d", "kfold", 0, 3, X.iloc[:90], y.iloc[:90], X.iloc[90:], y.iloc[90:])
+    context = MethodContext(
+        backend=backend, fixed_config={}, ctgan_params={}, valid_fraction=0.2, device="cpu",
+        cache=None, cache_dir=str(tmp_path), target="target", tuned_space="tiny", trials=1,
+        inner_folds=2, storage="sqlite://", work_dir=tmp_path,
+    )  # fmt: skip
+    output = run_method("zero_shot", context, data)
+    X_fit, y_fit, X_valid, y_valid = split_early_stopping(data.X_train, data.y_train, 0.2, 3)
+    _, history = finetune(
+        backend, (X_fit, y_fit), None, (X_valid, y_valid),
+        FinetuneConfig(epochs=1, steps_per_epoch=1, seed=3, device="cpu"),
+    )  # fmt: skip
+    assert output.valid_roc_auc == pytest.approx(history[0]["valid_roc_auc"])
+    assert output.proba.shape == (len(data.y_test), 2)
