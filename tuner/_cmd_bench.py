@@ -59,9 +59,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--out", required=True, help="output directory (resumed if it exists)")
     parser.add_argument(
         "--methods",
-        default=",".join(_METHOD_NAMES),
-        help=f"comma-separated methods (default: all): {', '.join(_METHOD_NAMES)}; zero_shot "
-        "always runs (it is the baseline)",
+        default=None,
+        help=f"comma-separated methods: {', '.join(_METHOD_NAMES)} (default: all; the ctgan "
+        "ones only when the optional ctgan package is installed); zero_shot always runs (it "
+        "is the baseline)",
     )
     parser.add_argument("--folds", type=positive_int, default=5, help="outer folds (default 5)")
     parser.add_argument(
@@ -114,6 +115,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=run)
 
 
+def _methods(text: str | None) -> tuple[str, ...]:
+    if text is not None:
+        return tuple(_names(text))
+    import importlib.util
+
+    if importlib.util.find_spec("ctgan") is not None:
+        return _METHOD_NAMES
+    _logger.warning("The optional ctgan package is not installed: skipping ctgan, ctgan_only.")
+    return tuple(m for m in _METHOD_NAMES if not m.startswith("ctgan"))
+
+
 def _command_line(args: argparse.Namespace) -> str:
     """The invocation, rebuilt from the parsed flags (stable, and free of global options)."""
     words = ["causalmix", "bench"]
@@ -140,7 +152,7 @@ def run(args: argparse.Namespace) -> int:
         out=args.out,
         datasets=datasets,
         data_dir=args.data_dir,
-        methods=tuple(_names(args.methods)),
+        methods=_methods(args.methods),
         folds=args.folds,
         split=args.split,
         trials=args.trials,

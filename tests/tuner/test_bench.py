@@ -357,3 +357,16 @@ def test_zero_shot_validation_is_scored_like_fine_tunings_epoch_0(
     )  # fmt: skip
     assert output.valid_roc_auc == pytest.approx(history[0]["valid_roc_auc"])
     assert output.proba.shape == (len(data.y_test), 2)
+
+
+def test_without_ctgan_the_default_methods_skip_it_and_asking_for_it_is_an_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import sys
+
+    from tuner._cmd_bench import _methods
+
+    monkeypatch.setitem(sys.modules, "ctgan", None)  # `import ctgan` now raises ImportError
+    assert _methods(None) == ("zero_shot", "default_ft", "causalmixft", "scm_only", "tuned")
+    code = main(["bench", "--datasets", "diabetes", "--methods", "ctgan", "--out", str(tmp_path)])
+    assert code == 2 and "optional `ctgan` package" in capsys.readouterr().err
