@@ -245,7 +245,7 @@ class _Loop:
         self.consecutive_failures = 0
 
     def retry(self, action: Callable[[], _T], what: str) -> _T:
-        """Run a storage ``action``, retrying while the database is unreachable."""
+        """Run a storage ``action``, retrying while the database is unreachable or locked."""
         from storage import StorageError, describe_connection_error, is_connection_error, mask_url
 
         first_failure: float | None = None
@@ -260,21 +260,29 @@ class _Loop:
                 if first_failure is None:
                     first_failure = now
                     _logger.warning(
-                        "Lost the storage %s while trying to %s (%s) Retrying for up to %g s.",
+                        "The storage %s is unavailable while trying to %s (%s) Retrying for up "
+                        "to %g s.",
                         mask_url(self.storage_url), what, reason, self.reconnect_timeout,
                     )  # fmt: skip
                 if now - first_failure >= self.reconnect_timeout:
+                    hint = ""
+                    if self.storage_url.startswith("sqlite"):
+                        hint = (
+                            " SQLite lets one process write at a time; for many workers, or "
+                            "workers on several machines, use PostgreSQL."
+                        )
                     raise StorageError(
-                        f"Lost the storage {mask_url(self.storage_url)!r} while trying to {what} "
-                        f"and could not reconnect within {self.reconnect_timeout:g} s "
-                        f"(CAUSALMIX_RECONNECT_TIMEOUT): {reason}"
+                        f"The storage {mask_url(self.storage_url)!r} stayed unavailable for "
+                        f"{self.reconnect_timeout:g} s (CAUSALMIX_RECONNECT_TIMEOUT) while "
+                        f"trying to {what}: {reason}{hint}"
                     ) from None
                 time.sleep(min(1.0, self.reconnect_timeout / 10))
                 continue
             if first_failure is not None:
                 self.result.reconnects += 1
                 _logger.warning(
-                    "Reconnected to the storage after %.1f s.", time.monotonic() - first_failure
+                    "The storage is available again after %.1f s (reconnected).",
+                    time.monotonic() - first_failure,
                 )
             return value
 
@@ -333,7 +341,7 @@ class _Loop:
         from storage import StorageError, describe_connection_error, is_connection_error
 
         if isinstance(error, Exception) and is_connection_error(error):
-            reason = f"Lost the storage: {describe_connection_error(error, self.storage_url)}"
+            reason = f"Storage unavailable: {describe_connection_error(error, self.storage_url)}"
         else:
             reason = f"{type(error).__name__}: {error}"
         try:
@@ -387,7 +395,7 @@ class _Loop:
 
         if isinstance(error, Exception) and is_connection_error(error):
             _logger.warning(
-                "Trial %d failed because the storage went away (%s); it is recorded FAIL.",
+                "Trial %d failed because the storage was unavailable (%s); it is recorded FAIL.",
                 trial.number,
                 describe_connection_error(error, self.storage_url),
             )

@@ -276,12 +276,12 @@ def test_workers_ride_out_a_database_restart(
             process.kill()
             process.wait()
     assert "Traceback" not in stderr
-    assert "Lost the storage" in stderr, stderr  # the outage was noticed ...
-    assert "Reconnected to the storage" in stderr, stderr  # ... and ridden out
+    assert "is unavailable while trying to" in stderr, stderr  # the outage was noticed ...
+    assert "available again after" in stderr, stderr  # ... and ridden out
     assert process.returncode == 0, stderr
     trials = _trials(postgres_url, "outage")
     _check_consistent(trials, 20)
     # A trial cut by the outage is recorded FAIL after reconnecting, never left RUNNING.
     for trial in trials:
         if trial.state == TrialState.FAIL:
-            assert trial.user_attrs["fail_reason"].startswith("Lost the storage")
+            assert trial.user_attrs["fail_reason"].startswith("Storage unavailable")
