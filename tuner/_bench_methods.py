@@ -17,7 +17,9 @@ probabilities plus its validation ROC-AUC:
   seen before scoring.
 
 For every fine-tuned method the validation ROC-AUC is the early-stopping split's ROC-AUC at
-the best epoch (the one restored).
+the best epoch (the one restored). Fine-tuning predicts that split with its pool's real rows
+as context; for ``scm_only`` and ``ctgan_only`` the pool is the synthetic rows, so their
+validation context is synthetic while their test context is the real training rows.
 """
 
 from __future__ import annotations

@@ -245,7 +245,10 @@ def write_summary(
         "ROC-AUC on the same split (context = the other training rows, scored like "
         "fine-tuning's epoch 0) for `zero_shot`. Test scores use a 4-member ensemble, "
         "validation scores fine-tuning's 1-member one, so part of every gap is ensemble "
-        "noise common to all methods.",
+        "noise common to all methods. For `scm_only` and `ctgan_only` the validation "
+        "predictions use the synthetic rows as context (they are the fine-tuning pool), "
+        "while test predictions use the real training rows: their gap mostly measures how "
+        "far the synthetic rows are from the real ones.",
         "- **Log loss**: mean negative log-probability of the true class on the test fold.",
         "",
         "## Protocol",
