@@ -240,9 +240,9 @@ def run_scenario(
     ends = [t.datetime_complete for t in window if t.datetime_complete is not None]
     span = (max(ends) - min(starts)).total_seconds() if starts and ends else 0.0
     n_run = len(window)
-    loop_storage = sum(r.storage_seconds for r in results) / max(
-        1, sum(r.finished for r in results)
-    )
+    n_done = max(1, sum(r.finished for r in results))
+    loop_storage = sum(r.storage_seconds for r in results) / n_done
+    lock_wait = sum(r.lock_wait_seconds for r in results) / n_done
     objective_storage = sum(t.user_attrs.get("timings", {}).get("storage", 0.0) for t in window)
     locked = [m for m in logged + worker_errors + reader.errors if "locked" in m]
     return {
@@ -252,6 +252,7 @@ def run_scenario(
         "trials/min (trials)": 60 * n_run / span if span > 0 else float("nan"),
         "trials/min (wall)": 60 * n_run / wall,
         "loop storage s/trial": loop_storage,
+        "of which lock wait": lock_wait,
         "objective storage s/trial": objective_storage / max(1, n_run),
         "FAIL trials": sum(t.state == TrialState.FAIL for t in trials),
         "worker errors": len(worker_errors),

@@ -22,6 +22,7 @@ from storage._rdb import (
     storage_url_of,
     study_exists,
 )
+from storage._stale import fail_stale_trials
 from storage._url import DEFAULT_DATABASE, mask_url, resolve_storage_url
 
 __all__ = [
@@ -40,6 +41,7 @@ __all__ = [
     "dag_png",
     "edge_probability_png",
     "export_best",
+    "fail_stale_trials",
     "is_connection_error",
     "load_existing_study",
     "mask_url",

@@ -35,6 +35,7 @@ from types import FrameType
 from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 
 from storage._lock import study_lock, try_study_lock
+from storage._stale import fail_stale_trials
 
 if TYPE_CHECKING:
     import optuna
@@ -56,6 +57,7 @@ class WorkerResult:
             stale-trial check had already failed them (missed heartbeats); they were retried.
         storage_seconds: Time spent in the loop's own storage calls (lock, stale check, count,
             ask, tell); the objective's attribute writes are in each trial's ``timings``.
+        lock_wait_seconds: The part of ``storage_seconds`` spent waiting for the study lock.
         trial_seconds: Time spent running objectives.
         reconnects: Storage outages this worker rode out.
     """
@@ -65,6 +67,7 @@ class WorkerResult:
     failed: int = 0
     discarded: int = 0
     storage_seconds: float = 0.0
+    lock_wait_seconds: float = 0.0
     trial_seconds: float = 0.0
     reconnects: int = 0
 
@@ -102,14 +105,6 @@ def _heartbeat_interval(study: optuna.Study) -> int | None:
 
     storage = study._storage
     return storage.get_heartbeat_interval() if is_heartbeat_enabled(storage) else None  # type: ignore[attr-defined]
-
-
-def _fail_stale_trials(study: optuna.Study) -> None:
-    import optuna
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-        optuna.storages.fail_stale_trials(study)
 
 
 class _DeferredSignals:
@@ -169,10 +164,11 @@ class _DeferredSignals:
 class _Heartbeat:
     """Records a trial's heartbeat every interval, and fails other workers' stale trials."""
 
-    def __init__(self, study: optuna.Study, storage_url: str, trial_id: int) -> None:
+    def __init__(self, study: optuna.Study, storage_url: str, trial: optuna.Trial) -> None:
         self._study = study
         self._storage_url = storage_url
-        self._trial_id = trial_id
+        self._trial_id = trial._trial_id
+        self._number = trial.number
         self._interval = _heartbeat_interval(study)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -181,7 +177,7 @@ class _Heartbeat:
     def __enter__(self) -> _Heartbeat:
         if self._interval:
             self._thread = threading.Thread(
-                target=self._beat, name=f"heartbeat-{self._trial_id}", daemon=True
+                target=self._beat, name=f"heartbeat-{self._number}", daemon=True
             )
             self._thread.start()
         return self
@@ -202,19 +198,19 @@ class _Heartbeat:
                 # A worker holding the lock checks for stale trials itself.
                 with try_study_lock(self._storage_url, self._study.study_name) as acquired:
                     if acquired:
-                        _fail_stale_trials(self._study)
+                        fail_stale_trials(self._study)
             except Exception as e:  # noqa: BLE001 - a lost database must not kill the trial
                 if not self._failing:
                     _logger.warning(
                         "Could not record the heartbeat of trial %d (retrying every %d s): %s",
-                        self._trial_id,
+                        self._number,
                         self._interval,
                         describe_connection_error(e, self._storage_url),
                     )
                 self._failing = True
             else:
                 if self._failing:
-                    _logger.info("Recording heartbeats of trial %d again.", self._trial_id)
+                    _logger.info("Recording heartbeats of trial %d again.", self._number)
                 self._failing = False
             if self._stop.wait(self._interval):
                 return
@@ -260,7 +256,7 @@ class _Loop:
                 if first_failure is None:
                     first_failure = now
                     _logger.warning(
-                        "The storage %s is unavailable while trying to %s (%s) Retrying for up "
+                        "The storage %s is unavailable while trying to %s: %s Retrying for up "
                         "to %g s.",
                         mask_url(self.storage_url), what, reason, self.reconnect_timeout,
                     )  # fmt: skip
@@ -289,9 +285,11 @@ class _Loop:
     def claim(self, deferred: _DeferredSignals) -> optuna.Trial | TrialCounts | None:
         """A new (or retried) trial; the counts if the free slots are all running; ``None``
         once the study has its trials."""
+        waiting_since = time.perf_counter()
         with study_lock(self.storage_url, self.study.study_name):
+            self.result.lock_wait_seconds += time.perf_counter() - waiting_since
             if self.heartbeats:
-                _fail_stale_trials(self.study)
+                fail_stale_trials(self.study)
             counts = _counts(self.study)
             if counts.finished >= self.n_trials:
                 return None
@@ -302,7 +300,12 @@ class _Loop:
                 # Optuna warns that heartbeats are meant for Study.optimize; this loop records
                 # them itself (see _Heartbeat).
                 warnings.filterwarnings("ignore", message=".*[Hh]eartbeat.*")
-                return self.study.ask()  # a WAITING (retried) trial first, if there is one
+                trial = self.study.ask()  # a WAITING (retried) trial first, if there is one
+                if self.heartbeats:
+                    # At once: a trial that never beats is only failed after the grace period
+                    # counted from its start (see storage.fail_stale_trials).
+                    self.study._storage.record_heartbeat(trial._trial_id)  # type: ignore[attr-defined]
+                return trial
 
     def run_trial(self, trial: optuna.Trial, deferred: _DeferredSignals) -> None:
         import optuna
@@ -313,7 +316,7 @@ class _Loop:
         error: BaseException | None = None
         stale = False
         started = time.perf_counter()
-        with _Heartbeat(self.study, self.storage_url, trial._trial_id):
+        with _Heartbeat(self.study, self.storage_url, trial):
             try:
                 deferred.raise_pending()
                 trial.set_user_attr("worker", self.identity)

@@ -190,7 +190,12 @@ def _command_lines() -> Iterator[str]:
 
 @pytest.mark.postgres
 @pytest.mark.slow
-def test_database_password_never_appears(postgres_url: str, tmp_path: Path) -> None:
+def test_database_password_never_appears(
+    postgres_url: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     """Logs (at the most verbose level), exports, attributes, errors, command lines."""
     from sqlalchemy.engine import make_url
 
@@ -218,32 +223,30 @@ def test_database_password_never_appears(postgres_url: str, tmp_path: Path) -> N
     assert process.returncode == 0, stderr[-3000:]
     assert "Created study 'pw' in postgresql+psycopg://postgres:***@" in stderr
     assert seen_on_command_lines == []
+    # Export and an error, in this process, with the same URL in the environment.
+    monkeypatch.setenv("CAUSALMIX_STORAGE_URL", secret_url)
+    monkeypatch.chdir(tmp_path)
+    capsys.readouterr()
     export = tmp_path / "best.yaml"
-    code = subprocess.run(
-        [sys.executable, "-m", "tuner", "export", "--study", "pw", "--out", str(export)],
-        cwd=tmp_path, env=env, capture_output=True, text=True,
-    )  # fmt: skip
-    assert code.returncode == 0, code.stderr
+    assert main(["export", "--study", "pw", "--out", str(export)]) == 0
+    exported = capsys.readouterr()
     assert "postgres:***@" in export.read_text()
     artifacts = "".join(
         p.read_bytes().decode(errors="ignore") for p in (tmp_path / "artifacts").rglob("*")
     )
     assert len(list((tmp_path / "artifacts").iterdir())) > 0
-    # Errors: an unreachable server named with the same password.
+    # An unreachable server named with the same password.
     unreachable = make_url(secret_url).set(port=9).render_as_string(hide_password=False)
-    error = subprocess.run(
-        [sys.executable, "-m", "tuner", "export", "--study", "pw", "--storage", unreachable,
-         "--out", str(tmp_path / "x.yaml")],
-        cwd=tmp_path, capture_output=True, text=True,
-    )  # fmt: skip
-    assert error.returncode == 2 and "postgres:***@127.0.0.1:9" in error.stderr
+    code = main(["export", "--study", "pw", "--storage", unreachable, "--out", "x.yaml"])
+    error = capsys.readouterr().err
+    assert code == 2 and "postgres:***@127.0.0.1:9" in error
     for where, text in {
         "tune output": stdout + stderr,
-        "export output": code.stdout + code.stderr,
+        "export output": exported.out + exported.err,
         "export file": export.read_text(),
         "artifacts": artifacts,
         "database": _all_text_in(postgres_url),
-        "error": error.stderr,
+        "error": error,
     }.items():
         assert SECRET not in text, f"the password appears in the {where}"
 

@@ -11,8 +11,10 @@ from __future__ import annotations
 import json
 import os
 import socket
+import sqlite3
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -26,6 +28,7 @@ import tuner
 from benchmarks.load import TinySetup, write_tiny_setup
 from storage import create_storage
 from tests.conftest import REPO_ROOT
+from tuner._cli import main
 
 pytestmark = pytest.mark.slow
 
@@ -122,94 +125,99 @@ def test_two_workers_and_the_dashboard_share_a_sqlite_file(tmp_path: Path) -> No
     assert len({t.user_attrs["worker"] for t in trials}) == 2
 
 
-def _start_holder(db: Path, seconds: float) -> subprocess.Popen[bytes]:
-    code = (
-        "import sqlite3, sys, time\n"
-        "c = sqlite3.connect(sys.argv[1], timeout=30, isolation_level=None)\n"
-        "c.execute('BEGIN IMMEDIATE')\n"
-        "print('locked', flush=True)\n"
-        "time.sleep(float(sys.argv[2]))\n"
-        "c.execute('ROLLBACK')\n"
-    )
-    holder = subprocess.Popen(
-        [sys.executable, "-c", code, str(db), str(seconds)], stdout=subprocess.PIPE
-    )
-    assert holder.stdout is not None and holder.stdout.readline() == b"locked\n"
-    return holder
+class _LockHolder(threading.Thread):
+    """Another connection takes SQLite's write lock, as a long write would, once the study has
+    ``after_trials`` trials, and keeps it for ``seconds`` or until :attr:`release` is set."""
+
+    def __init__(self, db: Path, *, after_trials: int, seconds: float) -> None:
+        super().__init__(daemon=True)
+        self.db, self.after_trials, self.seconds = db, after_trials, seconds
+        self.held = threading.Event()
+        self.release = threading.Event()
+
+    def run(self) -> None:
+        connection = sqlite3.connect(self.db, timeout=60, isolation_level=None)
+        try:
+            while connection.execute("SELECT count(*) FROM trials").fetchone()[0] < (
+                self.after_trials
+            ):
+                time.sleep(0.1)
+            connection.execute("BEGIN IMMEDIATE")
+            self.held.set()
+            self.release.wait(self.seconds)
+            connection.execute("ROLLBACK")
+        finally:
+            connection.close()
 
 
 @pytest.fixture
-def study(setup: TinySetup, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
-    """A study with one finished trial (heartbeat 1 s, grace 3 s)."""
+def study(
+    setup: TinySetup,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> str:
+    """A study with one finished trial; heartbeat 1 s, SQLite busy timeout 1 s."""
+    monkeypatch.delenv("CAUSALMIX_STORAGE_URL", raising=False)
     monkeypatch.setenv("CAUSALMIX_HEARTBEAT_INTERVAL", "1")
     monkeypatch.setenv("CAUSALMIX_GRACE_PERIOD", "3")
+    monkeypatch.setenv("CAUSALMIX_SQLITE_BUSY_TIMEOUT", "1")
     url = f"sqlite:///{tmp_path / 'studies.db'}"
     tuner.tune(
         str(setup.data), study_name="locked", storage=url, space=str(setup.space), n_trials=1,
         n_folds=2, weights=str(setup.weights), device="cpu", artifact_dir=None,
         cache_dir="none",
     )  # fmt: skip
+    capsys.readouterr()
     return url
 
 
-def test_a_worker_waits_out_a_locked_file(study: str, tmp_path: Path) -> None:
-    """The lock outlasts SQLite's busy timeout (1 s) but not the worker's patience."""
-    env = _env(
-        CAUSALMIX_SQLITE_BUSY_TIMEOUT="1", CAUSALMIX_RECONNECT_TIMEOUT="60",
-        CAUSALMIX_HEARTBEAT_INTERVAL="1", CAUSALMIX_GRACE_PERIOD="30",
-    )  # fmt: skip
-    log = tmp_path / "worker.log"
-    worker = _cli(["worker", "--study", "locked", "--storage", study, "--n-trials", "8"], env, log)
-    try:
-        deadline = time.monotonic() + 120
-        while len(_trials(study, "locked")) < 3 and time.monotonic() < deadline:
-            time.sleep(0.2)
-        holder = _start_holder(tmp_path / "studies.db", seconds=4)
-        holder.wait(timeout=60)
-        assert worker.wait(timeout=180) == 0, log.read_text()
-    finally:
-        if worker.poll() is None:
-            worker.kill()
-            worker.wait()
-    output = log.read_text()
-    assert "database is locked" in output and "available again after" in output, output
-    assert "Traceback" not in output
+def test_a_worker_waits_out_a_locked_file(
+    study: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The lock outlasts SQLite's busy timeout (1 s) but not the worker's patience (60 s)."""
+    monkeypatch.setenv("CAUSALMIX_RECONNECT_TIMEOUT", "60")
+    holder = _LockHolder(tmp_path / "studies.db", after_trials=3, seconds=4)
+    holder.start()
+    code = main(["worker", "--study", "locked", "--storage", study, "--n-trials", "8"])
+    holder.join()
+    assert holder.held.is_set()
+    assert code == 0, capsys.readouterr().err
+    messages = [r.getMessage() for r in caplog.records]
+    assert any("database is locked" in m for m in messages), messages
+    assert any("available again after" in m for m in messages), messages
     trials = _trials(study, "locked")
     assert sum(t.state in (TrialState.COMPLETE, TrialState.PRUNED) for t in trials) == 8
     assert not [t for t in trials if t.state == TrialState.RUNNING]
 
 
-def test_a_lock_longer_than_the_patience_is_one_clear_error(study: str, tmp_path: Path) -> None:
+def test_a_lock_longer_than_the_patience_is_one_clear_error(
+    study: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     """The worker gives up with one line recommending PostgreSQL; its trial is retried later."""
-    env = _env(
-        CAUSALMIX_SQLITE_BUSY_TIMEOUT="1", CAUSALMIX_RECONNECT_TIMEOUT="2",
-        CAUSALMIX_HEARTBEAT_INTERVAL="1", CAUSALMIX_GRACE_PERIOD="3",
-    )  # fmt: skip
-    log = tmp_path / "worker.log"
-    worker = _cli(["worker", "--study", "locked", "--storage", study, "--n-trials", "4"], env, log)
-    holder = None
-    try:
-        deadline = time.monotonic() + 120
-        while len(_trials(study, "locked")) < 2 and time.monotonic() < deadline:
-            time.sleep(0.2)
-        holder = _start_holder(tmp_path / "studies.db", seconds=15)
-        assert worker.wait(timeout=60) == 2, log.read_text()
-    finally:
-        for process in (worker, holder):
-            if process is not None and process.poll() is None:
-                process.kill()
-                process.wait()
-    errors = [line for line in log.read_text().splitlines() if "error:" in line]
-    assert len(errors) == 1, log.read_text()
-    assert errors[0].startswith("causalmix worker: error: The storage 'sqlite:///")
-    assert "stayed unavailable for 2 s" in errors[0] and "database is locked" in errors[0]
-    assert "use PostgreSQL" in errors[0]
-    assert "Traceback" not in log.read_text()
+    monkeypatch.setenv("CAUSALMIX_RECONNECT_TIMEOUT", "2")
+    holder = _LockHolder(tmp_path / "studies.db", after_trials=2, seconds=120)
+    holder.start()
+    code = main(["worker", "--study", "locked", "--storage", study, "--n-trials", "4"])
+    err = capsys.readouterr().err
+    holder.release.set()
+    holder.join()
+    assert code == 2, err
+    (error,) = [line for line in err.splitlines() if "error:" in line]
+    assert error.startswith("causalmix worker: error: The storage 'sqlite:///")
+    assert "stayed unavailable for 2 s" in error and "database is locked" in error
+    assert "use PostgreSQL" in error and "Traceback" not in err
     # Whatever the worker left RUNNING has no heartbeat any more: the next worker fails it
     # after the grace period, retries it, and the study reaches its count.
-    env.update(CAUSALMIX_RECONNECT_TIMEOUT="60")
-    again = _cli(["worker", "--study", "locked", "--storage", study, "--n-trials", "4"], env, log)
-    assert again.wait(timeout=180) == 0, log.read_text()
+    monkeypatch.setenv("CAUSALMIX_RECONNECT_TIMEOUT", "60")
+    assert main(["worker", "--study", "locked", "--storage", study, "--n-trials", "4"]) == 0
     trials = _trials(study, "locked")
     assert sum(t.state in (TrialState.COMPLETE, TrialState.PRUNED) for t in trials) == 4
     assert not [t for t in trials if t.state in (TrialState.RUNNING, TrialState.WAITING)]
