@@ -423,6 +423,8 @@ def _recipe_card(model: Any, config: PretrainConfig, state: dict[str, Any]) -> s
         f"- optimiser: AdamW lr {config.learning_rate:g}, weight decay {config.weight_decay:g}, "
         f"{config.warmup_steps} warm-up steps, cosine to {config.min_lr_fraction:g} x peak, "
         f"grad clip {config.grad_clip:g}, {config.max_cells} cells per step",
+        "- shipped: the last step; `panel_*` columns (real datasets) were monitored only, "
+        "never used to pick a checkpoint",
         "- reproduce: `python -m tabfm.pretrain --steps "
         f"{config.steps} --checkpoint CKPT --resume --export DIR` (in slices)",
         "",
