@@ -17,9 +17,13 @@ $(VENV)/.installed: pyproject.toml
 
 setup: $(VENV)/.installed
 
+# The main job: a tuning study on a shipped dataset in the embedded SQLite default
+# (causalmix.db in the working directory), then the best configuration exported. Running it
+# again resumes the study, which already has its trials, and exports again.
 demo: setup
-	$(BIN)/causalmix augment --data datasets/diabetes.csv --target target \
-		--synthetic-ratio 1.0 --out runs/diabetes_augmented.csv
+	$(BIN)/causalmix tune --data datasets/diabetes.csv --target target --study demo \
+		--space fast --n-trials 10
+	$(BIN)/causalmix export --study demo --out runs/best.yaml
 
 lint: setup
 	$(BIN)/ruff check .
