@@ -274,7 +274,12 @@ def main() -> None:
     parser.add_argument("--skip-postgres", action="store_true")
     parser.add_argument("--skip-sqlite", action="store_true")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--threads", type=int, default=1, help="torch threads per worker process (default: 1)"
+    )
     args = parser.parse_args()
+    # Before torch is imported here or in the spawned workers (they inherit the environment).
+    os.environ["OMP_NUM_THREADS"] = os.environ["MKL_NUM_THREADS"] = str(args.threads)
 
     import logging
 
@@ -302,8 +307,13 @@ def main() -> None:
                 )
                 print(format_table(rows[-1:]), flush=True)
     print()
-    print(f"{os.cpu_count()} CPU cores; trials/min counts trials after the first (which creates")
-    print("the study); storage columns are seconds per finished trial.")
+    print(
+        f"{os.cpu_count()} CPU cores, {args.threads} torch thread(s) per worker. trials/min "
+        "(trials) spans the first trial start to the last trial end, after the study-creating "
+        "trial; (wall) includes worker start-up. Loop storage = study lock + stale check + "
+        "count + ask (with the sampler) + tell, per finished trial; objective storage = the "
+        "trial's attribute writes."
+    )
     print(format_table(rows))
 
 

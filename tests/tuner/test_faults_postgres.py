@@ -30,6 +30,18 @@ HEARTBEAT, GRACE = 1, 4
 FINISHED = (TrialState.COMPLETE, TrialState.PRUNED)
 
 
+@pytest.fixture(autouse=True)
+def _one_torch_thread() -> Iterator[None]:
+    """Trials run in this process too: with tiny models on a shared machine, a second
+    intra-op thread only adds contention (it made in-process trials ten times slower)."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 def _env(heartbeat: int = HEARTBEAT, grace: int = GRACE, **extra: str) -> dict[str, str]:
     """One thread per process (six workers share two cores), short heartbeats."""
     env = dict(os.environ, OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", PYTHONUNBUFFERED="1")
@@ -182,9 +194,9 @@ def test_killed_worker_trial_is_failed_within_the_grace_period_and_retried(
         )
         time.sleep(1.0)
         (trial,) = running_of(victim.pid)
+        killed_at = time.monotonic()
         victim.kill()  # SIGKILL: no chance to record anything
         victim.wait(timeout=10)
-        killed_at = time.monotonic()
 
         def state() -> TrialState:
             return next(t.state for t in _trials(postgres_url, "kill") if t.number == trial.number)
@@ -194,7 +206,7 @@ def test_killed_worker_trial_is_failed_within_the_grace_period_and_retried(
         assert state() == TrialState.FAIL
         # Failed once it missed heartbeats for the grace period, by the survivor's heartbeat
         # thread (checks every interval), plus polling slack on a busy machine.
-        assert GRACE - HEARTBEAT <= elapsed <= GRACE + 2 * HEARTBEAT + 4, elapsed
+        assert GRACE - 2 * HEARTBEAT <= elapsed <= GRACE + 2 * HEARTBEAT + 4, elapsed
         _, stderr = survivor.communicate(timeout=240)
         assert survivor.returncode == 0, stderr
     finally:
