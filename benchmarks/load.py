@@ -243,6 +243,7 @@ def run_scenario(
     n_done = max(1, sum(r.finished for r in results))
     loop_storage = sum(r.storage_seconds for r in results) / n_done
     lock_wait = sum(r.lock_wait_seconds for r in results) / n_done
+    lock_held = sum(r.lock_held_seconds for r in results) / n_done
     objective_storage = sum(t.user_attrs.get("timings", {}).get("storage", 0.0) for t in window)
     locked = [m for m in logged + worker_errors + reader.errors if "locked" in m]
     return {
@@ -253,6 +254,7 @@ def run_scenario(
         "trials/min (wall)": 60 * n_run / wall,
         "loop storage s/trial": loop_storage,
         "of which lock wait": lock_wait,
+        "lock held": lock_held,
         "objective storage s/trial": objective_storage / max(1, n_run),
         "FAIL trials": sum(t.state == TrialState.FAIL for t in trials),
         "worker errors": len(worker_errors),

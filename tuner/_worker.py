@@ -58,6 +58,7 @@ class WorkerResult:
         storage_seconds: Time spent in the loop's own storage calls (lock, stale check, count,
             ask, tell); the objective's attribute writes are in each trial's ``timings``.
         lock_wait_seconds: The part of ``storage_seconds`` spent waiting for the study lock.
+        lock_held_seconds: The part of ``storage_seconds`` spent holding it.
         trial_seconds: Time spent running objectives.
         reconnects: Storage outages this worker rode out.
     """
@@ -68,6 +69,7 @@ class WorkerResult:
     discarded: int = 0
     storage_seconds: float = 0.0
     lock_wait_seconds: float = 0.0
+    lock_held_seconds: float = 0.0
     trial_seconds: float = 0.0
     reconnects: int = 0
 
@@ -287,25 +289,40 @@ class _Loop:
         once the study has its trials."""
         waiting_since = time.perf_counter()
         with study_lock(self.storage_url, self.study.study_name):
-            self.result.lock_wait_seconds += time.perf_counter() - waiting_since
+            acquired = time.perf_counter()
+            self.result.lock_wait_seconds += acquired - waiting_since
+            try:
+                return self._claim_locked(deferred)
+            finally:
+                self.result.lock_held_seconds += time.perf_counter() - acquired
+
+    def _claim_locked(self, deferred: _DeferredSignals) -> optuna.Trial | TrialCounts | None:
+        from storage import is_connection_error
+
+        if self.heartbeats:
+            fail_stale_trials(self.study)
+        counts = _counts(self.study)
+        if counts.finished >= self.n_trials:
+            return None
+        if counts.finished + counts.running >= self.n_trials:
+            # Without heartbeats a dead worker's trial would never be failed: don't wait.
+            return counts if self.heartbeats else None
+        with deferred, warnings.catch_warnings():
+            # Optuna warns that heartbeats are meant for Study.optimize; this loop records
+            # them itself (see _Heartbeat).
+            warnings.filterwarnings("ignore", message=".*[Hh]eartbeat.*")
+            trial = self.study.ask()  # a WAITING (retried) trial first, if there is one
             if self.heartbeats:
-                fail_stale_trials(self.study)
-            counts = _counts(self.study)
-            if counts.finished >= self.n_trials:
-                return None
-            if counts.finished + counts.running >= self.n_trials:
-                # Without heartbeats a dead worker's trial would never be failed: don't wait.
-                return counts if self.heartbeats else None
-            with deferred, warnings.catch_warnings():
-                # Optuna warns that heartbeats are meant for Study.optimize; this loop records
-                # them itself (see _Heartbeat).
-                warnings.filterwarnings("ignore", message=".*[Hh]eartbeat.*")
-                trial = self.study.ask()  # a WAITING (retried) trial first, if there is one
-                if self.heartbeats:
-                    # At once: a trial that never beats is only failed after the grace period
-                    # counted from its start (see storage.fail_stale_trials).
+                # At once: a trial that never beats is only failed after the grace period
+                # counted from its start (see storage.fail_stale_trials). If this write
+                # fails, the heartbeat thread tries again; claiming again would leave the
+                # new trial behind.
+                try:
                     self.study._storage.record_heartbeat(trial._trial_id)  # type: ignore[attr-defined]
-                return trial
+                except Exception as e:
+                    if not is_connection_error(e):
+                        raise
+            return trial
 
     def run_trial(self, trial: optuna.Trial, deferred: _DeferredSignals) -> None:
         import optuna
