@@ -149,11 +149,10 @@ def _check_same_settings(existing: StudySettings, new: StudySettings, name: str)
         if field == "dataset_fingerprint":
             shown = f"a different dataset (fingerprint {before[:12]}, but got {now[:12]})"
         elif field == "space":
-            shown = (
-                f"a different search space ({before.get('name')!r}, but got {now.get('name')!r})"
-            )
+            old_name, new_name = before.get("name"), now.get("name")
+            shown = f"a different search space ({old_name!r}, but got {new_name!r})"
         else:
-            shown = f"{field}={before!r}, but got {field}={now!r}"
+            shown = f"different {field} ({field}={before!r}, but got {field}={now!r})"
         raise TunerError(
             f"Study {name!r} already exists with {shown}; resume it with the same settings or "
             "choose a new --study name."
@@ -266,8 +265,18 @@ def tune(
         workers: Local worker processes (this process is one of them).
         progress: Show a progress bar.
 
+    Heartbeats, the grace period after which a dead worker's trial is retried, and how long a
+    lost database is waited for come from the ``CAUSALMIX_*`` environment variables of
+    :class:`storage.StorageOptions` (spawned workers inherit them).
+
     Returns:
         The study.
+
+    Raises:
+        TunerError, CausalMixError, SearchSpaceError, StorageError, TabFMError: For bad input,
+            before the study is created or changed.
+        KeyboardInterrupt: On Ctrl-C or SIGTERM, after the running trials were recorded FAIL
+            and the spawned workers stopped.
     """
     import optuna
 
@@ -494,6 +503,13 @@ def work(
         n_trials: Total finished trials wanted (default: the count given to ``tune``).
         seed: Sampler seed of this worker (default: random, so workers don't duplicate).
         artifact_dir: Artifact directory (default: the one the study was created with).
+
+    Returns:
+        What this worker did (see :class:`tuner._worker.WorkerResult`).
+
+    Raises:
+        StorageError: If the study does not exist, or its database stays unavailable for
+            ``CAUSALMIX_RECONNECT_TIMEOUT`` seconds.
     """
     if n_trials is not None and n_trials < 1:
         raise TunerError(f"`n_trials >= 1` must hold, but got n_trials={n_trials}.")

@@ -38,8 +38,14 @@ def run(args: argparse.Namespace) -> int:
         artifact_dir=args.artifact_dir,
         cache_dir=args.cache_dir,
     )
+    notes = []
+    if result.discarded:
+        notes.append(f"{result.discarded} discarded after missing heartbeats (retried)")
+    if result.reconnects:
+        notes.append(f"{result.reconnects} storage outage(s) ridden out")
     _logger.info(
-        "Worker done: %d complete, %d pruned, %d failed.",
+        "Worker done: %d complete, %d pruned, %d failed%s.",
         result.completed, result.pruned, result.failed,
+        f" ({'; '.join(notes)})" if notes else "",
     )  # fmt: skip
     return 0

@@ -242,7 +242,12 @@ def test_different_settings_for_an_existing_study(
     argv = _tune(world, world.setup.data)
     argv[argv.index("--n-folds") + 1] = "3"
     run_cli(
-        *argv, verb="tune", expected=["'existing' already exists", "n_folds=2, but got n_folds=3"]
+        *argv,
+        verb="tune",
+        expected=[
+            "'existing' already exists with different n_folds",
+            "(n_folds=2, but got n_folds=3)",
+        ],
     )
 
 
@@ -386,7 +391,9 @@ def test_other_weights_for_an_existing_study(
     argv = _tune(world, world.setup.data)
     argv[argv.index("--weights") + 1] = str(other)
     run_cli(
-        *argv, verb="tune", expected=["already exists with weights=", f"but got weights='{other}'"]
+        *argv,
+        verb="tune",
+        expected=["already exists with different weights", f"but got weights='{other}')"],
     )
 
 
@@ -442,3 +449,19 @@ def test_the_installed_entry_point_answers_in_one_line(world: World, tmp_path: P
         f"causalmix export: error: There is no study 'nope' in {world.url}; existing studies: "
         "'existing', 'no-trials'."
     ]
+
+
+def test_dashboard_on_a_port_in_use(
+    world: World, run_cli: Callable[..., str], inputs: Path
+) -> None:
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        run_cli(
+            "dashboard", "--storage", world.url, "--port", port, "--artifact-dir",
+            inputs / "artifacts",
+            verb="dashboard", expected=[f"127.0.0.1:{port}", "Address already in use"],
+        )  # fmt: skip

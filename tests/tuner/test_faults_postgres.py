@@ -21,7 +21,7 @@ from optuna.trial import FrozenTrial, TrialState
 
 from benchmarks.load import TinySetup, write_tiny_setup
 from storage import create_storage
-from tests.conftest import REPO_ROOT
+from tests.conftest import REPO_ROOT, require_service
 from tuner._cli import main
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
@@ -280,8 +280,10 @@ def _server_ready() -> bool:
 def restartable_server(postgres_url: str) -> Iterator[list[str]]:
     """The pg_ctlcluster command of the local server; it is running again afterwards."""
     cluster = _cluster()
-    if not cluster or os.geteuid() != 0:
-        pytest.skip("stopping the PostgreSQL server needs pg_ctlcluster and root")
+    require_service(
+        bool(cluster) and os.geteuid() == 0,
+        "stopping the PostgreSQL server needs pg_ctlcluster and root",
+    )
     try:
         yield cluster
     finally:
