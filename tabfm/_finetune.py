@@ -68,7 +68,8 @@ def finetune(
             included; if it raises, the best state is restored and the exception propagates.
 
     Returns:
-        ``(classifier, history)``: a :class:`FineTunedClassifier` fitted on ``train_real``, and
+        ``(classifier, history)``: a :class:`FineTunedClassifier` fitted on ``train_real``
+        (``n_estimators=4``, ``random_state=0``, as :class:`TabFMClassifier`), and
         one dict per validation with ``epoch``, ``train_loss``, ``valid_roc_auc``,
         ``valid_log_loss``, ``seconds``, ``lr``, ``context_size``, ``steps``,
         ``steps_per_second``, ``best_epoch`` and (on CUDA) ``peak_memory_mb``.
@@ -193,9 +194,9 @@ def finetune(
     finally:
         model.load_state_dict(best_state)
         model.train(False)
-    classifier = FineTunedClassifier(
-        model, config=config, n_estimators=4, random_state=config.seed
-    ).fit(X_real, y_real)
+    # The ensemble seed stays at the classifiers' default (0), not the training seed, so that a
+    # fine-tuned and a zero-shot classifier predict with the same permutations by default.
+    classifier = FineTunedClassifier(model, config=config).fit(X_real, y_real)
     return classifier, history
 
 
