@@ -30,6 +30,22 @@ def require_service(available: bool, reason: str) -> None:
     pytest.skip(reason)
 
 
+def require_ctgan() -> None:
+    """Skip (or, under ``CAUSALMIX_REQUIRE_CTGAN=1``, fail) without the optional ``ctgan``.
+
+    ``ctgan`` pins pandas < 3, so the main test environment goes without it and ``make
+    test-ctgan`` (called by ``.ci/run``) runs the tests that need it in ``.venv-ctgan``.
+    """
+    import importlib.util
+
+    if importlib.util.find_spec("ctgan") is not None:
+        return
+    reason = "the optional `ctgan` package is not installed (`make test-ctgan` runs this test)"
+    if os.environ.get("CAUSALMIX_REQUIRE_CTGAN") == "1":
+        pytest.fail(f"{reason}; CAUSALMIX_REQUIRE_CTGAN=1 makes this a failure")
+    pytest.skip(reason)
+
+
 @pytest.fixture
 def datasets_dir() -> Path:
     return DATASETS_DIR

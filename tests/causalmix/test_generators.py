@@ -18,6 +18,7 @@ from causalmix import (
     SCMGenerator,
     make_generator,
 )
+from tests.conftest import require_ctgan
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 CHEAP_CTGAN: dict[str, Any] = {"epochs": 2, "batch_size": 40, "generator_dim": (32,)}
@@ -138,7 +139,7 @@ def test_ctgan_parameters_are_validated(params: dict[str, Any], message: str) ->
 
 
 def test_ctgan_generator_keeps_schema_class_mix_and_global_random_state() -> None:
-    pytest.importorskip("ctgan")
+    require_ctgan()
     import torch
 
     X, y = _mixed()
@@ -156,7 +157,7 @@ def test_ctgan_generator_keeps_schema_class_mix_and_global_random_state() -> Non
 
 
 def test_ctgan_generator_is_reproducible_from_its_seeds() -> None:
-    pytest.importorskip("ctgan")
+    require_ctgan()
     X, y = _mixed()
     first = CTGANGenerator(**CHEAP_CTGAN, random_state=5).fit(X, y)
     second = CTGANGenerator(**CHEAP_CTGAN, random_state=5).fit(X, y)
@@ -173,7 +174,7 @@ def test_ctgan_generator_is_reproducible_from_its_seeds() -> None:
 @pytest.mark.slow
 def test_ctgan_learns_a_class_conditional_shift() -> None:
     """Class 'hi' has x around +3 and 'lo' around -3: each class's synthetic x must follow."""
-    pytest.importorskip("ctgan")
+    require_ctgan()
     rng = np.random.default_rng(0)
     labels = rng.choice(["lo", "hi"], 200)
     X = pd.DataFrame({"x": np.where(labels == "hi", 3.0, -3.0) + rng.normal(0, 0.5, 200)})
