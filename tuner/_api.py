@@ -344,6 +344,8 @@ def tune(
     study.pruner = _make_pruner(settings)
 
     objective = _make_objective(study, settings, runtime)
+    if workers > 1:
+        _share_cpu_threads(workers)
     extra = _spawn_workers(
         study_name, url, workers - 1, n_trials, timeout, seed, artifact_dir, cache_dir
     )
@@ -417,6 +419,27 @@ def _run_with_progress(
             bar.close()
 
 
+def _threads_per_worker(workers: int) -> int:
+    """CPU threads for each of ``workers`` local processes, so that they share the cores."""
+    return max(1, (os.cpu_count() or 1) // workers)
+
+
+def _share_cpu_threads(workers: int) -> None:
+    """Give this process its share of the CPU cores, unless the user set OMP_NUM_THREADS.
+
+    Without it, K processes each run torch and BLAS on every core, and oversubscription makes
+    K workers slower than one.
+    """
+    if "OMP_NUM_THREADS" in os.environ:
+        return
+    import torch
+    from threadpoolctl import threadpool_limits
+
+    threads = _threads_per_worker(workers)
+    torch.set_num_threads(threads)
+    threadpool_limits(threads)
+
+
 def _spawn_workers(
     study_name: str,
     url: str,
@@ -440,6 +463,8 @@ def _spawn_workers(
         if cache_dir is not None:
             command += ["--cache-dir", cache_dir]
         env = dict(os.environ, CAUSALMIX_STORAGE_URL=url)  # keeps passwords off the command line
+        # Each process gets its share of the cores (torch and BLAS read OMP_NUM_THREADS).
+        env.setdefault("OMP_NUM_THREADS", str(_threads_per_worker(count + 1)))
         processes.append(subprocess.Popen(command, env=env))
     return processes
 

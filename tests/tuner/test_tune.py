@@ -153,3 +153,24 @@ def test_export_without_a_completed_trial(tmp_path: Path) -> None:
     with pytest.raises(StorageError, match="no completed trial"):
         tuner.export_best("empty", url, tmp_path / "best.yaml")
     assert not (tmp_path / "best.yaml").exists()
+
+
+def test_spawned_workers_share_the_cpu_cores(monkeypatch: pytest.MonkeyPatch) -> None:
+    import tuner._api as api
+
+    started: list[dict[str, str]] = []
+
+    class FakePopen:
+        def __init__(self, command: list[str], env: dict[str, str]) -> None:
+            started.append(env)
+
+    monkeypatch.setattr(api.subprocess, "Popen", FakePopen)
+    monkeypatch.setattr(api.os, "cpu_count", lambda: 8)
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    api._spawn_workers("s", "sqlite:///x.db", 3, 10, None, 0, None, None)
+    assert [env["OMP_NUM_THREADS"] for env in started] == ["2", "2", "2"]  # 8 cores / 4 workers
+
+    started.clear()
+    monkeypatch.setenv("OMP_NUM_THREADS", "3")  # the user's choice wins
+    api._spawn_workers("s", "sqlite:///x.db", 1, 10, None, 0, None, None)
+    assert started[0]["OMP_NUM_THREADS"] == "3"
