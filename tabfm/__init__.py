@@ -1,28 +1,27 @@
 """The built-in tabular foundation model, its pretraining and fine-tuning, and TFM backends.
 
-Importing :mod:`tabfm` does not import torch; the network class :class:`TabFMModel` is loaded
-on first access.
+Importing :mod:`tabfm` imports nothing heavy: each public name is loaded from its module on
+first access.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from tabfm._backend import BACKENDS, BaseBackend, TabFMBackend, get_backend
-from tabfm._classifier import TabFMClassifier
-from tabfm._config import MAX_CLASSES, TabFMConfig
-from tabfm._device import resolve_device
-from tabfm._errors import TabFMError
-from tabfm._finetune import finetune, sample_episode
-from tabfm._finetune_config import FinetuneConfig
-from tabfm._finetuned import FineTunedClassifier
-from tabfm._metrics import normalized_roc_auc, roc_auc
-from tabfm._preprocess import TablePreprocessor
-from tabfm._pretrain import PretrainConfig, export_weights, load_checkpoint, pretrain
-from tabfm._weights import load_model, save_weights, shipped_weights_dir
-
 if TYPE_CHECKING:
+    from tabfm._backend import BACKENDS, BaseBackend, TabFMBackend, get_backend
+    from tabfm._classifier import TabFMClassifier
+    from tabfm._config import MAX_CLASSES, TabFMConfig
+    from tabfm._device import resolve_device
+    from tabfm._errors import TabFMError
+    from tabfm._finetune import finetune, sample_episode
+    from tabfm._finetune_config import FinetuneConfig
+    from tabfm._finetuned import FineTunedClassifier
+    from tabfm._metrics import normalized_roc_auc, roc_auc
     from tabfm._model import TabFMModel
+    from tabfm._preprocess import TablePreprocessor
+    from tabfm._pretrain import PretrainConfig, export_weights, load_checkpoint, pretrain
+    from tabfm._weights import load_model, save_weights, shipped_weights_dir
 
 __all__ = [
     "BACKENDS",
@@ -52,9 +51,45 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    if name == "TabFMModel":  # imports torch, so only on first use
-        from tabfm._model import TabFMModel
+# Public name -> defining module, imported on first access (`causalmix --help` stays fast).
+_LAZY = {
+    "BACKENDS": "tabfm._backend",
+    "BaseBackend": "tabfm._backend",
+    "FineTunedClassifier": "tabfm._finetuned",
+    "FinetuneConfig": "tabfm._finetune_config",
+    "MAX_CLASSES": "tabfm._config",
+    "PretrainConfig": "tabfm._pretrain",
+    "TabFMBackend": "tabfm._backend",
+    "TabFMClassifier": "tabfm._classifier",
+    "TabFMConfig": "tabfm._config",
+    "TabFMError": "tabfm._errors",
+    "TabFMModel": "tabfm._model",
+    "TablePreprocessor": "tabfm._preprocess",
+    "export_weights": "tabfm._pretrain",
+    "finetune": "tabfm._finetune",
+    "get_backend": "tabfm._backend",
+    "load_checkpoint": "tabfm._pretrain",
+    "load_model": "tabfm._weights",
+    "normalized_roc_auc": "tabfm._metrics",
+    "pretrain": "tabfm._pretrain",
+    "resolve_device": "tabfm._device",
+    "roc_auc": "tabfm._metrics",
+    "sample_episode": "tabfm._finetune",
+    "save_weights": "tabfm._weights",
+    "shipped_weights_dir": "tabfm._weights",
+}
 
-        return TabFMModel
-    raise AttributeError(f"module 'tabfm' has no attribute {name!r}")
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'tabfm' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
