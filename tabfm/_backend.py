@@ -234,14 +234,16 @@ class TabFMBackend(BaseBackend):
         )
 
 
-# The third-party backends import their packages (tabicl, tabpfn) only when loaded.
-from tabfm._backend_tabicl import TabICLBackend  # noqa: E402 - they subclass BaseBackend
+# The third-party backends import their packages (tabicl, tabpfn, autogluon) only when loaded.
+from tabfm._backend_mitra import MitraBackend  # noqa: E402 - they subclass BaseBackend
+from tabfm._backend_tabicl import TabICLBackend  # noqa: E402
 from tabfm._backend_tabpfn import TabPFNBackend  # noqa: E402
 
 BACKENDS: dict[str, type[BaseBackend]] = {
     "tabfm": TabFMBackend,
     "tabicl": TabICLBackend,
     "tabpfn": TabPFNBackend,
+    "mitra": MitraBackend,
 }
 """Registered backends by name; a new backend adds one line here."""
 

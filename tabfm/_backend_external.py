@@ -1,8 +1,9 @@
-"""What the backends of third-party foundation models (TabICL, TabPFN) share.
+"""What the backends of third-party foundation models (TabICL, TabPFN, Mitra) share.
 
 Each such backend wraps the upstream torch module and reuses the upstream scikit-learn
 classifier (its own preprocessing, ensembling and inference code) for every prediction, fed
-with the module it holds, so zero-shot prediction, per-epoch validation and the fine-tuned
+with the module it holds (Mitra's classifier cannot hold one, so that backend runs Mitra's
+inference steps itself), so zero-shot prediction, per-epoch validation and the fine-tuned
 classifier all run the same code on the same weights. Weights are only ever read from a
 local file: the upstream download paths are never reached.
 """
@@ -30,7 +31,11 @@ def require_package(module: str, extra: str, backend: str) -> None:
     Raises:
         TabFMError: Naming the pip command that installs the optional extra.
     """
-    if importlib.util.find_spec(module) is None:
+    try:
+        found = importlib.util.find_spec(module) is not None
+    except ModuleNotFoundError:  # a dotted name whose parent package is missing
+        found = False
+    if not found:
         raise TabFMError(
             f"The {backend} backend needs the {module!r} package, which is not installed: "
             f"pip install 'causalmix-tuner[{extra}]'."

@@ -34,15 +34,37 @@ def require_ctgan() -> None:
     """Skip (or, under ``CAUSALMIX_REQUIRE_CTGAN=1``, fail) without the optional ``ctgan``.
 
     ``ctgan`` pins pandas < 3, so the main test environment goes without it and ``make
-    test-ctgan`` (called by ``.ci/run``) runs the tests that need it in ``.venv-ctgan``.
+    test-pandas2`` (called by ``.ci/run``) runs the tests that need it in ``.venv-ctgan``.
     """
     import importlib.util
 
     if importlib.util.find_spec("ctgan") is not None:
         return
-    reason = "the optional `ctgan` package is not installed (`make test-ctgan` runs this test)"
+    reason = "the optional `ctgan` package is not installed (`make test-pandas2` runs this test)"
     if os.environ.get("CAUSALMIX_REQUIRE_CTGAN") == "1":
         pytest.fail(f"{reason}; CAUSALMIX_REQUIRE_CTGAN=1 makes this a failure")
+    pytest.skip(reason)
+
+
+def require_mitra() -> None:
+    """Skip (or, under ``CAUSALMIX_REQUIRE_MITRA=1``, fail) without ``autogluon.tabular``.
+
+    AutoGluon (the Mitra backend's ``mitra`` extra) pins pandas < 3 like ``ctgan``, so ``make
+    test-pandas2`` runs the Mitra tests in the same second venv, ``.venv-ctgan``.
+    """
+    import importlib.util
+
+    try:
+        if importlib.util.find_spec("autogluon.tabular") is not None:
+            return
+    except ModuleNotFoundError:  # no `autogluon` namespace package at all
+        pass
+    reason = (
+        "the optional `autogluon.tabular[mitra]` package is not installed (`make test-pandas2` "
+        "runs this test)"
+    )
+    if os.environ.get("CAUSALMIX_REQUIRE_MITRA") == "1":
+        pytest.fail(f"{reason}; CAUSALMIX_REQUIRE_MITRA=1 makes this a failure")
     pytest.skip(reason)
 
 

@@ -11,10 +11,12 @@ import pandas as pd
 import pytest
 
 import tuner
+from tests.conftest import require_mitra
 
 pytestmark = [
     pytest.mark.slow,
     pytest.mark.filterwarnings("ignore:Importing from 'tabpfn.model.loading':DeprecationWarning"),
+    pytest.mark.filterwarnings("ignore::DeprecationWarning:autogluon"),
 ]
 
 
@@ -30,6 +32,11 @@ def _one_torch_thread() -> Iterator[None]:
 
 
 def _checkpoint(name: str, directory: Path) -> Path:
+    if name == "mitra":  # AutoGluon pins pandas < 3: it lives in the pandas-2 venv
+        require_mitra()
+        from tests.tabfm.test_backend_mitra import write_tiny_checkpoint as write_mitra
+
+        return write_mitra(directory)
     if importlib.util.find_spec(name) is None:
         pytest.skip(f"the {name} backend needs: pip install '.[{name}]'")
     if name == "tabicl":
@@ -39,7 +46,7 @@ def _checkpoint(name: str, directory: Path) -> Path:
     return write_tiny_checkpoint(directory / DEFAULT_CHECKPOINT)
 
 
-@pytest.mark.parametrize("name", ["tabicl", "tabpfn"])
+@pytest.mark.parametrize("name", ["tabicl", "tabpfn", "mitra"])
 def test_tune_export_fit_predict(
     name: str, small_csv: Path, tiny_space: Path, tmp_path: Path
 ) -> None:

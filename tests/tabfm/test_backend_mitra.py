@@ -1,0 +1,279 @@
+"""The Mitra backend on a tiny random Mitra (Tab2D) written in Mitra's own checkpoint format.
+
+AutoGluon pins pandas < 3, so these tests run in the pandas-2 venv (``make test-pandas2``);
+elsewhere they skip, except the one-line error of a missing ``autogluon.tabular``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from tabfm import FinetuneConfig, FineTunedClassifier, TabFMError, finetune, get_backend
+from tests.conftest import require_mitra
+
+# AutoGluon's Tab2D calls deprecated einx functions; the warnings are AutoGluon's, not ours.
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning:autogluon")
+
+TINY_CONFIG = {"dim": 16, "dim_output": 10, "n_layers": 1, "n_heads": 2, "task": "CLASSIFICATION"}
+
+
+def write_tiny_checkpoint(directory: Path, seed: int = 0, task: str = "CLASSIFICATION") -> Path:
+    """A randomly initialised Tab2D saved by Mitra's own ``save_pretrained``.
+
+    That writes ``config.json`` and ``model.safetensors``, the files of the Hugging Face repo
+    ``autogluon/mitra-classifier``. Returns the directory.
+    """
+    import torch
+    from autogluon.tabular.models.mitra._internal.models.tab2d import Tab2D
+
+    torch.manual_seed(seed)
+    model = Tab2D(
+        **{**TINY_CONFIG, "task": task},
+        use_pretrained_weights=False,
+        path_to_weights="",
+        device="cpu",
+    )
+    model.save_pretrained(str(directory))
+    return directory
+
+
+def credit_sample(datasets_dir: Path, n_rows: int = 240) -> tuple[pd.DataFrame, pd.Series]:
+    """A stratified sample of the shipped credit-approval table (strings, missing values)."""
+    from causalmix import load_dataset
+
+    X, y = load_dataset(datasets_dir / "credit-approval.csv")
+    rng = np.random.default_rng(0)
+    keep = np.concatenate(
+        [
+            rng.choice(np.flatnonzero(y == label), size=n_rows // 2, replace=False)
+            for label in sorted(y.unique())
+        ]
+    )
+    keep = np.sort(keep)
+    return X.iloc[keep].reset_index(drop=True), y.iloc[keep].reset_index(drop=True)
+
+
+@pytest.fixture
+def checkpoint(tmp_path: Path) -> Path:
+    require_mitra()
+    return write_tiny_checkpoint(tmp_path / "weights")
+
+
+def test_without_autogluon_the_error_says_what_to_install(tmp_path: Path) -> None:
+    # A None entry in sys.modules is how Python spells "this package is not installed"; where
+    # AutoGluon is really missing (the main venv), the entry changes nothing.
+    code = (
+        "import sys; sys.modules['autogluon.tabular'] = None\n"
+        "from tabfm import get_backend, TabFMError\n"
+        "try:\n"
+        f"    get_backend('mitra', weights={str(tmp_path)!r})\n"
+        "except TabFMError as e:\n"
+        "    print(e)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    message = result.stdout.strip()
+    assert "\n" not in message
+    assert "pip install 'causalmix-tuner[mitra]'" in message and "autogluon.tabular" in message
+
+
+def test_loads_the_checkpoint_directory_or_its_safetensors_file(checkpoint: Path) -> None:
+    import torch
+    from safetensors.torch import load_file
+
+    saved = load_file(str(checkpoint / "model.safetensors"))
+    for weights in (checkpoint, checkpoint / "model.safetensors", str(checkpoint)):
+        backend = get_backend("mitra", weights=weights, device="cpu")
+        assert backend.name == "mitra" and backend.device_name == "cpu"
+        assert backend.max_classes == 10  # type: ignore[attr-defined]
+        state = backend.module.state_dict()
+        assert state.keys() == saved.keys()
+        assert all(torch.equal(state[k], saved[k]) for k in saved)
+
+
+def test_save_writes_mitras_format_that_reloads_and_that_autogluon_reads(
+    checkpoint: Path, tmp_path: Path
+) -> None:
+    import torch
+    from autogluon.tabular.models.mitra._internal.models.tab2d import Tab2D
+
+    backend = get_backend("mitra", weights=checkpoint, device="cpu")
+    with torch.no_grad():
+        next(backend.parameters()).add_(0.5)
+    backend.save(tmp_path / "saved")
+    assert sorted(p.name for p in (tmp_path / "saved").iterdir()) == [
+        "config.json",
+        "model.safetensors",
+    ]
+    assert json.loads((tmp_path / "saved" / "config.json").read_text()) == TINY_CONFIG
+    again = get_backend("mitra", weights=tmp_path / "saved", device="cpu")
+    upstream = Tab2D.from_pretrained(str(tmp_path / "saved"), device="cpu")
+    for name, tensor in backend.module.state_dict().items():
+        assert torch.equal(tensor, again.module.state_dict()[name])
+        assert torch.equal(tensor, upstream.state_dict()[name])
+
+
+def test_missing_or_wrong_weights_name_the_path_and_the_file(
+    checkpoint: Path, tmp_path: Path
+) -> None:
+    with pytest.raises(TabFMError, match=r"does not exist: '.*nowhere'.*\.safetensors"):
+        get_backend("mitra", weights=tmp_path / "nowhere")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(TabFMError, match=r"holds no checkpoint.*model\.safetensors"):
+        get_backend("mitra", weights=tmp_path / "empty")
+    (tmp_path / "alone").mkdir()
+    (tmp_path / "alone" / "model.safetensors").write_bytes(b"")
+    with pytest.raises(TabFMError, match=r"need their config\.json beside '.*alone"):
+        get_backend("mitra", weights=tmp_path / "alone")
+    (tmp_path / "alone" / "config.json").write_text(json.dumps(TINY_CONFIG))
+    with pytest.raises(TabFMError, match=r"cannot be read: '.*alone.model\.safetensors'"):
+        get_backend("mitra", weights=tmp_path / "alone")
+    (tmp_path / "alone" / "config.json").write_text('{"dim": 16}')
+    with pytest.raises(TabFMError, match=r"Not a Mitra config .*'dim_output'"):
+        get_backend("mitra", weights=tmp_path / "alone")
+    regressor = write_tiny_checkpoint(tmp_path / "regressor", task="REGRESSION")
+    with pytest.raises(TabFMError, match=r"regression model, not a classifier"):
+        get_backend("mitra", weights=regressor)
+    (checkpoint / "config.json").write_text(json.dumps({**TINY_CONFIG, "dim": 32}))
+    with pytest.raises(TabFMError, match=r"do not match their config: '.*weights"):
+        get_backend("mitra", weights=checkpoint)
+
+
+def test_default_weights_come_from_the_local_hugging_face_cache_only(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    require_mitra()
+    from huggingface_hub import constants
+
+    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path / "hub"))
+    with pytest.raises(TabFMError, match=r"not in the Hugging Face cache.*--weights PATH"):
+        get_backend("mitra", device="cpu")
+    # The Hub cache layout: refs/main names the snapshot holding the files.
+    repo = tmp_path / "hub" / "models--autogluon--mitra-classifier"
+    (repo / "refs").mkdir(parents=True)
+    (repo / "refs" / "main").write_text("abc123")
+    write_tiny_checkpoint(repo / "snapshots" / "abc123")
+    assert get_backend("mitra", device="cpu").max_classes == 10  # type: ignore[attr-defined]
+
+
+def test_episode_rows_match_mitras_preprocessor() -> None:
+    require_mitra()
+    import torch
+    from autogluon.tabular.models.mitra._internal.config.enums import Task
+    from autogluon.tabular.models.mitra._internal.data.preprocessor import Preprocessor
+
+    from tabfm._backend_mitra import prepare_rows
+
+    rng = np.random.default_rng(0)
+    context = rng.lognormal(size=(80, 4)).astype(np.float32)
+    context[:, 2] = 7.0  # constant: dropped
+    context[[3, 9], 1] = np.nan  # imputed with the context mean
+    query = rng.lognormal(size=(20, 4)).astype(np.float32)
+    query[0, 3] = np.nan
+    signs = np.array([1.0, -1.0, 1.0, -1.0], dtype=np.float32)
+    ours = prepare_rows(*(torch.from_numpy(a) for a in (context, query, signs)))
+
+    upstream = Preprocessor(
+        dim_embedding=None, n_classes=2, dim_output=10, use_quantile_transformer=False,
+        use_feature_count_scaling=False, use_random_transforms=False, shuffle_classes=False,
+        shuffle_features=False, random_mirror_regression=False, random_mirror_x=True,
+        task=Task.CLASSIFICATION,
+    )  # fmt: skip
+    upstream.fit(context.copy(), np.arange(80) % 2)
+    upstream.mirror = signs[None, [0, 1, 3]]  # its reflections, of the columns it keeps
+    expected = np.concatenate([upstream.transform_X(context.copy()), upstream.transform_X(query)])
+    assert ours.shape == (100, 3)
+    np.testing.assert_allclose(ours.numpy(), expected, rtol=1e-6)
+
+
+@pytest.mark.filterwarnings("ignore:In CPU autocast, but the target dtype is not supported")
+@pytest.mark.filterwarnings("ignore:'pin_memory' argument is set as true")
+def test_zero_shot_equals_mitra_classifier_on_a_numeric_table(
+    checkpoint: Path, datasets_dir: Path
+) -> None:
+    from autogluon.tabular.models.mitra.sklearn_interface import MitraClassifier
+
+    class FullPrecisionMitra(MitraClassifier):
+        # Mitra runs under bf16 autocast even on CPU; our CPU inference is float32.
+        def _create_config(self, task, dim_output, time_limit=None):  # type: ignore[no-untyped-def]
+            config, model_class = super()._create_config(task, dim_output, time_limit)
+            config.hyperparams["precision"] = "float32"
+            return config, model_class
+
+    X, y = credit_sample(datasets_dir, n_rows=160)
+    X = X.select_dtypes("number").fillna(0.0)
+    backend = get_backend("mitra", weights=checkpoint, device="cpu")
+    # One member sees the columns as they are, as Mitra does without its reflections.
+    ours = backend.make_classifier(n_estimators=1, random_state=3).fit(X[:120], y[:120])
+    proba = ours.predict_proba(X[120:])
+    assert proba[:, 1].std() > 1e-3  # the random model does look at the rows
+    classes, codes = np.unique(y, return_inverse=True)
+    upstream = FullPrecisionMitra(
+        fine_tune=False, hf_model=str(checkpoint), random_mirror_x=False, device="cpu",
+        verbose=False,
+    ).fit(X[:120].to_numpy(np.float32), codes[:120])  # fmt: skip
+    assert list(ours.classes_) == list(classes)
+    np.testing.assert_allclose(
+        proba, upstream.predict_proba(X[120:].to_numpy(np.float32)), atol=1e-5
+    )
+    # More members add random reflections: different, still probabilities.
+    four = backend.make_classifier(n_estimators=4, random_state=3).fit(X[:120], y[:120])
+    proba_four = four.predict_proba(X[120:])
+    assert np.allclose(proba_four.sum(axis=1), 1.0) and not np.allclose(proba_four, proba)
+
+
+def test_forward_episode_gives_query_logits_with_gradients(checkpoint: Path) -> None:
+    import torch
+
+    backend = get_backend("mitra", weights=checkpoint, device="cpu")
+    backend.train(True)
+    generator = torch.Generator().manual_seed(0)
+    x_context, x_query = torch.randn(40, 5), torch.randn(12, 5)
+    x_context[0, 1] = torch.nan
+    y_context = torch.arange(40) % 3
+    logits = backend.forward_episode(x_context, y_context, x_query, 3, generator=generator)
+    assert logits.shape == (12, 3) and torch.isfinite(logits).all()
+    torch.nn.functional.cross_entropy(logits, torch.arange(12) % 3).backward()
+    grads = [p.grad for p in backend.parameters() if p.grad is not None]
+    assert grads and any(bool(g.abs().sum() > 0) for g in grads)
+    with pytest.raises(TabFMError, match="n_classes=11"):
+        backend.forward_episode(x_context, y_context, x_query, 11)
+
+
+@pytest.mark.slow
+def test_finetune_a_real_dataset_and_reload_the_result(
+    checkpoint: Path, datasets_dir: Path, tmp_path: Path
+) -> None:
+    import torch
+
+    X, y = credit_sample(datasets_dir)
+    backend = get_backend("mitra", weights=checkpoint, device="cpu")
+    before = backend.state_dict()
+    config = FinetuneConfig(
+        epochs=2, steps_per_epoch=3, episodes_per_step=1, context_size=96, patience=0,
+        learning_rate=1e-3, eval_estimators=1, device="cpu", seed=0,
+    )  # fmt: skip
+    classifier, history = finetune(
+        backend, (X[:160], y[:160]), (X[160:200], y[160:200]), (X[200:], y[200:]), config
+    )
+    assert [h["epoch"] for h in history] == [0, 1, 2]
+    assert all(math.isfinite(h["train_loss"]) for h in history[1:])
+    assert all(0.0 <= h["valid_roc_auc"] <= 1.0 for h in history)
+    assert history[-1]["best_epoch"] in (0, 1, 2)
+    for name, tensor in backend.module.state_dict().items():  # the original is untouched
+        assert torch.equal(tensor, before[name])
+    proba = classifier.predict_proba(X[200:])
+    assert proba.shape == (40, 2) and np.allclose(proba.sum(axis=1), 1.0)
+    classifier.save(tmp_path / "model")
+    assert (tmp_path / "model" / "backend" / "model.safetensors").is_file()
+    reloaded = FineTunedClassifier.load(tmp_path / "model", device="cpu")
+    assert reloaded.backend.name == "mitra"
+    np.testing.assert_allclose(reloaded.predict_proba(X[200:]), proba, atol=1e-6)
