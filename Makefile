@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 # downloading a multi-gigabyte CUDA build.
 TORCH ?= torch==2.13.0
 
-.PHONY: setup demo test test-ctgan lint clean
+.PHONY: setup demo test test-pandas2 lint clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -33,20 +33,23 @@ lint: setup
 test: lint
 	$(BIN)/python -m pytest
 
-# The optional `ctgan` generator pins pandas < 3, so its tests (and the augmentation engine's,
-# on pandas 2) run in a second venv; CAUSALMIX_REQUIRE_CTGAN=1 turns a missing ctgan into a
-# failure instead of a skip.
-CTGAN_VENV ?= .venv-ctgan
+# The optional `ctgan` generator and the optional `mitra` backend (AutoGluon) pin pandas < 3, so
+# their tests (and the augmentation engine's, on pandas 2) run in a second venv (named after
+# ctgan, its first user); CAUSALMIX_REQUIRE_CTGAN=1 and CAUSALMIX_REQUIRE_MITRA=1 turn a missing
+# package into a failure instead of a skip.
+PANDAS2_VENV ?= .venv-ctgan
 
-$(CTGAN_VENV)/.installed: pyproject.toml
-	$(PYTHON) -m venv $(CTGAN_VENV)
-	$(CTGAN_VENV)/bin/python -m pip install -q $(TORCH)
-	$(CTGAN_VENV)/bin/python -m pip install -q -e '.[ctgan]' 'pytest>=8' 'pytest-timeout>=2.2'
+$(PANDAS2_VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(PANDAS2_VENV)
+	$(PANDAS2_VENV)/bin/python -m pip install -q $(TORCH)
+	$(PANDAS2_VENV)/bin/python -m pip install -q -e '.[ctgan,mitra]' 'pytest>=8' \
+		'pytest-timeout>=2.2'
 	touch $@
 
-test-ctgan: $(CTGAN_VENV)/.installed
-	CAUSALMIX_REQUIRE_CTGAN=1 $(CTGAN_VENV)/bin/python -m pytest -p no:cacheprovider \
-		tests/causalmix tests/tuner/test_bench.py
+test-pandas2: $(PANDAS2_VENV)/.installed
+	CAUSALMIX_REQUIRE_CTGAN=1 CAUSALMIX_REQUIRE_MITRA=1 $(PANDAS2_VENV)/bin/python -m pytest \
+		-p no:cacheprovider tests/causalmix tests/tuner/test_bench.py \
+		tests/tabfm/test_backend_mitra.py tests/tuner/test_backends_e2e.py
 
 clean:
-	rm -rf $(VENV) $(CTGAN_VENV) .mypy_cache .ruff_cache .pytest_cache runs .causalmix_cache
+	rm -rf $(VENV) $(PANDAS2_VENV) .mypy_cache .ruff_cache .pytest_cache runs .causalmix_cache
