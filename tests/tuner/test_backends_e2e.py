@@ -1,4 +1,4 @@
-"""tune -> export -> fit -> predict with the third-party backends, on local tiny checkpoints."""
+"""tune -> export -> fit -> predict, and bench, with the third-party backends (tiny weights)."""
 
 from __future__ import annotations
 
@@ -87,3 +87,45 @@ def test_tune_export_fit_predict(
     proba = predictions.filter(like="proba_").to_numpy()
     assert proba.shape == (len(frame), 2)
     assert abs(proba.sum(axis=1) - 1).max() < 1e-5
+
+
+FIXED_TINY = """
+name: tiny-fixed
+description: The cheapest fixed configuration, for tests.
+params:
+  synthetic_ratio: 0.5
+  discovery: pc
+  indep_test: fisherz
+  n_bootstrap: 2
+  n_dags: 1
+  mechanism_quality: linear
+  epochs: 1
+  steps_per_epoch: 2
+  episodes_per_step: 1
+  context_size: 32
+  patience: 1
+"""
+
+
+@pytest.mark.parametrize("name", ["tabicl", "tabpfn", "mitra"])
+def test_bench_zero_shot_and_fine_tuned(name: str, small_csv: Path, tmp_path: Path) -> None:
+    from tuner._cli import main
+
+    weights = _checkpoint(name, tmp_path / "weights")
+    suite = tmp_path / "suite"
+    suite.mkdir()
+    (suite / "diabetes.csv").write_bytes(small_csv.read_bytes())
+    (tmp_path / "fixed.yaml").write_text(FIXED_TINY)
+    out = tmp_path / "bench"
+    code = main(
+        ["bench", "--data-dir", str(suite), "--out", str(out), "--folds", "2",
+         "--methods", "zero_shot,causalmixft", "--backend", name, "--weights", str(weights),
+         "--fixed-space", str(tmp_path / "fixed.yaml"), "--device", "cpu", "--threads", "1"]
+    )  # fmt: skip
+    assert code == 0  # 1 would mean a failed run
+    results = pd.read_csv(out / "results.csv")
+    assert len(results) == 2 * 2
+    assert set(results["method"]) == {"zero_shot", "causalmixft"}
+    assert results["test_roc_auc"].between(0, 1).all()
+    assert (results.loc[results["method"] == "causalmixft", "epochs_run"] == 1).all()
+    assert json.loads((out / "bench.json").read_text())["backend"] == name
