@@ -19,7 +19,8 @@ sees the columns as they are) and their probabilities are averaged. Training epi
 the rows the same way, with fresh reflections per episode.
 
 The network always runs PyTorch's scaled-dot-product attention (the path ``Tab2D`` takes
-without the optional ``flash_attn`` package), so one module runs on any device.
+without the optional ``flash_attn`` package), so one module runs on any device. It runs under
+bf16 autocast on CUDA and in float32 on CPU (where ``MitraClassifier`` also autocasts to bf16).
 """
 
 from __future__ import annotations
