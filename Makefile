@@ -34,10 +34,10 @@ test: lint
 	$(BIN)/python -m pytest
 
 # The optional `ctgan` generator and the optional `mitra` backend (AutoGluon) pin pandas < 3, so
-# their tests (and the augmentation engine's, on pandas 2) run in a second venv (named after
-# ctgan, its first user); CAUSALMIX_REQUIRE_CTGAN=1 and CAUSALMIX_REQUIRE_MITRA=1 turn a missing
+# their tests (and the augmentation engine's, on pandas 2) run in a second venv;
+# CAUSALMIX_REQUIRE_CTGAN=1 and CAUSALMIX_REQUIRE_MITRA=1 turn a missing
 # package into a failure instead of a skip.
-PANDAS2_VENV ?= .venv-ctgan
+PANDAS2_VENV ?= .venv-pandas2
 
 $(PANDAS2_VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(PANDAS2_VENV)

@@ -34,7 +34,7 @@ def require_ctgan() -> None:
     """Skip (or, under ``CAUSALMIX_REQUIRE_CTGAN=1``, fail) without the optional ``ctgan``.
 
     ``ctgan`` pins pandas < 3, so the main test environment goes without it and ``make
-    test-pandas2`` (called by ``.ci/run``) runs the tests that need it in ``.venv-ctgan``.
+    test-pandas2`` (called by ``.ci/run``) runs the tests that need it in ``.venv-pandas2``.
     """
     import importlib.util
 
@@ -50,7 +50,7 @@ def require_mitra() -> None:
     """Skip (or, under ``CAUSALMIX_REQUIRE_MITRA=1``, fail) without ``autogluon.tabular``.
 
     AutoGluon (the Mitra backend's ``mitra`` extra) pins pandas < 3 like ``ctgan``, so ``make
-    test-pandas2`` runs the Mitra tests in the same second venv, ``.venv-ctgan``.
+    test-pandas2`` runs the Mitra tests in the same second venv, ``.venv-pandas2``.
     """
     import importlib.util
 
