@@ -6,6 +6,24 @@ import numpy as np
 import pandas as pd
 import pytest
 
+# The cheapest fixed configuration (a space that samples nothing), for bench and backend tests.
+FIXED_TINY = """
+name: tiny-fixed
+description: The cheapest fixed configuration, for tests.
+params:
+  synthetic_ratio: 0.5
+  discovery: pc
+  indep_test: fisherz
+  n_bootstrap: 2
+  n_dags: 1
+  mechanism_quality: linear
+  epochs: 1
+  steps_per_epoch: 2
+  episodes_per_step: 1
+  context_size: 32
+  patience: 1
+"""
+
 
 @pytest.fixture
 def small_csv(tmp_path: Path, datasets_dir: Path) -> Path:

@@ -12,6 +12,7 @@ import pytest
 
 import tuner
 from tests.conftest import require_mitra
+from tests.tuner.conftest import FIXED_TINY
 
 pytestmark = [
     pytest.mark.slow,
@@ -87,24 +88,6 @@ def test_tune_export_fit_predict(
     proba = predictions.filter(like="proba_").to_numpy()
     assert proba.shape == (len(frame), 2)
     assert abs(proba.sum(axis=1) - 1).max() < 1e-5
-
-
-FIXED_TINY = """
-name: tiny-fixed
-description: The cheapest fixed configuration, for tests.
-params:
-  synthetic_ratio: 0.5
-  discovery: pc
-  indep_test: fisherz
-  n_bootstrap: 2
-  n_dags: 1
-  mechanism_quality: linear
-  epochs: 1
-  steps_per_epoch: 2
-  episodes_per_step: 1
-  context_size: 32
-  patience: 1
-"""
 
 
 @pytest.mark.parametrize("name", ["tabicl", "tabpfn", "mitra"])

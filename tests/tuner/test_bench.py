@@ -12,6 +12,7 @@ import pytest
 from sklearn.metrics import log_loss
 
 from tests.conftest import require_ctgan
+from tests.tuner.conftest import FIXED_TINY
 from tuner._bench import BenchConfig, run_bench
 from tuner._bench_data import BenchDataset, make_splits, resolve_sources, shift_splits
 from tuner._bench_methods import METHODS
@@ -22,22 +23,6 @@ from tuner._errors import TunerError
 
 HAS_CTGAN = importlib.util.find_spec("ctgan") is not None
 ALL_METHODS = tuple(m for m in METHODS if HAS_CTGAN or not m.startswith("ctgan"))
-FIXED_TINY = """
-name: tiny-fixed
-description: The cheapest fixed configuration, for tests.
-params:
-  synthetic_ratio: 0.5
-  discovery: pc
-  indep_test: fisherz
-  n_bootstrap: 2
-  n_dags: 1
-  mechanism_quality: linear
-  epochs: 1
-  steps_per_epoch: 2
-  episodes_per_step: 1
-  context_size: 32
-  patience: 1
-"""
 
 
 @pytest.fixture(autouse=True)
