@@ -8,7 +8,7 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -344,19 +344,18 @@ def tune(
     study.pruner = _make_pruner(settings)
 
     objective = _make_objective(study, settings, runtime)
-    if workers > 1:
-        _share_cpu_threads(workers)
-    extra = _spawn_workers(
-        study_name, url, workers - 1, n_trials, timeout, seed, artifact_dir, cache_dir
-    )
-    try:
-        _run_with_progress(
-            study, objective, url, n_trials, timeout, progress, options.reconnect_timeout
+    with _cpu_share(workers):
+        extra = _spawn_workers(
+            study_name, url, workers - 1, n_trials, timeout, seed, artifact_dir, cache_dir
         )
-    except BaseException:
-        _stop_workers(extra)
-        raise
-    _wait_for(extra)
+        try:
+            _run_with_progress(
+                study, objective, url, n_trials, timeout, progress, options.reconnect_timeout
+            )
+        except BaseException:
+            _stop_workers(extra)
+            raise
+        _wait_for(extra)
     return study
 
 
@@ -424,20 +423,28 @@ def _threads_per_worker(workers: int) -> int:
     return max(1, (os.cpu_count() or 1) // workers)
 
 
-def _share_cpu_threads(workers: int) -> None:
-    """Give this process its share of the CPU cores, unless the user set OMP_NUM_THREADS.
+@contextlib.contextmanager
+def _cpu_share(workers: int) -> Iterator[None]:
+    """While it is open, this process keeps to its share of the CPU cores (one of ``workers``
+    local processes), unless there is only one or the user set OMP_NUM_THREADS.
 
     Without it, K processes each run torch and BLAS on every core, and oversubscription makes
-    K workers slower than one.
+    K workers slower than one. The caller's thread settings are restored afterwards.
     """
-    if "OMP_NUM_THREADS" in os.environ:
+    if workers <= 1 or "OMP_NUM_THREADS" in os.environ:
+        yield
         return
     import torch
     from threadpoolctl import threadpool_limits
 
+    previous = torch.get_num_threads()
     threads = _threads_per_worker(workers)
     torch.set_num_threads(threads)
-    threadpool_limits(threads)
+    try:
+        with threadpool_limits(threads):
+            yield
+    finally:
+        torch.set_num_threads(previous)
 
 
 def _spawn_workers(

@@ -174,3 +174,21 @@ def test_spawned_workers_share_the_cpu_cores(monkeypatch: pytest.MonkeyPatch) ->
     monkeypatch.setenv("OMP_NUM_THREADS", "3")  # the user's choice wins
     api._spawn_workers("s", "sqlite:///x.db", 1, 10, None, 0, None, None)
     assert started[0]["OMP_NUM_THREADS"] == "3"
+
+
+def test_tune_with_workers_keeps_its_thread_share_only_while_it_runs(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import torch
+
+    import tuner._api as api
+
+    monkeypatch.setattr(api.os, "cpu_count", lambda: 8)
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    before = torch.get_num_threads()
+    with api._cpu_share(4):
+        assert torch.get_num_threads() == 2
+    assert torch.get_num_threads() == before
+    monkeypatch.setenv("OMP_NUM_THREADS", "3")  # the user's choice is left alone
+    with api._cpu_share(4):
+        assert torch.get_num_threads() == before
