@@ -1,10 +1,25 @@
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+
+
+@pytest.fixture(autouse=True, scope="package")
+def _one_torch_thread() -> Iterator[None]:
+    """Trials run in the test process too: with tiny models on a shared machine, a second
+    intra-op thread only adds contention (it made in-process trials ten times slower).
+    Package scope, so that module-scoped fixtures that tune a study get it as well."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
 
 # The cheapest fixed configuration (a space that samples nothing), for bench and backend tests.
 FIXED_TINY = """

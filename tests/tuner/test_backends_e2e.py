@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import importlib.util
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
@@ -19,17 +18,6 @@ pytestmark = [
     pytest.mark.filterwarnings("ignore:Importing from 'tabpfn.model.loading':DeprecationWarning"),
     pytest.mark.filterwarnings("ignore::DeprecationWarning:autogluon"),
 ]
-
-
-@pytest.fixture(autouse=True)
-def _one_torch_thread() -> Iterator[None]:
-    # The machine is shared: with tiny models, a second intra-op thread only adds contention.
-    import torch
-
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 def _checkpoint(name: str, directory: Path) -> Path:

@@ -25,13 +25,6 @@ HAS_CTGAN = importlib.util.find_spec("ctgan") is not None
 ALL_METHODS = tuple(m for m in METHODS if HAS_CTGAN or not m.startswith("ctgan"))
 
 
-@pytest.fixture(autouse=True)
-def _one_torch_thread() -> None:
-    import torch
-
-    torch.set_num_threads(1)
-
-
 @pytest.fixture(scope="module")
 def tiny_weights(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A randomly initialised one-layer TabFM: a real model, just cheap."""

@@ -30,18 +30,6 @@ HEARTBEAT, GRACE = 1, 4
 FINISHED = (TrialState.COMPLETE, TrialState.PRUNED)
 
 
-@pytest.fixture(autouse=True)
-def _one_torch_thread() -> Iterator[None]:
-    """Trials run in this process too: with tiny models on a shared machine, a second
-    intra-op thread only adds contention (it made in-process trials ten times slower)."""
-    import torch
-
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def _env(heartbeat: int = HEARTBEAT, grace: int = GRACE, **extra: str) -> dict[str, str]:
     """One thread per process (six workers share two cores), short heartbeats."""
     env = dict(os.environ, OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", PYTHONUNBUFFERED="1")

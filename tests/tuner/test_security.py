@@ -33,18 +33,6 @@ SECRET = "Pa55-w0rd-never-shown"
 SOURCE_PACKAGES = ("tuner", "storage", "tabfm", "causalmix", "search_spaces")
 
 
-@pytest.fixture(autouse=True)
-def _one_torch_thread() -> Iterator[None]:
-    """Trials run in this process too: with tiny models on a shared machine, a second
-    intra-op thread only adds contention (it made in-process trials ten times slower)."""
-    import torch
-
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

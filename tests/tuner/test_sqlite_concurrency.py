@@ -18,7 +18,6 @@ import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 
 import optuna
@@ -32,18 +31,6 @@ from tests.conftest import REPO_ROOT
 from tuner._cli import main
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture(autouse=True)
-def _one_torch_thread() -> Iterator[None]:
-    """Trials run in this process too: with tiny models on a shared machine, a second
-    intra-op thread only adds contention (it made in-process trials ten times slower)."""
-    import torch
-
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 def _env(**extra: str) -> dict[str, str]:
