@@ -13,9 +13,10 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from sklearn.model_selection import StratifiedKFold, train_test_split
+from sklearn.model_selection import StratifiedKFold
 
 from causalmix import load_dataset
+from tuner._bench_data import subsample
 
 DATASETS_DIR = Path(__file__).resolve().parents[1] / "datasets"
 
@@ -42,16 +43,7 @@ def load_suite(
     suite = []
     for name in names or dataset_names(datasets_dir):
         X, y = load_dataset(datasets_dir / f"{name}.csv", "target")
-        if len(X) > max_rows:
-            keep, _ = train_test_split(
-                np.arange(len(X)), train_size=max_rows, stratify=y, random_state=seed
-            )
-            keep = np.sort(keep)
-            X, y = X.iloc[keep].reset_index(drop=True), y.iloc[keep].reset_index(drop=True)
-        if X.shape[1] > max_features:
-            rng = np.random.default_rng(seed)
-            columns = sorted(rng.choice(X.shape[1], size=max_features, replace=False))
-            X = X.iloc[:, columns]
+        X, y = subsample(X, y, max_rows, max_features, seed)  # the same rows as `causalmix bench`
         suite.append(BenchDataset(name, X, y))
     return suite
 

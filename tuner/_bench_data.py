@@ -133,28 +133,36 @@ def load_suite(
     seed: int,
 ) -> list[BenchDataset]:
     """Load and subsample every dataset (see the module docstring)."""
-    from sklearn.model_selection import train_test_split
-
     from causalmix import load_dataset
 
     suite = []
     for name, source in sources:
-        X, y = load_dataset(source, target)
-        if len(X) > max_rows:
-            counts = y.value_counts()
-            # Stratification needs two rows per class; singletons stay out of the sample.
-            keep_rows = np.flatnonzero(y.map(counts).to_numpy() >= 2)
-            keep, _ = train_test_split(
-                keep_rows, train_size=max_rows, stratify=y.iloc[keep_rows], random_state=seed
-            )
-            keep = np.sort(keep)
-            X, y = X.iloc[keep].reset_index(drop=True), y.iloc[keep].reset_index(drop=True)
-        if X.shape[1] > max_features:
-            rng = np.random.default_rng(seed)
-            columns = sorted(rng.choice(X.shape[1], size=max_features, replace=False))
-            X = X.iloc[:, columns]
+        X, y = subsample(*load_dataset(source, target), max_rows, max_features, seed)
         suite.append(BenchDataset(name, source, X, y))
     return suite
+
+
+def subsample(
+    X: pd.DataFrame, y: pd.Series, max_rows: int, max_features: int, seed: int
+) -> tuple[pd.DataFrame, pd.Series]:
+    """At most ``max_rows`` rows (a stratified sample, in their original order) and at most
+    ``max_features`` feature columns (a seeded random subset, in their original order)."""
+    from sklearn.model_selection import train_test_split
+
+    if len(X) > max_rows:
+        counts = y.value_counts()
+        # Stratification needs two rows per class; singletons stay out of the sample.
+        keep_rows = np.flatnonzero(y.map(counts).to_numpy() >= 2)
+        keep, _ = train_test_split(
+            keep_rows, train_size=max_rows, stratify=y.iloc[keep_rows], random_state=seed
+        )
+        keep = np.sort(keep)
+        X, y = X.iloc[keep].reset_index(drop=True), y.iloc[keep].reset_index(drop=True)
+    if X.shape[1] > max_features:
+        rng = np.random.default_rng(seed)
+        columns = sorted(rng.choice(X.shape[1], size=max_features, replace=False))
+        X = X.iloc[:, columns]
+    return X, y
 
 
 def parse_split(split: str) -> tuple[str, str | None]:
