@@ -155,7 +155,10 @@ class ExternalBackend(BaseBackend):
                 "`n_estimators >= 1` and `max_context >= 1` must hold, but got "
                 f"n_estimators={n_estimators}, max_context={max_context}."
             )
-        rows = _context_rows(np.random.default_rng(seed), y_context, max_context)
+        # The upstream classifier shuffles and ensembles by itself: the context keeps the
+        # caller's row order (subsampled only past max_context), so that the same rows reach
+        # it as when the user calls it directly.
+        rows = np.sort(_context_rows(np.random.default_rng(seed), y_context, max_context))
         classes, proba = self._predict_context(
             np.asarray(x_context[rows], dtype=np.float32),
             np.asarray(y_context[rows], dtype=np.int64),

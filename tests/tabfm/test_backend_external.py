@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from tabfm import BACKENDS, BaseBackend, TabFMError, get_backend
-from tabfm._backend_external import find_checkpoint, require_package
+from tabfm._backend_external import ExternalBackend, find_checkpoint, require_package
 
 
 def test_registry_lists_every_backend_without_importing_their_packages() -> None:
@@ -65,6 +65,44 @@ def test_find_checkpoint_picks_the_preferred_file_or_refuses_to_guess(tmp_path: 
         TabFMError, match=r"must be a \.ckpt2 file or a \.st file, but got .*a\.ckpt"
     ):
         find_checkpoint(tmp_path / "a.ckpt", (".ckpt2", ".st"), (), "T")
+
+
+class _RecordingBackend(ExternalBackend):
+    """An external backend whose "upstream classifier" records the context it is given."""
+
+    name = "recording"
+    max_classes = 10  # type: ignore[assignment]
+    module = None  # type: ignore[assignment]
+
+    def __init__(self) -> None:
+        self.contexts: list[np.ndarray] = []
+
+    def _unused(self, *args: Any, **kwargs: Any) -> Any:
+        raise NotImplementedError
+
+    load = save = make_preprocessor = preprocessor_from_dict = forward_episode = _unused  # type: ignore[assignment]
+
+    def _predict_context(
+        self, x_context: np.ndarray, y_context: np.ndarray, x_query: np.ndarray,
+        n_estimators: int, seed: int,
+    ) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
+        self.contexts.append(x_context[:, 0].copy())
+        return np.array([0, 1]), np.full((len(x_query), 2), 0.5)
+
+
+def test_the_upstream_classifier_gets_the_context_rows_in_the_callers_order() -> None:
+    # Upstream classifiers shuffle by themselves; a context shuffled by us as well makes their
+    # predictions differ from the user's direct call by float rounding.
+    backend = _RecordingBackend()
+    x, y = np.arange(50, dtype=np.float32)[:, None], np.arange(50) % 2
+    for seed in range(3):
+        backend.predict_proba(x, y, x[:4], 2, seed=seed)
+        backend.predict_proba(x, y, x[:4], 2, max_context=20, seed=seed)
+    whole, *_ = backend.contexts
+    np.testing.assert_array_equal(whole, x[:, 0])
+    subsamples = backend.contexts[1::2]
+    assert all(len(rows) == 20 and np.all(np.diff(rows) > 0) for rows in subsamples)
+    assert len({tuple(rows) for rows in subsamples}) > 1  # the subsample still follows the seed
 
 
 def _no_network(*args: Any, **kwargs: Any) -> None:
