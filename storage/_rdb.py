@@ -50,16 +50,23 @@ def connection_options(
     }
 
 
-def prepare_sqlite(parsed: URL, url: str, busy_timeout: float = 30.0) -> None:
+def prepare_sqlite(
+    parsed: URL, url: str, busy_timeout: float = 30.0, *, create: bool = True
+) -> None:
     """Create the SQLite file (its folder must exist) and switch it to WAL mode.
 
     WAL is a property of the database file, so setting it once here holds for every later
-    connection, including Optuna's own.
+    connection, including Optuna's own. With ``create=False`` the file must exist already.
     """
     database = parsed.database
     if not database or database == ":memory:" or database.startswith("file:"):
         return
     folder = Path(database).parent
+    if not create and not Path(database).is_file():
+        raise StorageError(
+            f"The SQLite storage {mask_url(url)!r} does not exist: no study was tuned there "
+            "(check --storage or CAUSALMIX_STORAGE_URL)."
+        )
     if not folder.is_dir():
         raise StorageError(
             f"Cannot open the SQLite storage {mask_url(url)!r}: the folder {str(folder)!r} "
@@ -88,6 +95,7 @@ def create_storage(
     failed_trial_max_retry: int | None = 3,
     busy_timeout: float = 30.0,
     connect_timeout: float = 5.0,
+    create: bool = True,
 ) -> RDBStorage:
     """Open (creating its tables if needed) the Optuna storage at ``url``.
 
@@ -101,6 +109,8 @@ def create_storage(
             limit; ``0``: never).
         busy_timeout: SQLite only: seconds to wait for a lock held by another process.
         connect_timeout: PostgreSQL only: seconds to wait for a connection (at least 2).
+        create: SQLite only: create the database file if it does not exist. Readers of
+            existing studies pass ``False``, so that a mistyped path creates nothing.
 
     Returns:
         An :class:`optuna.storages.RDBStorage`.
@@ -124,7 +134,7 @@ def create_storage(
         )
     parsed = parse_url(url)
     if parsed.get_backend_name() == "sqlite":
-        prepare_sqlite(parsed, url, busy_timeout)
+        prepare_sqlite(parsed, url, busy_timeout, create=create)
     import optuna
     from sqlalchemy.exc import SQLAlchemyError
 

@@ -43,6 +43,10 @@ SUPPORTED_URLS = (
 
 _POSTGRES_DRIVERS = ("psycopg", "psycopg2")
 _DRIVER_PACKAGES = {"pysqlite": "sqlite3", "psycopg": "psycopg", "psycopg2": "psycopg2"}
+# The query arguments that SQLAlchemy's pysqlite dialect reads (others need ``uri=true``).
+_SQLITE_QUERY_KEYS = frozenset(
+    ("timeout", "uri", "check_same_thread", "isolation_level", "detect_types", "cached_statements")
+)
 _SECRET_QUERY_KEYS = ("password", "passwd", "pwd", "sslpassword")
 _USERINFO = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.\-]*://)(?P<user>[^:/@?#]*):[^@/?#]*@")
 _QUERY_SECRET = re.compile(rf"(?P<key>[?&](?:{'|'.join(_SECRET_QUERY_KEYS)})=)[^&#\s]*", re.I)
@@ -82,7 +86,9 @@ def scrub(message: str, url: str) -> str:
     except Exception:  # noqa: BLE001 - an unparsable URL has no password to look for
         password = None
     if password:
-        text = text.replace(str(password), "***")
+        # Only where the password stands as a token of its own: a short password must not
+        # mangle the words around it.
+        text = re.sub(rf"(?<![A-Za-z0-9]){re.escape(str(password))}(?![A-Za-z0-9])", "***", text)
     return _QUERY_SECRET.sub(r"\g<key>***", _USERINFO.sub(r"\g<scheme>\g<user>:***@", text))
 
 
@@ -104,14 +110,25 @@ def parse_url(url: str) -> URL:
         raise StorageError(
             f"Malformed storage URL {mask_url(url)!r}; supported: {SUPPORTED_URLS}."
         ) from e
-    backend, driver = parsed.get_backend_name(), parsed.get_driver_name()
+    # Read from the URL's text: SQLAlchemy's get_driver_name() imports the dialect, which fails
+    # with its own exception for a scheme it does not know.
+    backend, _, driver = parsed.drivername.partition("+")
+    if backend == "postgres":
+        raise _unsupported(url, "the scheme is 'postgresql', not 'postgres'")
+    if parsed.port is not None and not 1 <= parsed.port <= 65535:
+        raise _unsupported(url, f"the port {parsed.port} is not in 1..65535")
     if backend == "sqlite":
         if driver not in ("pysqlite", ""):
             raise _unsupported(url, f"the SQLite driver {driver!r} is not supported")
+        unknown = sorted(set(parsed.query) - _SQLITE_QUERY_KEYS)
+        if unknown and str(parsed.query.get("uri", "")).lower() not in ("true", "1"):
+            raise _unsupported(
+                url, f"SQLite takes no query argument {unknown[0]!r} (it would be ignored)"
+            )
         return parsed
     if backend != "postgresql":
         raise _unsupported(url, f"the database {backend!r} is not supported")
-    if "+" not in parsed.drivername:
+    if not driver:
         installed = [d for d in _POSTGRES_DRIVERS if importlib.util.find_spec(d) is not None]
         if not installed:
             raise _unsupported(url, "no PostgreSQL driver is installed (pip install psycopg)")

@@ -50,10 +50,10 @@ def _storage_options() -> StorageOptions:
     return StorageOptions.from_env()
 
 
-def _open_storage(url: str) -> optuna.storages.RDBStorage:
+def _open_storage(url: str, *, create: bool = True) -> optuna.storages.RDBStorage:
     from storage import create_storage
 
-    return create_storage(url, **_storage_options().storage_kwargs())
+    return create_storage(url, create=create, **_storage_options().storage_kwargs())
 
 
 def _user_errors() -> tuple[type[Exception], ...]:
@@ -133,7 +133,7 @@ def load_study(study_name: str, storage: str | None) -> tuple[optuna.Study, Stud
     from storage import load_existing_study, resolve_storage_url
 
     url = resolve_storage_url(storage)
-    study = load_existing_study(_open_storage(url), study_name)
+    study = load_existing_study(_open_storage(url, create=False), study_name)
     values = study.user_attrs.get(SETTINGS_ATTR)
     if not isinstance(values, dict):
         raise TunerError(f"Study {study_name!r} was not created by `causalmix tune`.")

@@ -129,7 +129,7 @@ def run(args: argparse.Namespace) -> int:
     from storage import create_storage, mask_url, open_artifact_store, resolve_storage_url
 
     url = resolve_storage_url(storage_from(args))
-    rdb = create_storage(url, heartbeat_interval=None)
+    rdb = create_storage(url, heartbeat_interval=None, create=False)
     artifact_store = open_artifact_store(args.artifact_dir)
     loopback = args.host in LOCAL_HOSTS
     app = guard(

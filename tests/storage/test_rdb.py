@@ -91,6 +91,15 @@ def test_sqlite_in_missing_folder_names_the_folder(tmp_path: Path) -> None:
     assert str(missing) in str(info.value)
 
 
+def test_readers_never_create_a_sqlite_file(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'typo.db'}"
+    with pytest.raises(StorageError, match=r"'sqlite:///.*typo\.db' does not exist"):
+        create_storage(url, heartbeat_interval=None, create=False)
+    assert list(tmp_path.iterdir()) == []
+    create_storage(url, heartbeat_interval=None).engine.dispose()
+    create_storage(url, heartbeat_interval=None, create=False).engine.dispose()
+
+
 def test_unreachable_postgres_fails_fast_and_masked() -> None:
     start = time.perf_counter()
     with pytest.raises(StorageError) as info:

@@ -5,6 +5,7 @@ from pathlib import Path
 import pytest
 
 from storage import StorageError, mask_url, resolve_storage_url
+from storage._url import scrub
 
 
 def test_default_is_sqlite_file_in_working_directory(
@@ -93,3 +94,37 @@ def test_mask_url_on_malformed_url_still_hides_password() -> None:
 
 def test_mask_url_leaves_url_without_password_alone() -> None:
     assert mask_url("sqlite:////tmp/a.db") == "sqlite:////tmp/a.db"
+
+
+@pytest.mark.parametrize(
+    ("url", "reason"),
+    [
+        ("foo://x", "the database 'foo' is not supported"),
+        ("http://u:secret@example.com/x", "the database 'http' is not supported"),
+        ("postgres://u:secret@db/x", "the scheme is 'postgresql', not 'postgres'"),
+        ("postgresql+psycopg://u:secret@db:99999/x", "the port 99999 is not in 1..65535"),
+        ("sqlite:///a.db?journal=wal", "SQLite takes no query argument 'journal'"),
+    ],
+)
+def test_unknown_schemes_and_bad_parts_are_refused_in_one_line(url: str, reason: str) -> None:
+    # An unknown scheme used to reach SQLAlchemy's dialect loader and its NoSuchModuleError.
+    with pytest.raises(StorageError) as info:
+        resolve_storage_url(url)
+    message = str(info.value)
+    assert message.startswith("Unsupported storage URL") and reason in message
+    assert "\n" not in message and "secret" not in message
+
+
+def test_sqlite_query_arguments_of_the_driver_are_kept(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert (
+        resolve_storage_url("sqlite:///a.db?timeout=3") == f"sqlite:///{tmp_path}/a.db?timeout=3"
+    )
+
+
+def test_scrub_masks_a_short_password_without_mangling_the_words() -> None:
+    url = "postgresql+psycopg://u:p@db/x"
+    assert scrub("password p was rejected", url) == "password *** was rejected."
+    assert scrub("unsupported", url) == "unsupported."

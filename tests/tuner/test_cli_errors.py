@@ -297,6 +297,25 @@ def test_unsupported_storage_url(world: World, run_cli: Callable[..., str]) -> N
     run_cli(*argv, verb="tune", expected=["Unsupported storage URL", "'mysql'"])
 
 
+@pytest.mark.parametrize("url", [f"oracle+x://tuner:{SECRET}@db/x", "postgres://db/x", "foo://x"])
+def test_unknown_storage_scheme(world: World, run_cli: Callable[..., str], url: str) -> None:
+    argv = _tune(world, world.setup.data)
+    argv[argv.index("--storage") + 1] = url
+    run_cli(*argv, verb="tune", expected=["Unsupported storage URL", "://"])
+    run_cli("export", "--study", "existing", "--storage", url, "--out", "b.yaml",
+            verb="export", expected=["Unsupported storage URL"])  # fmt: skip
+
+
+@pytest.mark.parametrize("verb", ["export", "worker", "dashboard"])
+def test_readers_of_a_sqlite_file_that_does_not_exist(
+    world: World, run_cli: Callable[..., str], verb: str
+) -> None:
+    argv = [verb, "--storage", "sqlite:///typo.db"]
+    argv += [] if verb == "dashboard" else ["--study", "existing"]
+    argv += ["--out", "b.yaml"] if verb == "export" else []
+    run_cli(*argv, verb=verb, expected=["typo.db' does not exist"])
+
+
 def test_unreachable_database(world: World, run_cli: Callable[..., str]) -> None:
     argv = _tune(world, world.setup.data)
     url = f"postgresql+psycopg://tuner:{SECRET}@127.0.0.1:9/causalmix"  # the discard port
