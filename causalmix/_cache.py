@@ -13,6 +13,8 @@ import os
 import tempfile
 from pathlib import Path
 
+from causalmix._errors import CausalMixError
+
 __all__ = ["BaseCache", "DirectoryCache", "MemoryCache"]
 
 
@@ -65,6 +67,12 @@ class DirectoryCache(BaseCache):
     """
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
+        if "://" in str(path):
+            raise CausalMixError(
+                f"The cache directory must be a local path (a shared file system for several "
+                f"machines; PostgreSQL storages share their cache in the database), but got "
+                f"{str(path)!r}."
+            )
         self.path = Path(path)
 
     @property

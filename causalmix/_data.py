@@ -57,6 +57,10 @@ def load_table(source: str | Path) -> pd.DataFrame:
     text = str(source)
     if text.startswith("sklearn:"):
         return _load_sklearn(text.removeprefix("sklearn:"))
+    if "://" in text:
+        raise CausalMixError(
+            f"The data must be a local file (URLs are never downloaded), but got {text!r}."
+        )
     path = Path(text).expanduser()
     if not path.exists():
         raise CausalMixError(f"The data file does not exist: {text!r}.")

@@ -31,6 +31,11 @@ def open_artifact_store(path: str | os.PathLike[str]) -> FileSystemArtifactStore
     """
     from optuna.artifacts import FileSystemArtifactStore
 
+    if "://" in str(path):
+        raise StorageError(
+            f"The artifact directory must be a local path (a shared file system for several "
+            f"machines), but got {str(path)!r}."
+        )
     folder = Path(path).expanduser()
     if folder.exists() and not folder.is_dir():
         raise StorageError(f"The artifact path {str(folder)!r} exists but is not a directory.")

@@ -316,6 +316,25 @@ def test_readers_of_a_sqlite_file_that_does_not_exist(
     run_cli(*argv, verb=verb, expected=["typo.db' does not exist"])
 
 
+@pytest.mark.parametrize(
+    ("option", "value", "expected"),
+    [
+        ("--data", "https://example.com/d.csv", "URLs are never downloaded"),
+        ("--artifact-dir", "s3://bucket/runs", "artifact directory must be a local path"),
+        ("--cache-dir", "gs://bucket/cache", "cache directory must be a local path"),
+    ],
+)
+def test_a_url_where_a_local_path_is_expected(
+    world: World, run_cli: Callable[..., str], option: str, value: str, expected: str
+) -> None:
+    argv = _tune(world, world.setup.data)
+    if option in argv:
+        argv[argv.index(option) + 1] = value
+    else:
+        argv += [option, value]
+    run_cli(*argv, verb="tune", expected=[expected, value])
+
+
 def test_unreachable_database(world: World, run_cli: Callable[..., str]) -> None:
     argv = _tune(world, world.setup.data)
     url = f"postgresql+psycopg://tuner:{SECRET}@127.0.0.1:9/causalmix"  # the discard port
