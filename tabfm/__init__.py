@@ -9,7 +9,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from tabfm._backend import BACKENDS, BaseBackend, TabFMBackend, get_backend
     from tabfm._classifier import TabFMClassifier
     from tabfm._config import MAX_CLASSES, TabFMConfig
     from tabfm._device import resolve_device
@@ -22,6 +21,8 @@ if TYPE_CHECKING:
     from tabfm._preprocess import TablePreprocessor
     from tabfm._pretrain import PretrainConfig, export_weights, load_checkpoint, pretrain
     from tabfm._weights import load_model, save_weights, shipped_weights_dir
+    from tabfm.backends import BACKENDS, BaseBackend, get_backend
+    from tabfm.backends._tabfm import TabFMBackend
 
 __all__ = [
     "BACKENDS",
@@ -53,13 +54,13 @@ __all__ = [
 
 # Public name -> defining module, imported on first access (`causalmix --help` stays fast).
 _LAZY = {
-    "BACKENDS": "tabfm._backend",
-    "BaseBackend": "tabfm._backend",
+    "BACKENDS": "tabfm.backends",
+    "BaseBackend": "tabfm.backends",
     "FineTunedClassifier": "tabfm._finetuned",
     "FinetuneConfig": "tabfm._finetune_config",
     "MAX_CLASSES": "tabfm._config",
     "PretrainConfig": "tabfm._pretrain",
-    "TabFMBackend": "tabfm._backend",
+    "TabFMBackend": "tabfm.backends._tabfm",
     "TabFMClassifier": "tabfm._classifier",
     "TabFMConfig": "tabfm._config",
     "TabFMError": "tabfm._errors",
@@ -67,7 +68,7 @@ _LAZY = {
     "TablePreprocessor": "tabfm._preprocess",
     "export_weights": "tabfm._pretrain",
     "finetune": "tabfm._finetune",
-    "get_backend": "tabfm._backend",
+    "get_backend": "tabfm.backends",
     "load_checkpoint": "tabfm._pretrain",
     "load_model": "tabfm._weights",
     "normalized_roc_auc": "tabfm._metrics",

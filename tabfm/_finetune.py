@@ -21,8 +21,8 @@ from tabfm._preprocess import as_frame, encode_target
 if TYPE_CHECKING:
     import torch
 
-    from tabfm._backend import BaseBackend
     from tabfm._finetuned import FineTunedClassifier
+    from tabfm.backends import BaseBackend
 
 _logger = logging.getLogger(__name__)
 

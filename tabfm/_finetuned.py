@@ -11,10 +11,10 @@ import pandas as pd
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils.validation import check_is_fitted
 
-from tabfm._backend import BaseBackend, get_backend
 from tabfm._errors import TabFMError
 from tabfm._finetune_config import FinetuneConfig
 from tabfm._preprocess import as_frame, encode_target
+from tabfm.backends import BaseBackend, get_backend
 
 SAVED_CONFIG = "finetuned.json"
 SAVED_CONTEXT = "context.safetensors"

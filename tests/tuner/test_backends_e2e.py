@@ -23,15 +23,15 @@ pytestmark = [
 def _checkpoint(name: str, directory: Path) -> Path:
     if name == "mitra":  # AutoGluon pins pandas < 3: it lives in the pandas-2 venv
         require_mitra()
-        from tests.tabfm.test_backend_mitra import write_tiny_checkpoint as write_mitra
+        from tests.tabfm.backends.test_mitra import write_tiny_checkpoint as write_mitra
 
         return write_mitra(directory)
     if importlib.util.find_spec(name) is None:
         pytest.skip(f"the {name} backend needs: pip install '.[{name}]'")
     if name == "tabicl":
-        from tests.tabfm.test_backend_tabicl import DEFAULT_CHECKPOINT, write_tiny_checkpoint
+        from tests.tabfm.backends.test_tabicl import DEFAULT_CHECKPOINT, write_tiny_checkpoint
     else:
-        from tests.tabfm.test_backend_tabpfn import DEFAULT_CHECKPOINT, write_tiny_checkpoint
+        from tests.tabfm.backends.test_tabpfn import DEFAULT_CHECKPOINT, write_tiny_checkpoint
     return write_tiny_checkpoint(directory / DEFAULT_CHECKPOINT)
 
 

@@ -21,10 +21,14 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from tabfm._backend import Preprocessor
-from tabfm._backend_external import ExternalBackend, find_checkpoint, require_package
 from tabfm._errors import TabFMError
 from tabfm._preprocess import CATEGORICAL, TablePreprocessor
+from tabfm.backends._base import (
+    ExternalBackend,
+    find_checkpoint,
+    first_line,
+    require_package,
+)
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -79,6 +83,7 @@ class TabICLBackend(ExternalBackend):
     """
 
     name = "tabicl"
+    preprocessor_class = TabICLPreprocessor
 
     def __init__(
         self,
@@ -112,9 +117,8 @@ class TabICLBackend(ExternalBackend):
         try:
             checkpoint = torch.load(path, map_location="cpu", weights_only=True)
         except Exception as e:  # noqa: BLE001 - any reading failure means a corrupt file
-            first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
             raise TabFMError(
-                f"The TabICL checkpoint cannot be read: {str(path)!r} ({first})."
+                f"The TabICL checkpoint cannot be read: {str(path)!r} ({first_line(e)})."
             ) from e
         if not isinstance(checkpoint, dict) or not {"config", "state_dict"} <= set(checkpoint):
             raise TabFMError(
@@ -125,9 +129,9 @@ class TabICLBackend(ExternalBackend):
             model = TabICL(**config)
             model.load_state_dict(checkpoint["state_dict"])
         except (TypeError, ValueError, RuntimeError, AssertionError) as e:
-            first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
             raise TabFMError(
-                f"The TabICL checkpoint does not match its config: {str(path)!r} ({first})."
+                f"The TabICL checkpoint does not match its config: {str(path)!r} "
+                f"({first_line(e)})."
             ) from e
         if int(config.get("max_classes", 10)) <= 0:
             raise TabFMError(f"The TabICL checkpoint is a regressor, not a classifier: {path}.")
@@ -139,22 +143,12 @@ class TabICLBackend(ExternalBackend):
 
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
-        state = {k: v.detach().cpu().contiguous() for k, v in self.model.state_dict().items()}
+        state = self.cpu_state_dict()
         torch.save({"config": self.config, "state_dict": state}, directory / self.checkpoint_name)
-
-    @property
-    def module(self) -> torch.nn.Module:
-        return self.model
 
     @property
     def max_classes(self) -> int:
         return int(self.config.get("max_classes", 10))
-
-    def make_preprocessor(self) -> Preprocessor:
-        return TabICLPreprocessor()
-
-    def preprocessor_from_dict(self, data: dict[str, Any]) -> Preprocessor:
-        return TabICLPreprocessor.from_dict(data)
 
     def forward_episode(
         self,

@@ -170,7 +170,7 @@ def test_episode_rows_match_mitras_preprocessor() -> None:
     from autogluon.tabular.models.mitra._internal.config.enums import Task
     from autogluon.tabular.models.mitra._internal.data.preprocessor import Preprocessor
 
-    from tabfm._backend_mitra import prepare_rows
+    from tabfm.backends._mitra import prepare_rows
 
     rng = np.random.default_rng(0)
     context = rng.lognormal(size=(80, 4)).astype(np.float32)

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from tabfm import BACKENDS, BaseBackend, TabFMError, get_backend
-from tabfm._backend_external import ExternalBackend, find_checkpoint, require_package
+from tabfm.backends._base import ExternalBackend, find_checkpoint, require_package
 
 
 def test_registry_lists_every_backend_without_importing_their_packages() -> None:
@@ -117,9 +117,9 @@ def test_load_predict_and_train_never_touch_the_network(
 
     pytest.importorskip(name, reason=f"the {name} backend needs: pip install '.[{name}]'")
     if name == "tabicl":
-        from tests.tabfm.test_backend_tabicl import DEFAULT_CHECKPOINT, write_tiny_checkpoint
+        from tests.tabfm.backends.test_tabicl import DEFAULT_CHECKPOINT, write_tiny_checkpoint
     else:
-        from tests.tabfm.test_backend_tabpfn import DEFAULT_CHECKPOINT, write_tiny_checkpoint
+        from tests.tabfm.backends.test_tabpfn import DEFAULT_CHECKPOINT, write_tiny_checkpoint
     checkpoint = write_tiny_checkpoint(tmp_path / DEFAULT_CHECKPOINT)
     monkeypatch.setattr(socket.socket, "connect", _no_network)
     monkeypatch.setattr(socket.socket, "connect_ex", _no_network)
@@ -148,13 +148,13 @@ def test_finetune_on_cuda_with_bf16(name: str, tmp_path: Path, datasets_dir: Pat
     if not torch.cuda.is_available():
         pytest.skip("needs a CUDA GPU")
     if name == "tabicl":
-        from tests.tabfm.test_backend_tabicl import (
+        from tests.tabfm.backends.test_tabicl import (
             DEFAULT_CHECKPOINT,
             credit_sample,
             write_tiny_checkpoint,
         )
     else:
-        from tests.tabfm.test_backend_tabpfn import (
+        from tests.tabfm.backends.test_tabpfn import (
             DEFAULT_CHECKPOINT,
             credit_sample,
             write_tiny_checkpoint,

@@ -31,10 +31,13 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from tabfm._backend import Preprocessor
-from tabfm._backend_external import ExternalBackend, find_checkpoint, require_package
 from tabfm._errors import TabFMError
-from tabfm._preprocess import TablePreprocessor
+from tabfm.backends._base import (
+    ExternalBackend,
+    find_checkpoint,
+    first_line,
+    require_package,
+)
 
 if TYPE_CHECKING:
     import torch
@@ -83,7 +86,7 @@ class MitraBackend(ExternalBackend):
             state = load_file(str(path), device="cpu")
         except Exception as e:  # noqa: BLE001 - any reading failure means a corrupt file
             raise TabFMError(
-                f"The Mitra weights cannot be read: {str(path)!r} ({_first_line(e)})."
+                f"The Mitra weights cannot be read: {str(path)!r} ({first_line(e)})."
             ) from e
         try:
             model = tab2d(
@@ -99,7 +102,7 @@ class MitraBackend(ExternalBackend):
             model.load_state_dict(state)
         except (TypeError, ValueError, RuntimeError, AssertionError) as e:
             raise TabFMError(
-                f"The Mitra weights do not match their config: {str(path)!r} ({_first_line(e)})."
+                f"The Mitra weights do not match their config: {str(path)!r} ({first_line(e)})."
             ) from e
         return cls(model.eval(), config, resolved)
 
@@ -109,23 +112,13 @@ class MitraBackend(ExternalBackend):
 
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
-        state = {k: v.detach().cpu().contiguous() for k, v in self.model.state_dict().items()}
+        state = self.cpu_state_dict()
         save_file(state, str(directory / WEIGHTS_FILE))
         (directory / CONFIG_FILE).write_text(json.dumps(self.config) + "\n")
 
     @property
-    def module(self) -> torch.nn.Module:
-        return self.model
-
-    @property
     def max_classes(self) -> int:
         return int(self.config["dim_output"])
-
-    def make_preprocessor(self) -> Preprocessor:
-        return TablePreprocessor()
-
-    def preprocessor_from_dict(self, data: dict[str, Any]) -> Preprocessor:
-        return TablePreprocessor.from_dict(data)
 
     def forward_episode(
         self,
@@ -187,7 +180,7 @@ def _tab2d_class() -> Any:
     except ImportError as e:  # autogluon.tabular without its [mitra] extra (einops, einx)
         raise TabFMError(
             f"The Mitra backend needs autogluon.tabular's Mitra model, which cannot be "
-            f"imported ({_first_line(e)}): pip install 'causalmix-tuner[mitra]'."
+            f"imported ({first_line(e)}): pip install 'causalmix-tuner[mitra]'."
         ) from e
     return Tab2D
 
@@ -231,11 +224,6 @@ def _read_config(path: Path) -> dict[str, Any]:
             f"{str(path)!r} (use the weights of {HF_REPO!r})."
         )
     return config
-
-
-def _first_line(error: BaseException) -> str:
-    text = str(error).strip()
-    return text.splitlines()[0] if text else type(error).__name__
 
 
 def prepare_rows(

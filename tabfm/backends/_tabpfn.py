@@ -25,10 +25,13 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from tabfm._backend import Preprocessor
-from tabfm._backend_external import ExternalBackend, find_checkpoint, require_package
 from tabfm._errors import TabFMError
-from tabfm._preprocess import TablePreprocessor
+from tabfm.backends._base import (
+    ExternalBackend,
+    find_checkpoint,
+    first_line,
+    require_package,
+)
 
 if TYPE_CHECKING:
     import torch
@@ -90,9 +93,9 @@ class TabPFNBackend(ExternalBackend):
                 path=path, estimator_type="classifier"
             )
         except Exception as e:  # noqa: BLE001 - the loader raises many types for bad files
-            first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
             raise TabFMError(
-                f"The TabPFN checkpoint cannot be loaded as a classifier: {str(path)!r} ({first})."
+                "The TabPFN checkpoint cannot be loaded as a classifier: "
+                f"{str(path)!r} ({first_line(e)})."
             ) from e
         return cls(model, architecture_config, inference_config, resolved, path.stem)
 
@@ -108,7 +111,7 @@ class TabPFNBackend(ExternalBackend):
             raise TabFMError(
                 f"Cannot save a TabPFN model of unknown architecture {type(self.model)!r}."
             )
-        state = {k: v.detach().cpu().contiguous() for k, v in self.model.state_dict().items()}
+        state = self.cpu_state_dict()
         checkpoint = {
             "state_dict": state,
             "config": dataclasses.asdict(self.architecture_config),
@@ -120,18 +123,8 @@ class TabPFNBackend(ExternalBackend):
         save_as_safetensors(checkpoint, directory / f"{self.checkpoint_stem}{SAVED_SUFFIX}")
 
     @property
-    def module(self) -> torch.nn.Module:
-        return self.model
-
-    @property
     def max_classes(self) -> int:
         return int(self.architecture_config.max_num_classes)
-
-    def make_preprocessor(self) -> Preprocessor:
-        return TablePreprocessor()
-
-    def preprocessor_from_dict(self, data: dict[str, Any]) -> Preprocessor:
-        return TablePreprocessor.from_dict(data)
 
     def forward_episode(
         self,

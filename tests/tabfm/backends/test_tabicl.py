@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from tabfm import FinetuneConfig, FineTunedClassifier, TabFMError, finetune, get_backend
-from tabfm._backend_tabicl import DEFAULT_CHECKPOINT, TabICLPreprocessor, normalize_episode
+from tabfm.backends._tabicl import DEFAULT_CHECKPOINT, TabICLPreprocessor, normalize_episode
 
 pytest.importorskip("tabicl", reason="the TabICL backend needs: pip install '.[tabicl]'")
 

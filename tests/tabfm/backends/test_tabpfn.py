@@ -18,7 +18,7 @@ from tabfm import (
     finetune,
     get_backend,
 )
-from tabfm._backend_tabpfn import DEFAULT_CHECKPOINT
+from tabfm.backends._tabpfn import DEFAULT_CHECKPOINT
 
 pytest.importorskip("tabpfn", reason="the TabPFN backend needs: pip install '.[tabpfn]'")
 
