@@ -6,7 +6,7 @@ domains and their defaults live in :data:`PARAMETERS`.
 
 from search_spaces._conditions import Condition
 from search_spaces._errors import SearchSpaceError
-from search_spaces._loading import SPACE_SUFFIXES, list_spaces, load_space
+from search_spaces._loading import SPACE_SUFFIXES, list_spaces, load_space, load_yaml
 from search_spaces._params import ParamSpec
 from search_spaces._registry import (
     GROUPS,
@@ -33,5 +33,6 @@ __all__ = [
     "group_config",
     "list_spaces",
     "load_space",
+    "load_yaml",
     "split_config",
 ]

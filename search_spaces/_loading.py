@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import difflib
+import functools
 import json
 import os
+import re
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -12,10 +14,41 @@ from typing import Any
 from search_spaces._errors import SearchSpaceError
 from search_spaces._space import SearchSpace
 
-__all__ = ["SPACE_SUFFIXES", "list_spaces", "load_space"]
+__all__ = ["SPACE_SUFFIXES", "list_spaces", "load_space", "load_yaml"]
 
 SPACE_SUFFIXES = (".yaml", ".yml", ".json")
 """File suffixes :func:`load_space` reads."""
+
+
+_FLOAT_TAG = "tag:yaml.org,2002:float"
+# YAML 1.1 (PyYAML) reads a float only with a dot: 1e-6 stays the string "1e-6". Users write
+# learning rates that way, so the exponent form without a dot is a float here too.
+_EXPONENT_FLOAT = re.compile(r"^[-+]?(?:[0-9][0-9_]*(?:\.[0-9_]*)?|\.[0-9_]+)[eE][-+]?[0-9]+$")
+
+
+def load_yaml(text: str) -> Any:
+    """``yaml.safe_load`` that also reads ``1e-6`` (an exponent without a dot) as a float.
+
+    Every YAML the project reads (search spaces, exported configs, ``--set`` values) goes
+    through here, so a number is a number wherever it is typed.
+
+    Raises:
+        yaml.YAMLError: For text that is not valid YAML.
+    """
+    import yaml
+
+    return yaml.load(text, Loader=_loader())  # noqa: S506 - a SafeLoader subclass
+
+
+@functools.cache
+def _loader() -> type:
+    import yaml
+
+    class Loader(yaml.SafeLoader):
+        pass
+
+    Loader.add_implicit_resolver(_FLOAT_TAG, _EXPONENT_FLOAT, list("-+0123456789."))
+    return Loader
 
 
 def list_spaces() -> list[str]:
@@ -84,7 +117,7 @@ def _parse(content: str, suffix: str, source: str) -> Any:
     import yaml
 
     try:
-        return yaml.safe_load(content)
+        return load_yaml(content)
     except yaml.YAMLError as e:
         message = " ".join(str(e).split())
         raise SearchSpaceError(

@@ -34,7 +34,14 @@ from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from search_spaces import GROUPS, PARAMETERS, SearchSpace, SearchSpaceError, group_config
+from search_spaces import (
+    GROUPS,
+    PARAMETERS,
+    SearchSpace,
+    SearchSpaceError,
+    group_config,
+    load_yaml,
+)
 from storage._errors import StorageError
 from storage._rdb import storage_url_of
 
@@ -256,7 +263,7 @@ def read_config(path: str | os.PathLike[str]) -> dict[str, Any]:
     except (OSError, UnicodeDecodeError) as e:
         raise StorageError(f"Cannot read the config file {shown!r}: {e}.") from e
     try:
-        doc = json.loads(text) if suffix == ".json" else yaml.safe_load(text)
+        doc = json.loads(text) if suffix == ".json" else load_yaml(text)
     except (json.JSONDecodeError, yaml.YAMLError) as e:
         kind = "JSON" if suffix == ".json" else "YAML"
         raise StorageError(

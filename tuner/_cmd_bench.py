@@ -29,11 +29,13 @@ def _names(text: str) -> list[str]:
 def _override(text: str) -> tuple[str, Any]:
     import yaml
 
+    from search_spaces import load_yaml
+
     name, separator, raw = text.partition("=")
     if not separator or not name.strip():
         raise argparse.ArgumentTypeError(f"expected KEY=VALUE, got {text!r}")
     try:
-        value = yaml.safe_load(raw)
+        value = load_yaml(raw)
     except yaml.YAMLError:
         value = raw
     return name.strip(), value

@@ -225,3 +225,14 @@ def test_invalid_json_file(tmp_path: Path) -> None:
     path.write_text('{"params": ')
     with pytest.raises(SearchSpaceError, match="is not valid JSON"):
         load_space(path)
+
+
+def test_load_yaml_reads_exponents_without_a_dot_as_floats() -> None:
+    from search_spaces import load_yaml
+
+    assert load_yaml("{a: 1e-6, b: -2E+3, c: .5e1, d: 1.0e-6, e: 3, f: 1e, g: e5}") == {
+        "a": 1e-6, "b": -2000.0, "c": 5.0, "d": 1e-6, "e": 3, "f": "1e", "g": "e5",
+    }  # fmt: skip
+    import yaml
+
+    assert yaml.safe_load("1e-6") == "1e-6"  # PyYAML's own loader is left as it was

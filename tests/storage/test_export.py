@@ -233,6 +233,15 @@ def test_read_config_completes_hand_written_config(tmp_path: Path) -> None:
     assert config["finetune"]["epochs"] == 3
 
 
+def test_read_config_reads_an_exponent_without_a_dot_as_a_number(tmp_path: Path) -> None:
+    # Plain YAML 1.1 reads 1e-6 as the string "1e-6"; users write learning rates that way.
+    path = _write(
+        tmp_path,
+        "format_version: 1\ndataset: {target: y}\nconfig:\n  finetune: {learning_rate: 1e-6}\n",
+    )
+    assert read_config(path)["config"]["finetune"]["learning_rate"] == 1e-6
+
+
 def test_read_config_missing_file(tmp_path: Path) -> None:
     with pytest.raises(StorageError, match="does not exist") as info:
         read_config(tmp_path / "nope.yaml")

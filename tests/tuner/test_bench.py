@@ -236,6 +236,8 @@ def test_cli_user_errors_are_one_line_exit_2(
         (["--datasets", "diabetes", "--split", "shift:nope"], "'nope' is not a feature"),
         (["--datasets", "diabetes", "--split", "random"], "split='random'"),
         (["--datasets", "diabetes", "--set", "epochs=0"], "epochs=0"),
+        # 1e-6 is a number (not "a str"), so the domain check is what refuses it.
+        (["--datasets", "diabetes", "--set", "learning_rate=-1e-6"], "learning_rate=-1e-06"),
         (["--datasets", "diabetes", "--fixed-space", "default"], "samples"),
     ]
     for arguments, message in cases:
