@@ -35,13 +35,15 @@ def load_yaml(text: str) -> Any:
     Raises:
         yaml.YAMLError: For text that is not valid YAML.
     """
-    import yaml
-
-    return yaml.load(text, Loader=_loader())  # noqa: S506 - a SafeLoader subclass
+    loader = _loader()(text)  # a SafeLoader: plain data only, never Python objects
+    try:
+        return loader.get_single_data()
+    finally:
+        loader.dispose()
 
 
 @functools.cache
-def _loader() -> type:
+def _loader() -> Any:
     import yaml
 
     class Loader(yaml.SafeLoader):

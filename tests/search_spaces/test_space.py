@@ -236,3 +236,5 @@ def test_load_yaml_reads_exponents_without_a_dot_as_floats() -> None:
     import yaml
 
     assert yaml.safe_load("1e-6") == "1e-6"  # PyYAML's own loader is left as it was
+    with pytest.raises(yaml.YAMLError, match="python/object"):  # safe: no Python objects
+        load_yaml("!!python/object/apply:os.system ['true']")
