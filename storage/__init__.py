@@ -2,7 +2,7 @@
 
 from storage._artifacts import check_artifact_name, open_artifact_store, upload_trial_artifact
 from storage._cache import RDBCache
-from storage._errors import StorageError
+from storage._errors import StorageError, StorageUnavailableError
 from storage._export import (
     CONFIG_SUFFIXES,
     EXPORT_FORMAT_VERSION,
@@ -33,6 +33,7 @@ __all__ = [
     "SETTINGS_ATTR",
     "RDBCache",
     "StorageError",
+    "StorageUnavailableError",
     "StorageOptions",
     "check_artifact_name",
     "create_storage",

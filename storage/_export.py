@@ -43,6 +43,7 @@ from search_spaces import (
     load_yaml,
 )
 from storage._errors import StorageError
+from storage._optuna_private import study_storage
 from storage._rdb import storage_url_of
 
 if TYPE_CHECKING:
@@ -136,7 +137,7 @@ def export_best(study: optuna.Study) -> dict[str, Any]:
     return {
         "format_version": EXPORT_FORMAT_VERSION,
         "study": name,
-        "storage": storage_url_of(study._storage),
+        "storage": storage_url_of(study_storage(study)),
         "space": space.get("name") if isinstance(space, Mapping) else None,
         "dataset": {
             "source": settings.get("data"),

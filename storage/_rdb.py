@@ -16,7 +16,7 @@ import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from storage._errors import StorageError
+from storage._errors import StorageError, StorageUnavailableError
 from storage._url import mask_url, parse_url, scrub
 
 if TYPE_CHECKING:
@@ -158,7 +158,16 @@ def create_storage(
                 **callback_kwargs,
             )
     except (SQLAlchemyError, ImportError, OSError) as e:
-        reason = scrub(str(getattr(e, "orig", None) or e), url)
+        orig = getattr(e, "orig", None)
+        reason = scrub(str(orig or e), url)
+        # A server that answered with an SQL state (a wrong password, a missing database)
+        # points at the URL; no answer at all (refused, timed out, unknown host) is an outage.
+        answered = getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
+        if is_connection_error(e) and not answered and parsed.get_backend_name() != "sqlite":
+            raise StorageUnavailableError(
+                f"Cannot reach the storage {mask_url(url)!r}: {reason} Check that the database "
+                "server is running and reachable from here, and the host and port in the URL."
+            ) from None
         raise StorageError(f"Cannot open the storage {mask_url(url)!r}: {reason}") from None
 
 
@@ -185,8 +194,9 @@ def _check_positive(name: str, value: Any, *, allow_none: bool = False) -> None:
 
 def storage_url_of(storage: BaseStorage) -> str | None:
     """The masked URL of an RDB storage (also behind Optuna's cache), or ``None``."""
-    backend = getattr(storage, "_backend", storage)
-    url = getattr(backend, "url", None)
+    from storage._optuna_private import rdb_backend
+
+    url = getattr(rdb_backend(storage), "url", None)
     return mask_url(url) if isinstance(url, str) else None
 
 

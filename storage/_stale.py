@@ -13,6 +13,14 @@ import datetime
 import warnings
 from typing import TYPE_CHECKING, Any
 
+from storage._optuna_private import (
+    heartbeat_interval,
+    orm_models,
+    rdb_storage,
+    study_id,
+    study_storage,
+)
+
 if TYPE_CHECKING:
     import optuna
 
@@ -28,9 +36,8 @@ def fail_stale_trials(study: optuna.Study) -> None:
     failed one is being enqueued again.
     """
     import optuna
-    from optuna.storages._heartbeat import is_heartbeat_enabled
 
-    if not is_heartbeat_enabled(study._storage):
+    if heartbeat_interval(study_storage(study)) is None:
         return
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
@@ -40,13 +47,12 @@ def fail_stale_trials(study: optuna.Study) -> None:
 
 def _fail_trials_without_heartbeat(study: optuna.Study) -> None:
     import optuna
-    from optuna.storages import RDBStorage
-    from optuna.storages._rdb import models
     from optuna.trial import TrialState
 
-    storage = study._storage
-    backend = getattr(storage, "_backend", storage)
-    if not isinstance(backend, RDBStorage) or backend.heartbeat_interval is None:
+    models = orm_models()
+    storage = study_storage(study)
+    backend = rdb_storage(storage)
+    if backend is None or backend.heartbeat_interval is None:
         return
     grace = datetime.timedelta(seconds=backend.grace_period or 2 * backend.heartbeat_interval)
     started: Any = getattr(models.TrialModel, "_datetime_start_utc", None)
@@ -64,7 +70,7 @@ def _fail_trials_without_heartbeat(study: optuna.Study) -> None:
                 models.TrialHeartbeatModel.trial_id == models.TrialModel.trial_id,
             )
             .filter(
-                models.TrialModel.study_id == study._study_id,
+                models.TrialModel.study_id == study_id(study),
                 models.TrialModel.state == TrialState.RUNNING,
                 models.TrialHeartbeatModel.trial_id.is_(None),
                 started < cutoff,

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from tuner._errors import TunerError
+from tuner._errors import TunerError, WorkerFailedError
 from tuner._settings import StudySettings, dataset_fingerprint
 from tuner._worker import WorkerResult, count_trials, run_worker
 
@@ -483,11 +483,14 @@ def _wait_for(processes: list[subprocess.Popen[bytes]]) -> None:
     except BaseException:
         _stop_workers(processes)
         raise
-    for process in processes:
-        if process.returncode != 0:
-            _logger.warning(
-                "Worker process %d exited with code %d.", process.pid, process.returncode
-            )
+    failed = [p for p in processes if p.returncode != 0]
+    if failed:
+        codes = ", ".join(f"{p.pid} (exit code {p.returncode})" for p in failed)
+        raise WorkerFailedError(
+            f"{len(failed)} of {len(processes)} spawned worker processes failed: {codes}; "
+            "the trials they left were failed and retried by the others. Check their messages "
+            "above, the database's health and the machine's memory."
+        )
 
 
 def _stop_workers(processes: list[subprocess.Popen[bytes]], grace: float = 30.0) -> None:

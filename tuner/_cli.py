@@ -21,11 +21,28 @@ from typing import NoReturn
 
 from causalmix._errors import CausalMixError
 from search_spaces._errors import SearchSpaceError
-from storage._errors import StorageError
+from storage._errors import StorageError, StorageUnavailableError
 from tabfm._errors import TabFMError
-from tuner._errors import TunerError
+from tuner._errors import TunerError, WorkerFailedError
 
-__all__ = ["USER_ERRORS", "build_parser", "main"]
+__all__ = [
+    "EXIT_OPERATIONAL",
+    "EXIT_USAGE",
+    "OPERATIONAL_ERRORS",
+    "USER_ERRORS",
+    "build_parser",
+    "main",
+]
+
+EXIT_USAGE = 2
+"""Exit code for bad input: a file, column, target, URL, config or option."""
+
+EXIT_OPERATIONAL = 3
+"""Exit code for an operational failure: the database unreachable (after the retries), a
+worker process that failed. The input may be fine; running again later may succeed."""
+
+OPERATIONAL_ERRORS: tuple[type[Exception], ...] = (StorageUnavailableError, WorkerFailedError)
+"""Errors caused by the environment, not the input: printed as one line, exit code 3."""
 
 USER_ERRORS: tuple[type[Exception], ...] = (
     CausalMixError,
@@ -34,7 +51,8 @@ USER_ERRORS: tuple[type[Exception], ...] = (
     TabFMError,
     TunerError,
 )
-"""Errors caused by user input: printed as one line, exit code 2."""
+"""Errors caused by user input: printed as one line, exit code 2 (checked after
+:data:`OPERATIONAL_ERRORS`, whose classes derive from these package roots)."""
 
 _VERB_ORDER = ("augment", "tune", "worker", "dashboard", "export", "fit", "predict")
 """Verbs listed first in ``--help``; any other ``tuner/_cmd_<verb>.py`` follows."""
@@ -117,7 +135,10 @@ def _error_line(args: argparse.Namespace, error: BaseException) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the CLI and return its exit code (2 for bad input, 130 for Ctrl-C, 143 for SIGTERM).
+    """Run the CLI and return its exit code.
+
+    0 on success, 2 for bad input, 3 for an operational failure (database unreachable, a
+    failed worker process), 130 for Ctrl-C, 143 for SIGTERM.
 
     SIGTERM is handled like Ctrl-C while a command runs: a worker records its running trial
     as failed before it exits, so that nothing is left RUNNING.
@@ -138,9 +159,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         _configure_logging(args.verbose, args.quiet)
         try:
             return int(args.func(args) or 0)
+        except OPERATIONAL_ERRORS as e:
+            print(f"causalmix {command}: error: {_error_line(args, e)}", file=sys.stderr)
+            return EXIT_OPERATIONAL
         except USER_ERRORS as e:
             print(f"causalmix {command}: error: {_error_line(args, e)}", file=sys.stderr)
-            return 2
+            return EXIT_USAGE
         except Exception as e:
             from storage import is_connection_error, mask_url
 
@@ -151,10 +175,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             where = f" {mask_url(url)!r}" if url else ""
             print(
                 f"causalmix {command}: error: lost the connection to the storage{where}: "
-                f"{_error_line(args, e)}",
+                f"{_error_line(args, e)} Check that the database server is running.",
                 file=sys.stderr,
             )
-            return 2
+            return EXIT_OPERATIONAL
     except KeyboardInterrupt as e:
         # A second Ctrl-C while shutting down must not print a traceback.
         if in_main_thread:

@@ -35,6 +35,7 @@ from types import FrameType
 from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 
 from storage._lock import study_lock, try_study_lock
+from storage._optuna_private import heartbeat_interval, record_heartbeat, study_storage, trial_id
 from storage._stale import fail_stale_trials
 
 if TYPE_CHECKING:
@@ -103,10 +104,7 @@ def _counts(study: optuna.Study) -> TrialCounts:
 
 
 def _heartbeat_interval(study: optuna.Study) -> int | None:
-    from optuna.storages._heartbeat import is_heartbeat_enabled
-
-    storage = study._storage
-    return storage.get_heartbeat_interval() if is_heartbeat_enabled(storage) else None  # type: ignore[attr-defined]
+    return heartbeat_interval(study_storage(study))
 
 
 class _DeferredSignals:
@@ -169,7 +167,7 @@ class _Heartbeat:
     def __init__(self, study: optuna.Study, storage_url: str, trial: optuna.Trial) -> None:
         self._study = study
         self._storage_url = storage_url
-        self._trial_id = trial._trial_id
+        self._heartbeat_trial = trial_id(trial)
         self._number = trial.number
         self._interval = _heartbeat_interval(study)
         self._stop = threading.Event()
@@ -195,7 +193,7 @@ class _Heartbeat:
         assert self._interval
         while True:
             try:
-                self._study._storage.record_heartbeat(self._trial_id)  # type: ignore[attr-defined]
+                record_heartbeat(self._study, self._heartbeat_trial)
                 # Never wait for the lock here: a late heartbeat would make this trial stale.
                 # A worker holding the lock checks for stale trials itself.
                 with try_study_lock(self._storage_url, self._study.study_name) as acquired:
@@ -244,7 +242,12 @@ class _Loop:
 
     def retry(self, action: Callable[[], _T], what: str) -> _T:
         """Run a storage ``action``, retrying while the database is unreachable or locked."""
-        from storage import StorageError, describe_connection_error, is_connection_error, mask_url
+        from storage import (
+            StorageUnavailableError,
+            describe_connection_error,
+            is_connection_error,
+            mask_url,
+        )
 
         first_failure: float | None = None
         while True:
@@ -269,7 +272,7 @@ class _Loop:
                             " SQLite lets one process write at a time; for many workers, or "
                             "workers on several machines, use PostgreSQL."
                         )
-                    raise StorageError(
+                    raise StorageUnavailableError(
                         f"The storage {mask_url(self.storage_url)!r} stayed unavailable for "
                         f"{self.reconnect_timeout:g} s (CAUSALMIX_RECONNECT_TIMEOUT) while "
                         f"trying to {what}: {reason}{hint}"
@@ -318,7 +321,7 @@ class _Loop:
                 # fails, the heartbeat thread tries again; claiming again would leave the
                 # new trial behind.
                 try:
-                    self.study._storage.record_heartbeat(trial._trial_id)  # type: ignore[attr-defined]
+                    record_heartbeat(self.study, trial)
                 except Exception as e:
                     if not is_connection_error(e):
                         raise

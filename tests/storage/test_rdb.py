@@ -14,6 +14,7 @@ from sqlalchemy import text
 
 from storage import (
     StorageError,
+    StorageUnavailableError,
     create_storage,
     load_existing_study,
     resolve_storage_url,
@@ -102,7 +103,7 @@ def test_readers_never_create_a_sqlite_file(tmp_path: Path) -> None:
 
 def test_unreachable_postgres_fails_fast_and_masked() -> None:
     start = time.perf_counter()
-    with pytest.raises(StorageError) as info:
+    with pytest.raises(StorageUnavailableError) as info:  # an outage: exit code 3
         create_storage("postgresql+psycopg://u:secret@127.0.0.1:1/x", connect_timeout=2)
     elapsed = time.perf_counter() - start
     message = str(info.value)
@@ -114,7 +115,7 @@ def test_unreachable_postgres_fails_fast_and_masked() -> None:
 
 def test_unresolvable_host_fails_fast_and_masked() -> None:
     start = time.perf_counter()
-    with pytest.raises(StorageError) as info:
+    with pytest.raises(StorageUnavailableError) as info:
         create_storage("postgresql+psycopg://u:secret@no-such-host.invalid/x", connect_timeout=2)
     assert time.perf_counter() - start < 15
     assert "secret" not in str(info.value)
@@ -128,6 +129,8 @@ def test_missing_postgres_database_is_named(postgres_url: str) -> None:
     url = make_url(postgres_url).set(database="causalmix_no_such_db", password="secret")
     with pytest.raises(StorageError) as info:
         create_storage(url.render_as_string(hide_password=False))
+    # The server answered: the URL is wrong (exit code 2), it is no outage (exit code 3).
+    assert not isinstance(info.value, StorageUnavailableError)
     message = str(info.value)
     assert "causalmix_no_such_db" in message
     assert "secret" not in message

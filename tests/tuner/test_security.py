@@ -239,7 +239,7 @@ def test_database_password_never_appears(
     unreachable = make_url(secret_url).set(port=9).render_as_string(hide_password=False)
     code = main(["export", "--study", "pw", "--storage", unreachable, "--out", "x.yaml"])
     error = capsys.readouterr().err
-    assert code == 2 and "postgres:***@127.0.0.1:9" in error
+    assert code == 3 and "postgres:***@127.0.0.1:9" in error  # unreachable: operational
     for where, text in {
         "tune output": stdout + stderr,
         "export output": exported.out + exported.err,

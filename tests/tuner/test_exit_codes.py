@@ -1,0 +1,44 @@
+"""Exit codes: 2 for bad input, 3 for operational failures, each with one line on stderr."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+import tuner._api
+from storage import StorageUnavailableError
+from tuner._cli import EXIT_OPERATIONAL, EXIT_USAGE, main
+from tuner._errors import TunerError, WorkerFailedError
+
+
+def test_a_failed_worker_process_is_an_operational_error() -> None:
+    ok = subprocess.Popen([sys.executable, "-c", "pass"])
+    crashed = subprocess.Popen([sys.executable, "-c", "raise SystemExit(7)"])
+    with pytest.raises(WorkerFailedError, match=r"1 of 2 spawned worker.*exit code 7"):
+        tuner._api._wait_for([ok, crashed])
+    tuner._api._wait_for([subprocess.Popen([sys.executable, "-c", "pass"])])  # all fine
+
+
+@pytest.mark.parametrize(
+    ("error", "code"),
+    [
+        (StorageUnavailableError("Cannot reach the storage 'x'."), EXIT_OPERATIONAL),
+        (WorkerFailedError("1 of 2 spawned worker processes failed."), EXIT_OPERATIONAL),
+        (TunerError("Study 'x' already exists with different seed."), EXIT_USAGE),
+    ],
+)
+def test_the_cli_maps_operational_failures_to_their_own_exit_code(
+    error: Exception,
+    code: int,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    def fail(*args: object, **kwargs: object) -> None:
+        raise error
+
+    monkeypatch.setattr(tuner._api, "export_best", fail)
+    assert main(["export", "--study", "s", "--out", "b.yaml"]) == code
+    err = capsys.readouterr().err
+    assert err == f"causalmix export: error: {error}\n"
