@@ -15,15 +15,17 @@ same parents.
 assignment selects (:func:`dowhy.gcm.auto.select_model`, cross-validated over its model zoo for
 that quality). Discrete parents are one-hot encoded before any model sees them.
 
-Fitted mechanisms are cached as pickles. **Trust assumption**: unpickling runs code, so a cache
-must be trusted like the code itself (a directory or database only the service writes to).
+Fitted mechanisms are cached with ``skops.io``, never pickle: loading a cache entry builds only
+the types in :data:`TRUSTED_TYPES` (plus the scikit-learn and NumPy types skops trusts by
+default) from their stored attributes and runs no stored code, so a shared cache (the
+PostgreSQL table every worker reads) is no way to run code on the workers. An entry with any
+other type is refused, which the cache treats as a miss: the mechanism is fitted again.
 
 This module imports DoWhy and scikit-learn at import time; import it lazily.
 """
 
 from __future__ import annotations
 
-import pickle
 from collections.abc import Sequence
 from typing import Any
 
@@ -43,7 +45,20 @@ __all__ = [
     "fit_mechanism",
 ]
 
-_PICKLE_HEADER = b"causalmix-mechanism-pickle-v1\n"
+_HEADER = b"causalmix-mechanism-skops-v1\n"
+
+TRUSTED_TYPES = frozenset(
+    (
+        "causalmix._mechanisms.OneHotInputClassifier",
+        "causalmix._mechanisms.OneHotInputRegressor",
+        "dowhy.gcm.causal_mechanisms.AdditiveNoiseModel",
+        "dowhy.gcm.causal_mechanisms.ClassifierFCM",
+        "dowhy.gcm.ml.regression.InvertibleIdentityFunction",
+        "dowhy.gcm.stochastic_models.EmpiricalDistribution",
+    )
+)
+"""The types a cached mechanism may hold beyond those skops trusts by default: what
+:func:`fit_mechanism` builds."""
 
 
 def fit_mechanism(
@@ -86,13 +101,29 @@ def fit_mechanism(
 
 
 def encode_mechanism(mechanism: Any) -> bytes:
-    return _PICKLE_HEADER + pickle.dumps(mechanism, protocol=pickle.HIGHEST_PROTOCOL)
+    """The cache bytes of a fitted mechanism (``skops.io``, no pickle)."""
+    import skops.io
+
+    return _HEADER + skops.io.dumps(mechanism)
 
 
 def decode_mechanism(raw: bytes) -> Any:
-    if not raw.startswith(_PICKLE_HEADER):
-        raise ValueError("not a causalmix mechanism")
-    return pickle.loads(raw[len(_PICKLE_HEADER) :])
+    """A mechanism from :func:`encode_mechanism`'s bytes.
+
+    Raises:
+        ValueError: If ``raw`` is not such an entry, or holds a type outside
+            :data:`TRUSTED_TYPES` (nothing of it is built then).
+    """
+    import skops.io
+
+    if not raw.startswith(_HEADER):
+        raise ValueError("not a causalmix mechanism in the skops format")
+    data = raw[len(_HEADER) :]
+    untrusted = skops.io.get_untrusted_types(data=data)
+    refused = sorted(set(untrusted) - TRUSTED_TYPES)
+    if refused:
+        raise ValueError(f"a cached mechanism holds types that are not trusted: {refused}")
+    return skops.io.loads(data, trusted=untrusted)
 
 
 def _choose_estimator(

@@ -70,6 +70,7 @@ class SCMBuilder:
             seed=self.seed,
             dowhy=_version("dowhy"),
             sklearn=_version("scikit-learn"),
+            encoding="skops-v1",
         )
         frame = self.codec.frame
 

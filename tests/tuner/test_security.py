@@ -276,9 +276,8 @@ _UNSAFE_LOADS = [
     (re.compile(r"\byaml\.(?:load|unsafe_load|full_load)\("), "a YAML loader that builds objects"),
     (re.compile(r"allow_pickle\s*=\s*True"), "NumPy with allow_pickle=True"),
 ]
-# The one accepted exception, documented there: fitted DoWhy mechanisms in the discovery /
-# mechanism cache, which only the service writes (trusted like the code itself).
-_ACCEPTED = {("causalmix/_mechanisms.py", "pickle.load")}
+# No exception: fitted mechanisms in the shared cache use skops.io (see causalmix/_mechanisms).
+_ACCEPTED: set[tuple[str, str]] = set()
 
 
 def test_no_pickle_or_unsafe_yaml_in_the_loaders() -> None:
