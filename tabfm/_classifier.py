@@ -6,13 +6,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils.validation import check_is_fitted
 
 from tabfm._device import autocast, resolve_device
 from tabfm._errors import TabFMError
-from tabfm._preprocess import TablePreprocessor, as_frame, encode_target
+from tabfm._preprocess import TablePreprocessor
+from tabfm._sklearn import TableClassifierMixin, context_frame, query_frame
 
 if TYPE_CHECKING:
     import torch
@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 _MAX_CELLS_PER_PASS = 600_000  # rows x columns per forward pass; bounds activation memory
 
 
-class TabFMClassifier(ClassifierMixin, BaseEstimator):
+class TabFMClassifier(TableClassifierMixin, ClassifierMixin, BaseEstimator):
     """Zero-shot in-context classification with a pre-trained TabFM network.
 
     ``fit`` only validates and stores the training rows (the context); ``predict_proba`` runs
@@ -61,12 +61,7 @@ class TabFMClassifier(ClassifierMixin, BaseEstimator):
                 bad parameters.
         """
         self._check_params()
-        frame = as_frame(X)
-        classes, codes = encode_target(y)
-        if len(codes) != len(frame):
-            raise TabFMError(
-                f"X and y must have as many rows, but got {len(frame)} and {len(codes)}."
-            )
+        frame, classes, codes = context_frame(X, y)
         self.preprocessor_ = TablePreprocessor().fit(frame)
         self.x_context_ = self.preprocessor_.transform(frame)
         self.y_context_ = codes
@@ -84,14 +79,7 @@ class TabFMClassifier(ClassifierMixin, BaseEstimator):
             TabFMError: If ``X`` does not have the columns seen in ``fit``.
         """
         check_is_fitted(self, "model_")
-        frame = as_frame(X)
-        if not isinstance(X, pd.DataFrame) and frame.shape[1] != self.n_features_in_:
-            raise TabFMError(
-                f"X must have the {self.n_features_in_} columns seen in fit, but got "
-                f"{frame.shape[1]} columns."
-            )
-        if not isinstance(X, pd.DataFrame):
-            frame.columns = list(self.preprocessor_.columns)
+        frame = query_frame(X, self.preprocessor_.columns, self)
         x_query = self.preprocessor_.transform(frame)
         return predict_proba_ensemble(
             self.model_,

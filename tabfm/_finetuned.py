@@ -7,13 +7,12 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils.validation import check_is_fitted
 
 from tabfm._errors import TabFMError
 from tabfm._finetune_config import FinetuneConfig
-from tabfm._preprocess import as_frame, encode_target
+from tabfm._sklearn import TableClassifierMixin, context_frame, query_frame
 from tabfm.backends import BaseBackend, get_backend
 
 SAVED_CONFIG = "finetuned.json"
@@ -21,7 +20,7 @@ SAVED_CONTEXT = "context.safetensors"
 BACKEND_DIR = "backend"
 
 
-class FineTunedClassifier(ClassifierMixin, BaseEstimator):
+class FineTunedClassifier(TableClassifierMixin, ClassifierMixin, BaseEstimator):
     """In-context classification with fine-tuned weights (scikit-learn contract).
 
     ``fit(X, y)`` sets a new context (the fine-tuned weights stay); ``predict_proba`` runs the
@@ -59,12 +58,7 @@ class FineTunedClassifier(ClassifierMixin, BaseEstimator):
             raise TabFMError(
                 f"backend must be a BaseBackend, but got {type(self.backend).__name__}."
             )
-        frame = as_frame(X)
-        classes, codes = encode_target(y)
-        if len(codes) != len(frame):
-            raise TabFMError(
-                f"X and y must have as many rows, but got {len(frame)} and {len(codes)}."
-            )
+        frame, classes, codes = context_frame(X, y)
         preprocessor = self.backend.make_preprocessor()
         preprocessor.fit(frame)
         self._set_context(preprocessor, preprocessor.transform(frame), codes, classes)
@@ -87,14 +81,7 @@ class FineTunedClassifier(ClassifierMixin, BaseEstimator):
             TabFMError: If ``X`` does not have the columns seen in ``fit``.
         """
         check_is_fitted(self, "x_context_")
-        frame = as_frame(X)
-        if not isinstance(X, pd.DataFrame):
-            if frame.shape[1] != self.n_features_in_:
-                raise TabFMError(
-                    f"X must have the {self.n_features_in_} columns seen in fit, but got "
-                    f"{frame.shape[1]} columns."
-                )
-            frame.columns = list(self.preprocessor_.columns)
+        frame = query_frame(X, self.preprocessor_.columns, self)
         return self.backend.predict_proba(
             self.x_context_,
             self.y_context_,
@@ -107,7 +94,8 @@ class FineTunedClassifier(ClassifierMixin, BaseEstimator):
 
     def predict(self, X: Any) -> np.ndarray:
         """The most probable class of each row."""
-        return np.asarray(self.classes_[np.argmax(self.predict_proba(X), axis=1)])
+        proba = self.predict_proba(X)  # first: it says NotFittedError before classes_ exists
+        return np.asarray(self.classes_[np.argmax(proba, axis=1)])
 
     def save(self, directory: str | Path) -> Path:
         """Write the weights, the context and a JSON config into ``directory`` (no pickle).

@@ -27,6 +27,14 @@ def as_frame(X: Any, name: str = "X") -> pd.DataFrame:
     Raises:
         TabFMError: If ``X`` is not two-dimensional or has no rows or columns.
     """
+    if hasattr(X, "toarray") or hasattr(X, "sparse"):  # scipy.sparse, pandas' sparse accessor
+        if not isinstance(X, pd.DataFrame) or any(
+            isinstance(dtype, pd.SparseDtype) for dtype in X.dtypes
+        ):
+            raise TabFMError(
+                f"{name} is sparse ({type(X).__name__}); sparse input is not supported: pass a "
+                "dense array or DataFrame."
+            )
     if isinstance(X, pd.DataFrame):
         frame = X
     else:
@@ -34,11 +42,23 @@ def as_frame(X: Any, name: str = "X") -> pd.DataFrame:
             array = np.asarray(X)
         except (TypeError, ValueError) as e:
             raise TabFMError(f"{name} is not a table: {type(X).__name__} ({e}).") from e
+        if array.ndim == 1:
+            raise TabFMError(
+                f"{name} must be 2-dimensional, but got shape {array.shape}. Reshape your data "
+                "with X.reshape(-1, 1) for a single feature or X.reshape(1, -1) for one row."
+            )
         if array.ndim != 2:
             raise TabFMError(f"{name} must be 2-dimensional, but got shape {array.shape}.")
         frame = pd.DataFrame(array, columns=[f"x{i}" for i in range(array.shape[1])])
-    if frame.shape[0] == 0 or frame.shape[1] == 0:
-        raise TabFMError(f"{name} must have rows and columns, but got shape {frame.shape}.")
+        if array.dtype == object:  # numbers stored as objects are numbers, not categories
+            frame = frame.infer_objects()
+    if any(pd.api.types.is_complex_dtype(dtype) for dtype in frame.dtypes):
+        raise TabFMError(f"Complex data not supported: {name} has complex columns.")
+    for axis, what in ((0, "sample"), (1, "feature")):
+        if frame.shape[axis] == 0:
+            raise TabFMError(
+                f"{name} has 0 {what}(s) (shape={frame.shape}) while a minimum of 1 is required."
+            )
     return frame.rename(columns=str)
 
 
@@ -165,13 +185,18 @@ def encode_target(y: Any) -> tuple[np.ndarray, np.ndarray]:
         raise TabFMError(f"y must be 1-dimensional, but got shape {labels.shape}.")
     if pd.isna(labels).any():
         raise TabFMError(f"y has {int(pd.isna(labels).sum())} missing labels.")
+    if labels.dtype.kind == "f" and not np.all(np.mod(labels, 1) == 0):
+        raise TabFMError(
+            "Unknown label type: continuous. y must hold class labels, but holds non-integer "
+            f"numbers, e.g. {labels[np.mod(labels, 1) != 0][0]!r}."
+        )
     try:
         classes, codes = np.unique(labels, return_inverse=True)
     except TypeError as e:
         raise TabFMError(f"y has labels that cannot be compared ({e}).") from e
     if len(classes) < 2:
         raise TabFMError(
-            f"y must have at least 2 classes, but got {len(classes)}: {list(classes)}."
+            f"y must have at least 2 classes, but got {len(classes)} class: {list(classes)}."
         )
     if len(classes) > MAX_CLASSES:
         raise TabFMError(

@@ -101,6 +101,8 @@ def test_missing_and_corrupt_weights_raise(tmp_path: Path) -> None:
         (np.zeros(20), "at least 2 classes"),
         (np.arange(20) % 11, "at most 10 classes"),
         (np.where(np.arange(20) < 3, np.nan, np.arange(20) % 2), "missing labels"),
+        (np.linspace(0.0, 1.0, 20), "Unknown label type: continuous"),
+        (None, "requires y to be passed"),
     ],
 )
 def test_bad_targets_raise(tiny_model: TabFMModel, y: np.ndarray, message: str) -> None:
