@@ -56,7 +56,7 @@ $(PANDAS2_VENV)/.installed: pyproject.toml $(PANDAS2_CONSTRAINTS)
 
 test-pandas2: $(PANDAS2_VENV)/.installed
 	CAUSALMIX_REQUIRE_CTGAN=1 CAUSALMIX_REQUIRE_MITRA=1 $(PANDAS2_VENV)/bin/python -m pytest \
-		-p no:cacheprovider tests/causalmix tests/tuner/test_bench.py \
+		-p no:cacheprovider tests/causalmix tests/bench/test_bench.py \
 		tests/tabfm/backends/test_mitra.py tests/tuner/test_backends_e2e.py
 
 # Moving the pins is its own commit: `make lock` resolves pyproject.toml's ranges afresh in two

@@ -15,8 +15,8 @@ import numpy as np
 import pandas as pd
 from sklearn.model_selection import StratifiedKFold
 
+from bench import subsample
 from causalmix import load_dataset
-from tuner._bench_data import subsample
 
 DATASETS_DIR = Path(__file__).resolve().parents[1] / "datasets"
 

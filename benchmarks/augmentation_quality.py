@@ -48,8 +48,7 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))  # also runnable as `python benchmarks/augmentation_quality.py`
 
 from benchmarks._suite import dataset_names, folds, format_table, load_suite  # noqa: E402
-from causalmix import CausalAugmenter, load_dataset  # noqa: E402
-from causalmix._store import clear_memo  # noqa: E402
+from causalmix import CausalAugmenter, clear_memo, load_dataset  # noqa: E402
 
 Encoded = tuple[np.ndarray, np.ndarray]  # (features with NaN (n, d), class codes (n,))
 

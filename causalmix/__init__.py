@@ -32,6 +32,7 @@ if TYPE_CHECKING:
         make_generator,
     )
     from causalmix._pc import PCDiscovery
+    from causalmix._store import clear_memo
 
 __all__ = [
     "CLASS_BALANCES",
@@ -53,6 +54,7 @@ __all__ = [
     "PCDiscovery",
     "SCMGenerator",
     "edge_strengths",
+    "clear_memo",
     "load_dataset",
     "load_table",
     "make_generator",
@@ -83,6 +85,7 @@ _LAZY = {
     "SCMGenerator": "causalmix._generators",
     "SKLEARN_DATASETS": "causalmix._data",
     "edge_strengths": "causalmix._discovery_base",
+    "clear_memo": "causalmix._store",
     "load_dataset": "causalmix._data",
     "load_table": "causalmix._data",
     "make_generator": "causalmix._generators",

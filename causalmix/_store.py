@@ -71,7 +71,12 @@ _MEMO = _Memo(_MEMO_MAX_ENTRIES)
 
 
 def clear_memo() -> None:
-    """Forget every memoised object (tests use it to force reads from the cache)."""
+    """Forget the objects this process memoised in front of the caches.
+
+    Discovery results and fitted mechanisms are kept in a per-process memo (bounded, keyed by
+    the cache's namespace) so that the trials of one worker decode each of them once; clearing
+    it makes the next augmentation read the cache (or compute) again, e.g. to time a cold run.
+    """
     _MEMO.clear()
 
 

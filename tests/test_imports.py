@@ -8,6 +8,7 @@ third-party packages stay loaded, since a cycle can only run through the project
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 
@@ -50,3 +51,13 @@ def test_every_module_imports_first() -> None:
     count, *failed = result.stdout.strip().splitlines()
     assert int(count) > 60  # every module was found
     assert failed == [], "\n".join(failed)
+
+
+def test_benchmark_scripts_use_public_names_only() -> None:
+    private = re.compile(rf"^\s*(?:from|import)\s+(?:{'|'.join(PACKAGES)})\.\w*_\w*", re.M)
+    offenders = [
+        f"{path.name}: {match.group(0).strip()}"
+        for path in sorted((REPO_ROOT / "benchmarks").glob("*.py"))
+        for match in private.finditer(path.read_text())
+    ]
+    assert offenders == []

@@ -12,8 +12,10 @@ from typing import TYPE_CHECKING, Any
 from tuner._errors import TunerError
 
 if TYPE_CHECKING:
-    from tuner._api import export_best, fit, load_study, predict, tune, work
+    from tuner._model import export_best, fit, predict
+    from tuner._service import tune, work
     from tuner._settings import StudySettings
+    from tuner._study import load_study
 
 __all__ = [
     "StudySettings",
@@ -28,12 +30,12 @@ __all__ = [
 
 _LAZY = {
     "StudySettings": "tuner._settings",
-    "export_best": "tuner._api",
-    "fit": "tuner._api",
-    "load_study": "tuner._api",
-    "predict": "tuner._api",
-    "tune": "tuner._api",
-    "work": "tuner._api",
+    "export_best": "tuner._model",
+    "fit": "tuner._model",
+    "load_study": "tuner._study",
+    "predict": "tuner._model",
+    "tune": "tuner._service",
+    "work": "tuner._service",
 }
 
 

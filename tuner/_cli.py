@@ -19,11 +19,7 @@ from collections.abc import Sequence
 from types import FrameType
 from typing import NoReturn
 
-from causalmix._errors import CausalMixError
-from search_spaces._errors import SearchSpaceError
-from storage._errors import StorageError, StorageUnavailableError
-from tabfm._errors import TabFMError
-from tuner._errors import TunerError, WorkerFailedError
+from tuner._errors import OPERATIONAL_ERRORS, USER_ERRORS
 
 __all__ = [
     "EXIT_OPERATIONAL",
@@ -40,19 +36,6 @@ EXIT_USAGE = 2
 EXIT_OPERATIONAL = 3
 """Exit code for an operational failure: the database unreachable (after the retries), a
 worker process that failed. The input may be fine; running again later may succeed."""
-
-OPERATIONAL_ERRORS: tuple[type[Exception], ...] = (StorageUnavailableError, WorkerFailedError)
-"""Errors caused by the environment, not the input: printed as one line, exit code 3."""
-
-USER_ERRORS: tuple[type[Exception], ...] = (
-    CausalMixError,
-    SearchSpaceError,
-    StorageError,
-    TabFMError,
-    TunerError,
-)
-"""Errors caused by user input: printed as one line, exit code 2 (checked after
-:data:`OPERATIONAL_ERRORS`, whose classes derive from these package roots)."""
 
 _VERB_ORDER = ("augment", "tune", "worker", "dashboard", "export", "fit", "predict")
 """Verbs listed first in ``--help``; any other ``tuner/_cmd_<verb>.py`` follows."""

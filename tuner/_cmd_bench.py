@@ -145,7 +145,7 @@ def _command_line(args: argparse.Namespace) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from tuner._bench import BenchConfig, run_bench
+    from bench import BenchConfig, run_bench
 
     datasets = None
     if args.datasets is not None:
@@ -180,5 +180,5 @@ def run(args: argparse.Namespace) -> int:
         "%d runs computed, %d already finished, %d failed; wrote %s",
         len(result.computed), len(result.skipped), len(result.failures), result.out,
     )  # fmt: skip
-    print(result.summary.split("## Goals")[0].rstrip())
+    print(result.overview)
     return 1 if result.failures else 0

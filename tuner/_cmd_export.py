@@ -23,7 +23,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from tuner._api import export_best
+    from tuner._model import export_best
 
     document = export_best(args.study, storage_from(args), args.out)
     scores = document.get("scores", {})

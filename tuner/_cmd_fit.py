@@ -24,7 +24,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from tuner._api import fit
+    from tuner._model import fit
 
     fit(args.config, args.data, args.target, out=args.out, device=args.device)
     _logger.info("Saved the model to %s.", args.out)

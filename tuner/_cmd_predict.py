@@ -21,7 +21,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from tuner._api import predict
+    from tuner._model import predict
 
     result = predict(args.model, args.data, args.out)
     _logger.info("Wrote %d predictions to %s.", len(result), args.out)

@@ -40,7 +40,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from storage import mask_url, resolve_storage_url
-    from tuner._api import tune
+    from tuner._service import tune
     from tuner._summary import summarize
 
     storage = storage_from(args)

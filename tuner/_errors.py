@@ -1,5 +1,11 @@
 from __future__ import annotations
 
+from bench._errors import BenchError
+from causalmix._errors import CausalMixError
+from search_spaces._errors import SearchSpaceError
+from storage._errors import StorageError, StorageUnavailableError
+from tabfm._errors import TabFMError
+
 
 class TunerError(ValueError):
     """Root error of :mod:`tuner`: bad CLI arguments, studies and configs."""
@@ -10,3 +16,18 @@ class WorkerFailedError(TunerError):
 
     The command line exits with code 3 for it (2 is for bad input).
     """
+
+
+OPERATIONAL_ERRORS: tuple[type[Exception], ...] = (StorageUnavailableError, WorkerFailedError)
+"""Errors caused by the environment, not the input: one line, exit code 3."""
+
+USER_ERRORS: tuple[type[Exception], ...] = (
+    BenchError,
+    CausalMixError,
+    SearchSpaceError,
+    StorageError,
+    TabFMError,
+    TunerError,
+)
+"""Errors caused by user input: one line, exit code 2 (checked after
+:data:`OPERATIONAL_ERRORS`, whose classes derive from these package roots)."""

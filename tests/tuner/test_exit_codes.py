@@ -7,7 +7,8 @@ import sys
 
 import pytest
 
-import tuner._api
+import tuner._model
+import tuner._service
 from storage import StorageUnavailableError
 from tuner._cli import EXIT_OPERATIONAL, EXIT_USAGE, main
 from tuner._errors import TunerError, WorkerFailedError
@@ -17,8 +18,8 @@ def test_a_failed_worker_process_is_an_operational_error() -> None:
     ok = subprocess.Popen([sys.executable, "-c", "pass"])
     crashed = subprocess.Popen([sys.executable, "-c", "raise SystemExit(7)"])
     with pytest.raises(WorkerFailedError, match=r"1 of 2 spawned worker.*exit code 7"):
-        tuner._api._wait_for([ok, crashed])
-    tuner._api._wait_for([subprocess.Popen([sys.executable, "-c", "pass"])])  # all fine
+        tuner._service._wait_for([ok, crashed])
+    tuner._service._wait_for([subprocess.Popen([sys.executable, "-c", "pass"])])  # all fine
 
 
 @pytest.mark.parametrize(
@@ -38,7 +39,7 @@ def test_the_cli_maps_operational_failures_to_their_own_exit_code(
     def fail(*args: object, **kwargs: object) -> None:
         raise error
 
-    monkeypatch.setattr(tuner._api, "export_best", fail)
+    monkeypatch.setattr(tuner._model, "export_best", fail)
     assert main(["export", "--study", "s", "--out", "b.yaml"]) == code
     err = capsys.readouterr().err
     assert err == f"causalmix export: error: {error}\n"

@@ -156,7 +156,7 @@ def test_export_without_a_completed_trial(tmp_path: Path) -> None:
 
 
 def test_spawned_workers_share_the_cpu_cores(monkeypatch: pytest.MonkeyPatch) -> None:
-    import tuner._api as api
+    import tuner._service as api
 
     started: list[dict[str, str]] = []
 
@@ -181,7 +181,7 @@ def test_tune_with_workers_keeps_its_thread_share_only_while_it_runs(
 ) -> None:
     import torch
 
-    import tuner._api as api
+    import tuner._service as api
 
     monkeypatch.setattr(api.os, "cpu_count", lambda: 8)
     monkeypatch.delenv("OMP_NUM_THREADS", raising=False)

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from tuner._errors import TunerError
+from bench._errors import BenchError
 
 __all__ = [
     "ECE_BINS",
@@ -156,7 +156,7 @@ class RunStore:
                     str(record["method"]),
                 )
             except (OSError, ValueError, KeyError, TypeError) as e:
-                raise TunerError(
+                raise BenchError(
                     f"A stored benchmark run is unreadable: {str(path)!r} ({e}); delete it to "
                     "recompute that run."
                 ) from e
@@ -173,7 +173,7 @@ class RunStore:
 
     def records(self) -> list[dict[str, Any]]:
         """Every stored run, in a stable order."""
-        from tuner._bench_methods import METHODS
+        from bench._methods import METHODS
 
         order = {name: i for i, name in enumerate(METHODS)}
         keys = sorted(self._records, key=lambda k: (k[0], k[1], k[2], order.get(k[3], 99), k[3]))

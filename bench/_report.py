@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime
 import os
 import platform
+from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -12,7 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from tuner._bench_store import ECE_BINS, write_atomic
+from bench._store import ECE_BINS, write_atomic
 
 __all__ = ["REFERENCE", "hardware", "method_table", "plot_normalized_auc", "write_summary"]
 
@@ -186,8 +187,8 @@ def write_summary(
     device: str,
     protocol: dict[str, Any],
     failures: list[str],
-) -> str:
-    """Write ``summary.md`` for the runs in ``frame`` and return its text."""
+) -> Summary:
+    """Write ``summary.md`` for the runs in ``frame``; return its text and its overview."""
     table = method_table(frame, methods)
     shown = table.rename(
         columns={
@@ -206,7 +207,7 @@ def write_summary(
     )
     now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     protocol_lines = [f"- {key}: {value}" for key, value in protocol.items()]
-    lines = [
+    overview = [
         "# CausalMix benchmark",
         "",
         f"- Command: `{command}`",
@@ -218,8 +219,11 @@ def write_summary(
         "## Per method",
         "",
         _markdown(shown),
+    ]
+    lines = [
+        *overview,
         "",
-        "## Goals (issue #6)",
+        "## Goals",
         "",
         *(_goals(table) if not table.empty else ["- (no runs)"]),
         "",
@@ -267,7 +271,15 @@ def write_summary(
         lines += [f"- {failure}" for failure in failures]
     text = "\n".join(lines) + "\n"
     write_atomic(path, text)
-    return text
+    return Summary(text, "\n".join(overview))
+
+
+@dataclass(frozen=True)
+class Summary:
+    """``summary.md``'s text, and its overview (header and per-method table) for a terminal."""
+
+    text: str
+    overview: str
 
 
 def plot_normalized_auc(path: Path, frame: pd.DataFrame, methods: list[str], title: str) -> None:

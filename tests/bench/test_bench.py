@@ -11,15 +11,15 @@ import pandas as pd
 import pytest
 from sklearn.metrics import log_loss
 
+from bench._errors import BenchError
+from bench._methods import METHODS
+from bench._report import method_table
+from bench._run import BenchConfig, run_bench
+from bench._store import expected_calibration_error, multiclass_log_loss
+from bench._suite import BenchDataset, make_splits, resolve_sources, shift_splits
 from tests.conftest import require_ctgan
 from tests.tuner.conftest import FIXED_TINY
-from tuner._bench import BenchConfig, run_bench
-from tuner._bench_data import BenchDataset, make_splits, resolve_sources, shift_splits
-from tuner._bench_methods import METHODS
-from tuner._bench_report import method_table
-from tuner._bench_store import expected_calibration_error, multiclass_log_loss
 from tuner._cli import main
-from tuner._errors import TunerError
 
 HAS_CTGAN = importlib.util.find_spec("ctgan") is not None
 ALL_METHODS = tuple(m for m in METHODS if HAS_CTGAN or not m.startswith("ctgan"))
@@ -154,7 +154,7 @@ def test_a_resumed_benchmark_must_keep_its_protocol(
     common = {"out": str(tmp_path / "b"), "data_dir": str(suite_dir), "methods": ("zero_shot",)}
     first = run_bench(BenchConfig(**common, weights=str(tiny_weights), folds=2))
     assert len(first.computed) == 4 and first.failures == []
-    with pytest.raises(TunerError, match="different folds"):
+    with pytest.raises(BenchError, match="different folds"):
         run_bench(BenchConfig(**common, weights=str(tiny_weights), folds=3))
 
 
@@ -184,7 +184,7 @@ def test_shift_split_of_categories_balances_two_groups() -> None:
 
 
 def test_shift_split_of_a_constant_column_is_an_error() -> None:
-    with pytest.raises(TunerError, match="'x' cannot be split"):
+    with pytest.raises(BenchError, match="'x' cannot be split"):
         shift_splits(pd.Series([1.0] * 20, name="x"))
 
 
@@ -255,9 +255,9 @@ def test_resolve_sources_finds_shipped_names_and_directories(
     assert names[0][0] == "diabetes" and names[0][1].endswith("datasets/diabetes.csv")
     assert names[1] == ("sklearn:iris", "sklearn:iris")
     assert [n for n, _ in resolve_sources(None, str(suite_dir))] == ["credit-approval", "diabetes"]
-    with pytest.raises(TunerError, match="no .csv or .parquet"):
+    with pytest.raises(BenchError, match="no .csv or .parquet"):
         resolve_sources(None, str(tmp_path))
-    with pytest.raises(TunerError, match="exactly one"):
+    with pytest.raises(BenchError, match="exactly one"):
         resolve_sources(["diabetes"], str(suite_dir))
 
 
@@ -279,7 +279,7 @@ def test_bench_json_records_the_resolved_protocol(
 
 
 def test_method_table_ranks_and_goals_follow_their_definitions() -> None:
-    from tuner._bench_report import _goals
+    from bench._report import _goals
 
     rows = []
     values = {  # normalized ROC-AUC per (dataset, method), two folds each
@@ -324,9 +324,9 @@ def test_bench_is_a_cli_verb_with_its_flags(capsys: pytest.CaptureFixture[str]) 
 def test_zero_shot_validation_is_scored_like_fine_tunings_epoch_0(
     tmp_path: Path, suite_dir: Path, tiny_weights: Path
 ) -> None:
+    from bench._methods import FoldData, MethodContext, run_method
     from causalmix import load_dataset
     from tabfm import FinetuneConfig, finetune, get_backend
-    from tuner._bench_methods import FoldData, MethodContext, run_method
     from tuner._pipeline import split_early_stopping
 
     X, y = load_dataset(suite_dir / "diabetes.csv")

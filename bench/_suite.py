@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from tuner._errors import TunerError
+from bench._errors import BenchError
 
 __all__ = [
     "MIN_CLASS_ROWS",
@@ -85,25 +85,25 @@ def resolve_sources(
     """``(name, source)`` of every dataset of the suite, in order.
 
     Raises:
-        TunerError: If both or neither are given, a name is unknown or the directory has no
+        BenchError: If both or neither are given, a name is unknown or the directory has no
             table.
     """
     if (datasets is None) == (data_dir is None):
-        raise TunerError(
+        raise BenchError(
             "Give exactly one of `datasets` (shipped names or sklearn:NAME) and `data_dir`, "
             f"but got datasets={datasets!r}, data_dir={data_dir!r}."
         )
     if data_dir is not None:
         directory = Path(data_dir).expanduser()
         if not directory.is_dir():
-            raise TunerError(f"The data directory does not exist: {data_dir!r}.")
+            raise BenchError(f"The data directory does not exist: {data_dir!r}.")
         files = sorted(p for p in directory.iterdir() if p.suffix.lower() in _SUFFIXES)
         if not files:
-            raise TunerError(f"The data directory has no .csv or .parquet file: {data_dir!r}.")
+            raise BenchError(f"The data directory has no .csv or .parquet file: {data_dir!r}.")
         return [(p.stem, str(p)) for p in files]
     assert datasets is not None
     if not datasets:
-        raise TunerError("`datasets` must name at least one dataset, but got datasets=[].")
+        raise BenchError("`datasets` must name at least one dataset, but got datasets=[].")
     sources = []
     known = _shipped_names(shipped_dir)
     for name in datasets:
@@ -114,13 +114,13 @@ def resolve_sources(
         if stem not in known:
             close = difflib.get_close_matches(stem, known, n=1)
             hint = f" Did you mean {close[0]!r}?" if close else ""
-            raise TunerError(
+            raise BenchError(
                 f"Unknown dataset name={name!r}.{hint} Shipped datasets: {', '.join(known)}; "
                 "or use sklearn:NAME, or --data-dir for a directory of your own CSVs."
             )
         sources.append((stem, str(shipped_dir / f"{stem}.csv")))
     if len({n for n, _ in sources}) != len(sources):
-        raise TunerError(f"Each dataset must be named once, but got datasets={datasets!r}.")
+        raise BenchError(f"Each dataset must be named once, but got datasets={datasets!r}.")
     return sources
 
 
@@ -169,13 +169,13 @@ def parse_split(split: str) -> tuple[str, str | None]:
     """``"kfold"`` -> ``("kfold", None)``; ``"shift:COLUMN"`` -> ``("shift", "COLUMN")``.
 
     Raises:
-        TunerError: For any other form.
+        BenchError: For any other form.
     """
     if split == "kfold":
         return "kfold", None
     if split.startswith("shift:") and split.removeprefix("shift:"):
         return "shift", split.removeprefix("shift:")
-    raise TunerError(f"`split` must be 'kfold' or 'shift:COLUMN', but got split={split!r}.")
+    raise BenchError(f"`split` must be 'kfold' or 'shift:COLUMN', but got split={split!r}.")
 
 
 def make_splits(
@@ -196,7 +196,7 @@ def make_splits(
     else:
         assert column is not None
         if column not in dataset.X.columns:
-            raise TunerError(
+            raise BenchError(
                 f"The shift column {column!r} is not a feature of dataset {dataset.name!r} "
                 f"(columns: {', '.join(map(str, list(dataset.X.columns)[:20]))})."
             )
@@ -211,9 +211,9 @@ def kfold_splits(y: pd.Series, n_folds: int, seed: int) -> list[OuterFold]:
     from sklearn.model_selection import StratifiedKFold
 
     if n_folds < 2:
-        raise TunerError(f"`folds >= 2` must hold, but got folds={n_folds}.")
+        raise BenchError(f"`folds >= 2` must hold, but got folds={n_folds}.")
     if n_folds > len(y) // 2:
-        raise TunerError(
+        raise BenchError(
             f"`folds <= n_rows / 2` must hold, but got folds={n_folds} for {len(y)} rows."
         )
     splitter = StratifiedKFold(n_splits=n_folds, shuffle=True, random_state=seed)
@@ -236,7 +236,7 @@ def shift_splits(values: pd.Series) -> list[OuterFold]:
     reverse.
 
     Raises:
-        TunerError: If a domain would be empty.
+        BenchError: If a domain would be empty.
     """
     name = str(values.name)
     observed = values.notna().to_numpy()
@@ -261,7 +261,7 @@ def shift_splits(values: pd.Series) -> list[OuterFold]:
         in_b = observed & np.isin(as_text, groups[1])
         names = (f"{name} in {sorted(groups[0])}", f"{name} in {sorted(groups[1])}")
     if not in_a.any() or not in_b.any():
-        raise TunerError(
+        raise BenchError(
             f"The shift column {name!r} cannot be split into two non-empty domains "
             f"({int(in_a.sum())} and {int(in_b.sum())} rows)."
         )

@@ -203,7 +203,7 @@ def _ctgan_only(context: MethodContext, data: FoldData) -> MethodOutput:
 
 def _tuned(context: MethodContext, data: FoldData) -> MethodOutput:
     from search_spaces import GROUPS
-    from tuner._api import export_best, tune
+    from tuner import export_best, tune
     from tuner._pipeline import train_causalmixft
 
     tag = f"{data.dataset}-{data.split.replace(':', '_')}-fold{data.fold}"

@@ -2,12 +2,12 @@
 
 The benchmark reproduces the CausalMixFT study's experiment on any suite of classification
 tables: per outer fold, ``zero_shot`` runs first (every other method is normalized against it
-on the same fold), then each requested method (see :mod:`tuner._bench_methods`). Finished runs
-are stored one by one (see :mod:`tuner._bench_store`), so an interrupted benchmark continues
+on the same fold), then each requested method (see :mod:`bench._methods`). Finished runs
+are stored one by one (see :mod:`bench._store`), so an interrupted benchmark continues
 where it stopped. The output directory holds:
 
 - ``results.csv``: one row per run;
-- ``summary.md``: per-method statistics, the issue's goals, definitions and the protocol;
+- ``summary.md``: per-method statistics, the goals, definitions and the protocol;
 - ``normalized_auc.png``: a box plot of the normalized ROC-AUC per method;
 - ``bench.json``: the protocol (a resumed benchmark must use the same);
 - ``runs/``: one JSON file per finished run; ``tuned/``: each study's training rows and best
@@ -27,7 +27,17 @@ from typing import Any
 
 import numpy as np
 
-from tuner._bench_data import (
+from bench._errors import BenchError
+from bench._methods import CTGAN_METHODS, METHODS, FoldData, MethodContext, run_method
+from bench._report import Summary
+from bench._store import (
+    RunKey,
+    RunStore,
+    expected_calibration_error,
+    multiclass_log_loss,
+    write_atomic,
+)
+from bench._suite import (
     MIN_CLASS_ROWS,
     BenchDataset,
     OuterFold,
@@ -35,14 +45,6 @@ from tuner._bench_data import (
     make_splits,
     parse_split,
     resolve_sources,
-)
-from tuner._bench_methods import CTGAN_METHODS, METHODS, FoldData, MethodContext, run_method
-from tuner._bench_store import (
-    RunKey,
-    RunStore,
-    expected_calibration_error,
-    multiclass_log_loss,
-    write_atomic,
 )
 from tuner._errors import TunerError
 
@@ -117,7 +119,7 @@ class BenchConfig:
         self.methods = tuple(self.methods)
         unknown = [m for m in self.methods if m not in METHODS]
         if unknown or not self.methods:
-            raise TunerError(
+            raise BenchError(
                 f"Unknown or no methods: methods={list(self.methods)!r}; choose from "
                 f"{', '.join(METHODS)}."
             )
@@ -133,16 +135,16 @@ class BenchConfig:
         ):
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
-                raise TunerError(f"`{name} >= {minimum}` must hold, but got {name}={value!r}.")
+                raise BenchError(f"`{name} >= {minimum}` must hold, but got {name}={value!r}.")
         if not 0.0 < self.valid_fraction < 0.5:
-            raise TunerError(
+            raise BenchError(
                 "`0 < valid_fraction < 0.5` must hold, but got "
                 f"valid_fraction={self.valid_fraction}."
             )
         if self.threads is not None and (
             not isinstance(self.threads, int) or isinstance(self.threads, bool) or self.threads < 1
         ):
-            raise TunerError(f"`threads >= 1` must hold, but got threads={self.threads!r}.")
+            raise BenchError(f"`threads >= 1` must hold, but got threads={self.threads!r}.")
         parse_split(self.split)
 
     @property
@@ -161,6 +163,7 @@ class BenchResult:
         skipped: Runs found finished and not recomputed.
         failures: One line per run that failed (retried by the next invocation).
         summary: The text of ``summary.md``.
+        overview: Its header and per-method table, for a terminal.
     """
 
     out: Path
@@ -168,6 +171,7 @@ class BenchResult:
     skipped: list[RunKey]
     failures: list[str]
     summary: str
+    overview: str
 
 
 def _fixed_config(config: BenchConfig) -> dict[str, Any]:
@@ -221,10 +225,10 @@ def _check_protocol(out: Path, current: dict[str, Any]) -> None:
     try:
         stored = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as e:
-        raise TunerError(f"The benchmark protocol file is unreadable: {str(path)!r} ({e}).") from e
+        raise BenchError(f"The benchmark protocol file is unreadable: {str(path)!r} ({e}).") from e
     changed = sorted(k for k in set(stored) | set(current) if stored.get(k) != current.get(k))
     if changed:
-        raise TunerError(
+        raise BenchError(
             f"The benchmark in {str(out)!r} was run with a different {', '.join(changed)}; "
             "resume it with the same settings or choose a new --out."
         )
@@ -236,7 +240,7 @@ def _check_ctgan(config: BenchConfig) -> None:
     try:
         import ctgan  # noqa: F401
     except ImportError as e:
-        raise TunerError(
+        raise BenchError(
             f"Methods {[m for m in config.methods if m in CTGAN_METHODS]} need the optional "
             f"`ctgan` package ({e}); install it or leave those methods out."
         ) from e
@@ -246,7 +250,7 @@ def run_bench(config: BenchConfig) -> BenchResult:
     """Run (or resume) a benchmark and write its results, summary and plot.
 
     Raises:
-        TunerError: For bad settings, or a resumed benchmark with other settings or data.
+        BenchError: For bad settings, or a resumed benchmark with other settings or data.
         CausalMixError / SearchSpaceError / StorageError / TabFMError: For bad data, spaces,
             storage URLs or weights.
     """
@@ -311,7 +315,9 @@ def run_bench(config: BenchConfig) -> BenchResult:
                 runner.run_fold(dataset, fold)
     finally:
         summary = _report(config, store, suite, backend.device_name, runner.failures)
-    return BenchResult(out, runner.computed, runner.skipped, runner.failures, summary)
+    return BenchResult(
+        out, runner.computed, runner.skipped, runner.failures, summary.text, summary.overview
+    )
 
 
 def _ctgan_device(device: str) -> str:
@@ -350,7 +356,7 @@ class _Runner:
             stored = self.store.get(key)
             if stored is not None:
                 if stored.get("data_fingerprint") != fingerprint:
-                    raise TunerError(
+                    raise BenchError(
                         f"The training rows of {dataset.name!r} fold {fold.fold} differ from "
                         f"the stored run's (fingerprint {fingerprint} != "
                         f"{stored.get('data_fingerprint')}); use a new --out."
@@ -380,7 +386,7 @@ class _Runner:
         start = time.perf_counter()
         try:
             output = run_method(method, self.context, data)
-        except (KeyboardInterrupt, TunerError):
+        except (KeyboardInterrupt, BenchError, TunerError):
             raise
         except Exception as e:  # noqa: BLE001 - one failed run must not stop the benchmark
             reason = " ".join(str(e).split())[:300] or type(e).__name__
@@ -433,8 +439,8 @@ def _report(
     suite: list[BenchDataset],
     device: str,
     failures: list[str],
-) -> str:
-    from tuner._bench_report import plot_normalized_auc, write_summary
+) -> Summary:
+    from bench._report import plot_normalized_auc, write_summary
 
     out = Path(config.out).expanduser().resolve()
     frame = store.frame()
@@ -459,7 +465,7 @@ def _report(
         "seed": config.seed,
     }
     command = config.command or f"run_bench({_short_repr(config)})"
-    text = write_summary(
+    summary = write_summary(
         out / "summary.md",
         frame,
         config.run_methods,
@@ -474,7 +480,7 @@ def _report(
             f"{len(frame)} runs ({device})"
         )
         plot_normalized_auc(out / "normalized_auc.png", frame, config.run_methods, title)
-    return text
+    return summary
 
 
 def _short_repr(config: BenchConfig) -> str:
