@@ -310,6 +310,4 @@ def plot_normalized_auc(path: Path, frame: pd.DataFrame, methods: list[str], tit
         figure.savefig(buffer, format="png", dpi=120)
     finally:
         plt.close(figure)
-    temporary = path.with_name(f".{path.name}.tmp")
-    temporary.write_bytes(buffer.getvalue())
-    os.replace(temporary, path)
+    write_atomic(path, buffer.getvalue())

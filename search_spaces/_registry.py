@@ -1,17 +1,21 @@
 """The registry of tunable parameters: group, type, valid domain, default and help line.
 
-This module is the one place that holds parameter defaults. A search space only names the
-parameters it samples or fixes; everything else takes its default from here.
+A search space only names the parameters it samples or fixes; everything else takes its
+default from here. The fine-tuning parameters come from the engine's own declaration; the
+augmentation ones are declared here and checked against :class:`causalmix.CausalAugmenter` by
+the tests.
 
 Two groups exist:
 
 * ``"augmentation"``: the keyword arguments of :class:`causalmix.CausalAugmenter`, plus
   ``synthetic_ratio`` (synthetic rows per real row; ``0`` means plain fine-tuning).
-* ``"finetune"``: the fields of :class:`tabfm.FinetuneConfig`.
+* ``"finetune"``: the tunable fields of :class:`tabfm.FinetuneConfig`, derived from the
+  dataclass (its defaults, domains and help lines are declared there, once).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import math
 import types
@@ -118,8 +122,27 @@ def _aug(name: str, kind: Kind, default: Any, help: str, **domain: Any) -> Param
     return Parameter(name, "augmentation", kind, default, help, **domain)
 
 
-def _ft(name: str, kind: Kind, default: Any, help: str, **domain: Any) -> Parameter:
-    return Parameter(name, "finetune", kind, default, help, **domain)
+def _finetune_parameters() -> tuple[Parameter, ...]:
+    """The tunable fields of :class:`tabfm.FinetuneConfig`, with the defaults, domains and help
+    lines the engine declares (one source of truth; ``tabfm`` imports no torch for it)."""
+    from tabfm import FinetuneConfig
+
+    return tuple(
+        Parameter(
+            item.name,
+            "finetune",
+            item.metadata["kind"],
+            item.default,
+            item.metadata["help"],
+            low=item.metadata["low"],
+            high=item.metadata["high"],
+            low_open=item.metadata["low_open"],
+            high_open=item.metadata["high_open"],
+            choices=tuple(item.metadata["choices"]),
+        )
+        for item in dataclasses.fields(FinetuneConfig)
+        if item.metadata.get("tunable")
+    )
 
 
 _ALL = (
@@ -167,47 +190,7 @@ _ALL = (
         "class mix of synthetic rows: match the data, or uniform",
         choices=("match", "uniform"),
     ),
-    _ft("learning_rate", "float", 1e-4, "optimizer learning rate", low=0.0, low_open=True),
-    _ft("weight_decay", "float", 0.01, "AdamW weight decay", low=0.0),
-    _ft("epochs", "int", 5, "fine-tuning epochs", low=1),
-    _ft("steps_per_epoch", "int", 20, "optimizer steps per epoch", low=1),
-    _ft("episodes_per_step", "int", 4, "context/query episodes per optimizer step", low=1),
-    _ft("context_size", "int", 512, "rows in the in-context training set of an episode", low=8),
-    _ft(
-        "query_fraction",
-        "float",
-        0.3,
-        "fraction of an episode's rows used as queries",
-        low=0.0,
-        high=1.0,
-        low_open=True,
-        high_open=True,
-    ),
-    _ft(
-        "query_source",
-        "categorical",
-        "real",
-        "where query rows come from: real rows only, or real + synthetic",
-        choices=("real", "mixed"),
-    ),
-    _ft("patience", "int", 3, "epochs without validation improvement before stopping", low=1),
-    _ft(
-        "warmup_fraction",
-        "float",
-        0.1,
-        "fraction of steps with a linear learning-rate warmup",
-        low=0.0,
-        high=1.0,
-        high_open=True,
-    ),
-    _ft("grad_clip", "float", 1.0, "gradient norm clip", low=0.0, low_open=True),
-    _ft(
-        "metric",
-        "categorical",
-        "roc_auc",
-        "validation metric for early stopping",
-        choices=("roc_auc", "log_loss"),
-    ),
+    *_finetune_parameters(),
 )
 
 PARAMETERS: Mapping[str, Parameter] = types.MappingProxyType({p.name: p for p in _ALL})

@@ -10,6 +10,14 @@ if TYPE_CHECKING:
     import torch
 
 
+def is_device_name(device: Any) -> bool:
+    """Whether ``device`` is ``"auto"``, ``"cpu"``, ``"cuda"`` or ``"cuda:N"`` (the one check
+    of a device name; whether CUDA is there is :func:`resolve_device`'s question)."""
+    return isinstance(device, str) and (
+        device in ("auto", "cpu", "cuda") or (device.startswith("cuda:") and device[5:].isdigit())
+    )
+
+
 def resolve_device(device: str) -> torch.device:
     """``"auto"`` is CUDA when available, else CPU; ``"cpu"``, ``"cuda"``, ``"cuda:N"`` as is.
 
@@ -18,15 +26,12 @@ def resolve_device(device: str) -> torch.device:
     """
     import torch
 
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    valid = isinstance(device, str) and (
-        device in ("cpu", "cuda") or (device.startswith("cuda:") and device[5:].isdigit())
-    )
-    if not valid:
+    if not is_device_name(device):
         raise TabFMError(
             f"`device` must be 'auto', 'cpu', 'cuda' or 'cuda:N', but got device={device!r}."
         )
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if device.startswith("cuda") and not torch.cuda.is_available():
         raise TabFMError(f"CUDA is not available, but got device={device!r}.")
     return torch.device(device)

@@ -4,36 +4,56 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
+from tabfm._device import is_device_name
 from tabfm._errors import TabFMError
 
 QUERY_SOURCES = ("real", "mixed")
 METRICS = ("roc_auc", "log_loss")
-_FLOAT_FIELDS = (
-    "learning_rate",
-    "weight_decay",
-    "warmup_fraction",
-    "grad_clip",
-    "query_fraction",
-    "min_delta",
-)
+
+
+def setting(
+    default: Any,
+    help: str,
+    *,
+    kind: str,
+    low: float | None = None,
+    high: float | None = None,
+    low_open: bool = False,
+    high_open: bool = False,
+    choices: tuple[Any, ...] = (),
+    tunable: bool = True,
+) -> Any:
+    """A dataclass field that declares its domain, help line and whether a search space may
+    tune it. The search-space registry (:mod:`search_spaces`) derives its fine-tuning
+    parameters from these declarations, so each default and domain is written once."""
+    return field(
+        default=default,
+        metadata={
+            "help": help,
+            "kind": kind,
+            "low": low,
+            "high": high,
+            "low_open": low_open,
+            "high_open": high_open,
+            "choices": choices,
+            "tunable": tunable,
+        },
+    )
 
 
 @dataclass(frozen=True)
 class FinetuneConfig:
     """How :func:`tabfm.finetune` trains.
 
-    The defaults suit small tables (hundreds of rows) and a CPU: about a minute per run for
-    the built-in model on a 1,000-row table (see ``benchmarks/finetune.py``).
+    Each field declares its domain (see :func:`setting`); the tunable ones are the ``finetune``
+    parameters of the search spaces, with the same defaults.
 
     Attributes:
         learning_rate: Peak AdamW learning rate.
         weight_decay: AdamW weight decay.
-        warmup_fraction: Share of all steps spent warming up linearly, in ``[0, 1)``; then
-            cosine decay to zero.
-        grad_clip: Gradient-norm clip (``> 0``).
         epochs: Epochs; each ends with a validation.
         steps_per_epoch: Optimiser steps per epoch.
         episodes_per_step: Episodes (context/query splits) averaged per step.
@@ -42,6 +62,9 @@ class FinetuneConfig:
         query_source: ``"real"``: queries are real rows only (synthetic rows only ever serve as
             context); ``"mixed"``: queries come from the whole pool.
         patience: Epochs without validation improvement before stopping (``0`` = never stop).
+        warmup_fraction: Share of all steps spent warming up linearly, in ``[0, 1)``; then
+            cosine decay to zero.
+        grad_clip: Gradient-norm clip (``> 0``).
         metric: Validation metric choosing the best epoch: ``"roc_auc"`` or ``"log_loss"``.
         min_delta: Smallest gain of the metric that counts as an improvement (``>= 0``); on
             small validation splits, smaller gains are noise, and taking them trades the
@@ -51,73 +74,60 @@ class FinetuneConfig:
         device: ``"auto"`` (CUDA if available), ``"cpu"``, ``"cuda"`` or ``"cuda:N"``.
     """
 
-    learning_rate: float = 3e-5
-    weight_decay: float = 0.01
-    warmup_fraction: float = 0.1
-    grad_clip: float = 1.0
-    epochs: int = 5
-    steps_per_epoch: int = 8
-    episodes_per_step: int = 2
-    context_size: int = 512
-    query_fraction: float = 0.3
-    query_source: str = "real"
-    patience: int = 3
-    metric: str = "roc_auc"
-    min_delta: float = 1e-3
-    eval_estimators: int = 1
-    seed: int = 0
-    device: str = "auto"
+    learning_rate: float = setting(
+        1e-4, "optimizer learning rate", kind="float", low=0.0, low_open=True
+    )
+    weight_decay: float = setting(0.01, "AdamW weight decay", kind="float", low=0.0)
+    epochs: int = setting(5, "fine-tuning epochs", kind="int", low=1)
+    steps_per_epoch: int = setting(20, "optimizer steps per epoch", kind="int", low=1)
+    episodes_per_step: int = setting(
+        4, "context/query episodes per optimizer step", kind="int", low=1
+    )
+    context_size: int = setting(
+        512, "rows in the in-context training set of an episode", kind="int", low=8
+    )
+    query_fraction: float = setting(
+        0.3,
+        "fraction of an episode's rows used as queries",
+        kind="float",
+        low=0.0,
+        high=1.0,
+        low_open=True,
+        high_open=True,
+    )
+    query_source: str = setting(
+        "real",
+        "where query rows come from: real rows only, or real + synthetic",
+        kind="categorical",
+        choices=QUERY_SOURCES,
+    )
+    patience: int = setting(
+        3, "epochs without validation improvement before stopping (0 = never)", kind="int", low=0
+    )
+    warmup_fraction: float = setting(
+        0.1,
+        "fraction of steps with a linear learning-rate warmup",
+        kind="float",
+        low=0.0,
+        high=1.0,
+        high_open=True,
+    )
+    grad_clip: float = setting(1.0, "gradient norm clip", kind="float", low=0.0, low_open=True)
+    metric: str = setting(
+        "roc_auc", "validation metric for early stopping", kind="categorical", choices=METRICS
+    )
+    min_delta: float = setting(
+        1e-3, "smallest metric gain that counts", kind="float", low=0.0, tunable=False
+    )
+    eval_estimators: int = setting(
+        1, "ensemble members of validation predictions", kind="int", low=1, tunable=False
+    )
+    seed: int = setting(0, "seed of the episodes", kind="int", tunable=False)
+    device: str = setting("auto", "where to train", kind="device", tunable=False)
 
     def __post_init__(self) -> None:
-        for name in _FLOAT_FIELDS:
-            value = getattr(self, name)
-            if not isinstance(value, (int, float)) or isinstance(value, bool):
-                raise TabFMError(f"`{name}` must be a number, but got {name}={value!r}.")
-        _require(self.learning_rate > 0, "learning_rate > 0", "learning_rate", self.learning_rate)
-        _require(self.weight_decay >= 0, "weight_decay >= 0", "weight_decay", self.weight_decay)
-        _require(
-            0 <= self.warmup_fraction < 1,
-            "0 <= warmup_fraction < 1",
-            "warmup_fraction",
-            self.warmup_fraction,
-        )
-        _require(self.grad_clip > 0, "grad_clip > 0", "grad_clip", self.grad_clip)
-        for name in ("epochs", "steps_per_epoch", "episodes_per_step", "eval_estimators"):
-            value = getattr(self, name)
-            _require(_is_int(value) and value >= 1, f"{name} >= 1", name, value)
-        _require(
-            _is_int(self.context_size) and self.context_size >= 8,
-            "context_size >= 8",
-            "context_size",
-            self.context_size,
-        )
-        _require(
-            0 < self.query_fraction < 1,
-            "0 < query_fraction < 1",
-            "query_fraction",
-            self.query_fraction,
-        )
-        _require(
-            self.query_source in QUERY_SOURCES,
-            f"query_source in {QUERY_SOURCES}",
-            "query_source",
-            self.query_source,
-        )
-        _require(
-            _is_int(self.patience) and self.patience >= 0,
-            "patience >= 0",
-            "patience",
-            self.patience,
-        )
-        _require(self.metric in METRICS, f"metric in {METRICS}", "metric", self.metric)
-        _require(self.min_delta >= 0, "min_delta >= 0", "min_delta", self.min_delta)
-        _require(_is_int(self.seed), "seed is an int", "seed", self.seed)
-        device = self.device
-        valid_device = isinstance(device, str) and (
-            device in ("auto", "cpu", "cuda")
-            or (device.startswith("cuda:") and device[5:].isdigit())
-        )
-        _require(valid_device, "device in ('auto', 'cpu', 'cuda', 'cuda:N')", "device", device)
+        for item in dataclasses.fields(self):
+            _check(item.name, getattr(self, item.name), item.metadata)
 
     def to_dict(self) -> dict[str, Any]:
         """The config as a JSON-serialisable dict."""
@@ -139,6 +149,43 @@ class FinetuneConfig:
 
 def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _check(name: str, value: Any, declared: Any) -> None:
+    """Raise :class:`TabFMError` unless ``value`` is in the declared domain of ``name``."""
+    kind = declared["kind"]
+    if kind == "device":
+        if not is_device_name(value):
+            raise TabFMError(
+                f"`device in ('auto', 'cpu', 'cuda', 'cuda:N')` must hold, but got "
+                f"device={value!r}."
+            )
+        return
+    if kind == "categorical":
+        _require(value in declared["choices"], f"{name} in {declared['choices']}", name, value)
+        return
+    if kind == "float" and (not isinstance(value, (int, float)) or isinstance(value, bool)):
+        raise TabFMError(f"`{name}` must be a number, but got {name}={value!r}.")
+    low, high = declared["low"], declared["high"]
+    parts = []
+    if low is not None:
+        parts.append(f"{_number(low)} {'<' if declared['low_open'] else '<='} ")
+    parts.append(name)
+    if high is not None:
+        parts.append(f" {'<' if declared['high_open'] else '<='} {_number(high)}")
+    text = "".join(parts)
+    if low is not None and high is None:  # written the usual way round: "epochs >= 1"
+        text = f"{name} {'>' if declared['low_open'] else '>='} {_number(low)}"
+    if kind == "int":
+        _require(_is_int(value), text if low is not None else f"{name} is an int", name, value)
+    in_range = (low is None or (value > low if declared["low_open"] else value >= low)) and (
+        high is None or (value < high if declared["high_open"] else value <= high)
+    )
+    _require(in_range, text, name, value)
+
+
+def _number(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else repr(value)
 
 
 def _require(condition: Any, text: str, name: str, value: Any) -> None:

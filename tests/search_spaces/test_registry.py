@@ -109,3 +109,58 @@ def test_group_config_keeps_ratio_with_augmentation() -> None:
     assert list(grouped) == ["augmentation", "finetune"]
     assert grouped["augmentation"]["synthetic_ratio"] == 1.0
     assert grouped["finetune"]["learning_rate"] == 1e-3
+
+
+def test_finetune_parameters_are_the_engines_declared_settings() -> None:
+    import dataclasses
+
+    from tabfm import FinetuneConfig, TabFMError
+
+    fields = {f.name: f for f in dataclasses.fields(FinetuneConfig) if f.metadata["tunable"]}
+    finetune = {n: p for n, p in PARAMETERS.items() if p.group == "finetune"}
+    assert list(finetune) == list(fields)
+    assert {n: p.default for n, p in finetune.items()} == {n: f.default for n, f in fields.items()}
+    # The same values are refused on both sides, e.g. patience 0 (never stop) is valid for both.
+    for name, parameter in finetune.items():
+        outside = []
+        if parameter.kind == "categorical":
+            outside.append("no-such-choice")
+        if parameter.low is not None:
+            outside.append(parameter.low if parameter.low_open else parameter.low - 1)
+        if parameter.high is not None:
+            outside.append(parameter.high if parameter.high_open else parameter.high + 1)
+        for value in outside:
+            with pytest.raises(SearchSpaceError):
+                check_config({name: value})
+            with pytest.raises(TabFMError):
+                FinetuneConfig(**{name: value})
+    assert check_config({"patience": 0})["patience"] == FinetuneConfig(patience=0).patience
+
+
+def test_augmentation_parameters_agree_with_the_augmenter() -> None:
+    import inspect
+
+    from causalmix import (
+        CLASS_BALANCES,
+        DISCOVERY_ALGORITHMS,
+        INDEPENDENCE_TESTS,
+        MECHANISM_QUALITIES,
+        CausalAugmenter,
+    )
+
+    signature = inspect.signature(CausalAugmenter.__init__).parameters
+    for name, parameter in PARAMETERS.items():
+        if parameter.group == "augmentation" and name != "synthetic_ratio":
+            assert signature[name].default == parameter.default, name
+    assert PARAMETERS["discovery"].choices == tuple(DISCOVERY_ALGORITHMS)
+    assert PARAMETERS["indep_test"].choices == ("auto", *INDEPENDENCE_TESTS)
+    assert PARAMETERS["mechanism_quality"].choices == tuple(MECHANISM_QUALITIES)
+    assert PARAMETERS["class_balance"].choices == tuple(CLASS_BALANCES)
+
+
+def test_the_engines_agree_on_the_most_classes() -> None:
+    # causalmix and tabfm may not import each other, so each states the limit; they must agree.
+    from causalmix import MAX_CLASSES as augmenter_limit
+    from tabfm import MAX_CLASSES as model_limit
+
+    assert augmenter_limit == model_limit
