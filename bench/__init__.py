@@ -7,8 +7,9 @@ It sits on top of the tuning service (its ``tuned`` method runs studies); nothin
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+import lazy_loader
 
 from bench._errors import BenchError
 
@@ -18,17 +19,15 @@ if TYPE_CHECKING:
 
 __all__ = ["BenchConfig", "BenchDataset", "BenchError", "run_bench", "subsample"]
 
-# Imported on first use: the CLI imports this package for BenchError, and `--help` must not
-# pay for pandas.
-_LAZY = {
-    "BenchConfig": "bench._run",
-    "BenchDataset": "bench._suite",
-    "run_bench": "bench._run",
-    "subsample": "bench._suite",
-}
+# Each public name is imported from its module on first access (`causalmix --help` stays fast).
+__getattr__, _, _ = lazy_loader.attach(
+    __name__,
+    submod_attrs={
+        "_run": ["BenchConfig", "run_bench"],
+        "_suite": ["BenchDataset", "subsample"],
+    },
+)
 
 
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        return getattr(importlib.import_module(_LAZY[name]), name)
-    raise AttributeError(f"module 'bench' has no attribute {name!r}")
+def __dir__() -> list[str]:
+    return sorted(__all__)

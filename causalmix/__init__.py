@@ -6,7 +6,9 @@ first access.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+import lazy_loader
 
 if TYPE_CHECKING:
     from causalmix._augmenter import CLASS_BALANCES, MECHANISM_QUALITIES, CausalAugmenter
@@ -64,47 +66,37 @@ __all__ = [
 ]
 
 
-# Public name -> defining module, imported on first access (`causalmix --help` stays fast).
-_LAZY = {
-    "BaseCache": "causalmix._cache",
-    "BaseDiscovery": "causalmix._discovery_base",
-    "BaseGenerator": "causalmix._generators",
-    "CLASS_BALANCES": "causalmix._augmenter",
-    "CTGANGenerator": "causalmix._generators",
-    "CausalAugmenter": "causalmix._augmenter",
-    "CausalMixError": "causalmix._errors",
-    "DISCOVERY_ALGORITHMS": "causalmix._discovery",
-    "DirectoryCache": "causalmix._cache",
-    "FCIDiscovery": "causalmix._fci",
-    "GENERATORS": "causalmix._generators",
-    "INDEPENDENCE_TESTS": "causalmix._discovery_base",
-    "MAX_CLASSES": "causalmix._data",
-    "MECHANISM_QUALITIES": "causalmix._augmenter",
-    "MemoryCache": "causalmix._cache",
-    "PCDiscovery": "causalmix._pc",
-    "SCMGenerator": "causalmix._generators",
-    "SKLEARN_DATASETS": "causalmix._data",
-    "edge_strengths": "causalmix._discovery_base",
-    "clear_memo": "causalmix._store",
-    "load_dataset": "causalmix._data",
-    "load_table": "causalmix._data",
-    "make_generator": "causalmix._generators",
-    "sample_dags": "causalmix._dag_sampling",
-    "split_target": "causalmix._data",
-    "validate_dataset": "causalmix._data",
-}
-
-
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'causalmix' has no attribute {name!r}")
-    import importlib
-
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
+# Each public name is imported from its module on first access (`causalmix --help` stays fast).
+__getattr__, _, _ = lazy_loader.attach(
+    __name__,
+    submod_attrs={
+        "_augmenter": ["CLASS_BALANCES", "CausalAugmenter", "MECHANISM_QUALITIES"],
+        "_cache": ["BaseCache", "DirectoryCache", "MemoryCache"],
+        "_dag_sampling": ["sample_dags"],
+        "_data": [
+            "MAX_CLASSES",
+            "SKLEARN_DATASETS",
+            "load_dataset",
+            "load_table",
+            "split_target",
+            "validate_dataset",
+        ],
+        "_discovery": ["DISCOVERY_ALGORITHMS"],
+        "_discovery_base": ["BaseDiscovery", "INDEPENDENCE_TESTS", "edge_strengths"],
+        "_errors": ["CausalMixError"],
+        "_fci": ["FCIDiscovery"],
+        "_generators": [
+            "BaseGenerator",
+            "CTGANGenerator",
+            "GENERATORS",
+            "SCMGenerator",
+            "make_generator",
+        ],
+        "_pc": ["PCDiscovery"],
+        "_store": ["clear_memo"],
+    },
+)
 
 
 def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+    return sorted(__all__)

@@ -6,7 +6,9 @@ first access.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+import lazy_loader
 
 if TYPE_CHECKING:
     from tabfm._classifier import TabFMClassifier
@@ -52,45 +54,27 @@ __all__ = [
 ]
 
 
-# Public name -> defining module, imported on first access (`causalmix --help` stays fast).
-_LAZY = {
-    "BACKENDS": "tabfm.backends",
-    "BaseBackend": "tabfm.backends",
-    "FineTunedClassifier": "tabfm._finetuned",
-    "FinetuneConfig": "tabfm._finetune_config",
-    "MAX_CLASSES": "tabfm._config",
-    "PretrainConfig": "tabfm._pretrain",
-    "TabFMBackend": "tabfm.backends._tabfm",
-    "TabFMClassifier": "tabfm._classifier",
-    "TabFMConfig": "tabfm._config",
-    "TabFMError": "tabfm._errors",
-    "TabFMModel": "tabfm._model",
-    "TablePreprocessor": "tabfm._preprocess",
-    "export_weights": "tabfm._pretrain",
-    "finetune": "tabfm._finetune",
-    "get_backend": "tabfm.backends",
-    "load_checkpoint": "tabfm._pretrain",
-    "load_model": "tabfm._weights",
-    "normalized_roc_auc": "tabfm._metrics",
-    "pretrain": "tabfm._pretrain",
-    "resolve_device": "tabfm._device",
-    "roc_auc": "tabfm._metrics",
-    "sample_episode": "tabfm._finetune",
-    "save_weights": "tabfm._weights",
-    "shipped_weights_dir": "tabfm._weights",
-}
-
-
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'tabfm' has no attribute {name!r}")
-    import importlib
-
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
+# Each public name is imported from its module on first access (`causalmix --help` stays fast).
+__getattr__, _, _ = lazy_loader.attach(
+    __name__,
+    submod_attrs={
+        "_classifier": ["TabFMClassifier"],
+        "_config": ["MAX_CLASSES", "TabFMConfig"],
+        "_device": ["resolve_device"],
+        "_errors": ["TabFMError"],
+        "_finetune": ["finetune", "sample_episode"],
+        "_finetune_config": ["FinetuneConfig"],
+        "_finetuned": ["FineTunedClassifier"],
+        "_metrics": ["normalized_roc_auc", "roc_auc"],
+        "_model": ["TabFMModel"],
+        "_preprocess": ["TablePreprocessor"],
+        "_pretrain": ["PretrainConfig", "export_weights", "load_checkpoint", "pretrain"],
+        "_weights": ["load_model", "save_weights", "shipped_weights_dir"],
+        "backends": ["BACKENDS", "BaseBackend", "get_backend"],
+        "backends._tabfm": ["TabFMBackend"],
+    },
+)
 
 
 def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+    return sorted(__all__)

@@ -6,8 +6,9 @@ this package for its error class) does not pay for pandas, Optuna or torch.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+import lazy_loader
 
 from tuner._errors import TunerError
 
@@ -28,18 +29,17 @@ __all__ = [
     "work",
 ]
 
-_LAZY = {
-    "StudySettings": "tuner._settings",
-    "export_best": "tuner._model",
-    "fit": "tuner._model",
-    "load_study": "tuner._study",
-    "predict": "tuner._model",
-    "tune": "tuner._service",
-    "work": "tuner._service",
-}
+# Each public name is imported from its module on first access (`causalmix --help` stays fast).
+__getattr__, _, _ = lazy_loader.attach(
+    __name__,
+    submod_attrs={
+        "_model": ["export_best", "fit", "predict"],
+        "_service": ["tune", "work"],
+        "_settings": ["StudySettings"],
+        "_study": ["load_study"],
+    },
+)
 
 
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        return getattr(importlib.import_module(_LAZY[name]), name)
-    raise AttributeError(f"module 'tuner' has no attribute {name!r}")
+def __dir__() -> list[str]:
+    return sorted(__all__)
