@@ -7,10 +7,24 @@ import logging
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from search_spaces import PARAMETERS
+
 if TYPE_CHECKING:
     from causalmix import CausalAugmenter
 
 _logger = logging.getLogger("causalmix")
+
+AUGMENTER_OPTIONS = (
+    "discovery",
+    "indep_test",
+    "alpha",
+    "depth",
+    "n_bootstrap",
+    "n_dags",
+    "mechanism_quality",
+    "class_balance",
+)
+"""The CausalAugmenter settings the verb exposes as options."""
 
 _CSV_SUFFIXES = (".csv",)
 _PARQUET_SUFFIXES = (".parquet", ".pq")
@@ -33,20 +47,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="synthetic rows per real row (0 writes the real rows only)",
     )
     parser.add_argument("--out", required=True, help="output file: .csv, .parquet or .pq")
-    parser.add_argument("--discovery", default="pc", help="discovery algorithm: pc or fci")
-    parser.add_argument(
-        "--indep-test", default="auto", help="auto, fisherz, chisq, gsq or kci (default: auto)"
-    )
-    parser.add_argument("--alpha", type=float, default=0.05, help="test significance level")
-    parser.add_argument("--depth", type=int, default=-1, help="max conditioning set (-1: any)")
-    parser.add_argument("--n-bootstrap", type=int, default=20, help="discovery resamples")
-    parser.add_argument("--n-dags", type=int, default=8, help="DAGs sampled")
-    parser.add_argument(
-        "--mechanism-quality", default="linear", help="linear, good or better (default: linear)"
-    )
-    parser.add_argument(
-        "--class-balance", default="match", help="match (the real data) or uniform"
-    )
+    # The augmenter's settings, with the defaults, choices and help of the parameter registry
+    # (which the tests hold equal to CausalAugmenter's own).
+    for name in AUGMENTER_OPTIONS:
+        parameter = PARAMETERS[name]
+        kinds = {"int": int, "float": float}
+        parser.add_argument(
+            f"--{name.replace('_', '-')}",
+            type=kinds.get(parameter.kind, str),
+            default=parameter.default,
+            choices=parameter.choices or None,
+            help=f"{parameter.help} (default: {parameter.default})",
+        )
     parser.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
     parser.add_argument(
         "--cache-dir", default=None, help="directory cache shared across runs and processes"
@@ -66,14 +78,7 @@ def run(args: argparse.Namespace) -> int:
     if suffix not in _CSV_SUFFIXES + _PARQUET_SUFFIXES:
         raise TunerError(f"`--out` must end in .csv, .parquet or .pq, but got --out={args.out!r}.")
     augmenter = CausalAugmenter(
-        discovery=args.discovery,
-        indep_test=args.indep_test,
-        alpha=args.alpha,
-        depth=args.depth,
-        n_bootstrap=args.n_bootstrap,
-        n_dags=args.n_dags,
-        mechanism_quality=args.mechanism_quality,
-        class_balance=args.class_balance,
+        **{name: getattr(args, name) for name in AUGMENTER_OPTIONS},
         cache=args.cache_dir,
         random_state=args.seed,
         n_jobs=args.n_jobs,

@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 from tuner._cmd_common import storage_from
+from tuner._defaults import DEFAULT_ARTIFACT_DIR
 
 if TYPE_CHECKING:
     from wsgiref.simple_server import WSGIServer
@@ -51,7 +52,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "unless --allow-writes and --host say otherwise. It has no authentication.",
     )
     parser.add_argument("--storage", default=None, help="storage URL")
-    parser.add_argument("--artifact-dir", default="causalmix_artifacts")
+    parser.add_argument("--artifact-dir", default=DEFAULT_ARTIFACT_DIR)
     parser.add_argument(
         "--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)"
     )

@@ -6,6 +6,13 @@ import argparse
 import logging
 
 from tuner._cmd_common import add_storage_arguments, positive_float, positive_int, storage_from
+from tuner._defaults import (
+    DEFAULT_ARTIFACT_DIR,
+    DEFAULT_N_FOLDS,
+    DEFAULT_N_TRIALS,
+    DEFAULT_SPACE,
+    PRUNERS,
+)
 
 _logger = logging.getLogger("causalmix")
 
@@ -20,17 +27,31 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--data", required=True, help="CSV / Parquet path or sklearn:NAME")
     parser.add_argument("--target", default="target", help="target column (default: target)")
     add_storage_arguments(parser, study_required=True)
-    parser.add_argument("--space", default="default", help="space name or YAML path")
-    parser.add_argument("--n-trials", type=positive_int, default=20, help="total trials")
+    parser.add_argument(
+        "--space",
+        default=DEFAULT_SPACE,
+        help=f"space name or YAML path (default: {DEFAULT_SPACE})",
+    )
+    parser.add_argument(
+        "--n-trials",
+        type=positive_int,
+        default=DEFAULT_N_TRIALS,
+        help=f"total trials (default: {DEFAULT_N_TRIALS})",
+    )
     parser.add_argument("--timeout", type=positive_float, default=None, help="seconds")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--n-folds", type=positive_int, default=3, help="inner CV folds")
-    parser.add_argument("--pruner", default="auto", choices=["auto", "wilcoxon", "median", "none"])
+    parser.add_argument(
+        "--n-folds",
+        type=positive_int,
+        default=DEFAULT_N_FOLDS,
+        help=f"inner CV folds (default: {DEFAULT_N_FOLDS})",
+    )
+    parser.add_argument("--pruner", default="auto", choices=PRUNERS)
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
     parser.add_argument("--backend", default="tabfm", help="foundation model backend")
     parser.add_argument("--weights", default=None, help="local weights for the backend")
     parser.add_argument(
-        "--artifact-dir", default="causalmix_artifacts", help="artifact store directory"
+        "--artifact-dir", default=DEFAULT_ARTIFACT_DIR, help="artifact store directory"
     )
     parser.add_argument("--cache-dir", default=None, help="discovery/mechanism cache directory")
     parser.add_argument("--workers", type=positive_int, default=1, help="local worker processes")

@@ -23,9 +23,14 @@ if TYPE_CHECKING:
     import optuna
 
 
+from tuner._defaults import (
+    DEFAULT_ARTIFACT_DIR,
+    DEFAULT_N_FOLDS,
+    DEFAULT_N_TRIALS,
+    DEFAULT_SPACE,
+)
 from tuner._errors import USER_ERRORS
 from tuner._study import (
-    DEFAULT_ARTIFACT_DIR,
     N_TRIALS_ATTR,
     SETTINGS_ATTR,
     build_runtime,
@@ -52,11 +57,11 @@ def tune(
     *,
     study_name: str,
     storage: str | None = None,
-    space: str = "default",
-    n_trials: int = 20,
+    space: str = DEFAULT_SPACE,
+    n_trials: int = DEFAULT_N_TRIALS,
     timeout: float | None = None,
     seed: int = 0,
-    n_folds: int = 3,
+    n_folds: int = DEFAULT_N_FOLDS,
     pruner: str = "auto",
     device: str = "auto",
     backend: str = "tabfm",

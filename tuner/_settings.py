@@ -10,15 +10,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from tabfm._device import is_device_name
+from tuner._defaults import PRUNERS
 from tuner._errors import TunerError
 
 __all__ = ["FORMAT_VERSION", "PRUNERS", "StudySettings", "dataset_fingerprint"]
 
 FORMAT_VERSION = 1
 """Version of the settings stored in ``study.user_attrs["causalmix"]``."""
-
-PRUNERS = ("auto", "wilcoxon", "median", "none")
-DEVICES = ("auto", "cpu", "cuda")
 
 
 @dataclass
@@ -69,9 +68,10 @@ class StudySettings:
             )
         if self.pruner not in PRUNERS:
             raise TunerError(f"Unknown pruner {self.pruner!r}; choose one of {list(PRUNERS)}.")
-        if not (self.device in DEVICES or self.device.startswith("cuda:")):
+        if not is_device_name(self.device):
             raise TunerError(
-                f"Unknown device {self.device!r}; choose one of {list(DEVICES)} or 'cuda:N'."
+                f"Unknown device {self.device!r}; choose one of ['auto', 'cpu', 'cuda'] or "
+                "'cuda:N'."
             )
 
     def to_dict(self) -> dict[str, Any]:

@@ -23,7 +23,6 @@ if TYPE_CHECKING:
     from tuner._objective import Fold
 
 __all__ = [
-    "DEFAULT_ARTIFACT_DIR",
     "N_TRIALS_ATTR",
     "SETTINGS_ATTR",
     "build_runtime",
@@ -43,7 +42,6 @@ _logger = logging.getLogger("causalmix")
 
 SETTINGS_ATTR = "causalmix"
 N_TRIALS_ATTR = "causalmix_n_trials"
-DEFAULT_ARTIFACT_DIR = "causalmix_artifacts"
 
 
 def storage_options() -> StorageOptions:

@@ -64,7 +64,7 @@ def test_ratio_zero_writes_the_real_rows(tmp_path: Path, datasets_dir: Path) -> 
         (["--target", "tagret"], "Target column 'tagret' not found"),
         (["--synthetic-ratio", "-0.5"], "synthetic_ratio=-0.5"),
         (["--alpha", "2"], "alpha=2.0"),
-        (["--discovery", "ges"], "discovery='ges'"),
+        (["--discovery", "ges"], "--discovery: invalid choice: 'ges'"),
         (["--out", "mixed.xlsx"], "--out='mixed.xlsx'"),
     ],
 )

@@ -1,0 +1,22 @@
+"""The tuning service's defaults, written once for the Python API and the command line.
+
+This module imports nothing, so that the CLI's parsers can show the defaults without loading
+the libraries behind them.
+"""
+
+from __future__ import annotations
+
+DEFAULT_SPACE = "default"
+"""The search space a study uses unless told otherwise."""
+
+DEFAULT_N_TRIALS = 20
+"""Finished trials a study runs to (a total: resuming continues to it)."""
+
+DEFAULT_N_FOLDS = 3
+"""Inner cross-validation folds per trial."""
+
+DEFAULT_ARTIFACT_DIR = "causalmix_artifacts"
+"""Where trial artifacts (heatmaps, DAGs, synthetic previews) go."""
+
+PRUNERS = ("auto", "wilcoxon", "median", "none")
+"""Pruner names; ``auto`` is Wilcoxon with 5 or more folds, else the median pruner."""
