@@ -21,10 +21,10 @@ if TYPE_CHECKING:
     from tabfm._metrics import normalized_roc_auc, roc_auc
     from tabfm._model import TabFMModel
     from tabfm._preprocess import TablePreprocessor
-    from tabfm._pretrain import PretrainConfig, export_weights, load_checkpoint, pretrain
     from tabfm._weights import load_model, save_weights, shipped_weights_dir
     from tabfm.backends import BACKENDS, BaseBackend, get_backend
     from tabfm.backends._tabfm import TabFMBackend
+    from tabfm.pretrain import PretrainConfig, export_weights, load_checkpoint, pretrain
 
 __all__ = [
     "BACKENDS",
@@ -68,7 +68,7 @@ __getattr__, _, _ = lazy_loader.attach(
         "_metrics": ["normalized_roc_auc", "roc_auc"],
         "_model": ["TabFMModel"],
         "_preprocess": ["TablePreprocessor"],
-        "_pretrain": ["PretrainConfig", "export_weights", "load_checkpoint", "pretrain"],
+        "pretrain": ["PretrainConfig", "export_weights", "load_checkpoint", "pretrain"],
         "_weights": ["load_model", "save_weights", "shipped_weights_dir"],
         "backends": ["BACKENDS", "BaseBackend", "get_backend"],
         "backends._tabfm": ["TabFMBackend"],

@@ -15,8 +15,7 @@ from tabfm import (
     load_checkpoint,
     pretrain,
 )
-from tabfm._pretrain import learning_rate_at
-from tabfm.pretrain import main
+from tabfm.pretrain import learning_rate_at, main
 
 TINY = TabFMConfig(embed_dim=16, n_layers=1, n_heads=2, feature_id_dim=4)
 

@@ -1,4 +1,5 @@
-"""``python -m tabfm.pretrain``: pretrain TabFM on the synthetic prior, in resumable slices.
+"""The command line of ``python -m tabfm.pretrain``: pretrain TabFM on the synthetic prior,
+in resumable slices.
 
 Example (CPU, slices of under ten minutes)::
 
@@ -45,7 +46,9 @@ def main(argv: list[str] | None = None) -> int:
     import torch
 
     from tabfm._config import TabFMConfig
-    from tabfm._pretrain import PretrainConfig, export_weights, pretrain
+    from tabfm.pretrain._checkpoint import export_weights
+    from tabfm.pretrain._config import PretrainConfig
+    from tabfm.pretrain._loop import pretrain
 
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -81,7 +84,3 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {e}", file=sys.stderr)
         return 2
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,0 +1,7 @@
+"""``python -m tabfm.pretrain``."""
+
+import sys
+
+from tabfm.pretrain._cli import main
+
+sys.exit(main())

@@ -1,0 +1,153 @@
+"""Checkpoints of a pretraining run, and the shipped weights (with their recipe card) exported
+from one."""
+
+from __future__ import annotations
+
+import os
+import platform
+from pathlib import Path
+from typing import Any
+
+from tabfm._errors import TabFMError
+from tabfm.pretrain._config import PretrainConfig
+
+
+def _save_checkpoint(
+    path: str | Path,
+    model: Any,
+    optimizer: Any,
+    config: PretrainConfig,
+    step: int,
+    history: list[dict[str, float]],
+    elapsed: float,
+) -> None:
+    import torch
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    state = {
+        "model": {k: v.detach().cpu() for k, v in model.state_dict().items()},
+        "optimizer": optimizer.state_dict(),
+        "config": config.to_dict(),
+        "step": step,
+        "history": history,
+        "elapsed": elapsed,
+        "hardware": hardware_description(),
+    }
+    temporary = path.with_suffix(path.suffix + ".tmp")
+    torch.save(state, temporary)
+    os.replace(temporary, path)  # a slice killed mid-save never leaves a broken checkpoint
+
+
+def _load_checkpoint(path: str | Path) -> dict[str, Any] | None:
+    import torch
+
+    path = Path(path)
+    if not path.exists():
+        return None
+    try:
+        state: dict[str, Any] = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as e:  # noqa: BLE001 - any unreadable file is a corrupt checkpoint
+        raise TabFMError(f"The checkpoint is corrupt: {str(path)!r} ({e}).") from e
+    return state
+
+
+def load_checkpoint(path: str | Path) -> dict[str, Any]:
+    """A checkpoint written by :func:`pretrain` (loaded with ``weights_only=True``).
+
+    Raises:
+        TabFMError: If it is missing or corrupt.
+    """
+    state = _load_checkpoint(path)
+    if state is None:
+        raise TabFMError(f"The checkpoint does not exist: {str(path)!r}.")
+    return state
+
+
+def hardware_description() -> str:
+    """The machine in words (CPU, cores, torch threads, GPU if any)."""
+    import torch
+
+    text = f"{_cpu_name()}, {os.cpu_count()} CPU cores, torch {torch.__version__}"
+    text += f", {torch.get_num_threads()} torch threads"
+    if torch.cuda.is_available():
+        text += f", GPU {torch.cuda.get_device_name(0)}"
+    return text
+
+
+def _cpu_name() -> str:
+    try:
+        with open("/proc/cpuinfo") as cpuinfo:
+            for line in cpuinfo:
+                if line.startswith("model name"):
+                    return line.partition(":")[2].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def export_weights(checkpoint: str | Path, directory: str | Path) -> Path:
+    """Write a checkpoint's model as shipped weights: safetensors, JSON config, RECIPE.md.
+
+    Returns:
+        The directory.
+    """
+    from tabfm._model import TabFMModel
+    from tabfm._weights import save_weights
+
+    state = load_checkpoint(checkpoint)
+    config = PretrainConfig.from_dict(state["config"])
+    model = TabFMModel(config.model)
+    model.load_state_dict(state["model"])
+    history = state["history"]
+    final = history[-1] if history else {}
+    directory = save_weights(
+        model,
+        directory,
+        extra={"pretrain": config.to_dict(), "step": state["step"], "final_eval": final},
+    )
+    (directory / "RECIPE.md").write_text(_recipe_card(model, config, state))
+    return directory
+
+
+def _recipe_card(model: Any, config: PretrainConfig, state: dict[str, Any]) -> str:
+    history = state["history"]
+    lines = [
+        "# TabFM shipped weights: recipe card",
+        "",
+        f"- parameters: {model.n_parameters():,}",
+        f"- architecture: `{config.model}`",
+        f"- steps trained: {state['step']} of a {config.steps}-step schedule",
+        f"- wall time: {state['elapsed'] / 60:.1f} minutes",
+        f"- hardware: {state.get('hardware', 'unknown')} (exported on: {hardware_description()})",
+        f"- prior: tabfm._prior (random MLP / tree SCMs), <= {config.max_rows} rows, "
+        f"<= {config.max_features} features, 2-10 classes, curriculum over the first "
+        f"{config.curriculum_fraction:.0%} of the schedule",
+        f"- optimiser: AdamW lr {config.learning_rate:g}, weight decay {config.weight_decay:g}, "
+        f"{config.warmup_steps} warm-up steps, cosine to {config.min_lr_fraction:g} x peak, "
+        f"grad clip {config.grad_clip:g}, {config.max_cells} cells per step",
+        "- shipped: the last step; `panel_*` columns (real datasets) were monitored only, "
+        "never used to pick a checkpoint",
+        "- reproduce: `python -m tabfm.pretrain --steps "
+        f"{config.steps} --checkpoint CKPT --resume --export DIR` (in slices)",
+        "",
+        "## Evaluation history",
+        "",
+    ]
+    if history:
+        keys = list(history[-1])
+        lines.append("| " + " | ".join(keys) + " |")
+        lines.append("|" + "---|" * len(keys))
+        shown = history[:: max(1, len(history) // 12)]
+        shown += [] if shown[-1] is history[-1] else history[-1:]
+        for record in shown:
+            lines.append(
+                "| " + " | ".join(_cell(record.get(k, float("nan"))) for k in keys) + " |"
+            )
+    return "\n".join(lines) + "\n"
+
+
+def _cell(value: float) -> str:
+    if isinstance(value, int) or float(value).is_integer():
+        return str(int(value))
+    return f"{value:.3f}"

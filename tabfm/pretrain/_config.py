@@ -1,0 +1,73 @@
+"""The configuration of a pretraining run."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any
+
+from tabfm._config import TabFMConfig
+from tabfm._errors import TabFMError
+
+
+@dataclass(frozen=True)
+class PretrainConfig:
+    """A pretraining run.
+
+    Attributes:
+        steps: Total optimiser steps (the learning-rate schedule spans them).
+        learning_rate: Peak AdamW learning rate.
+        min_lr_fraction: Final learning rate as a fraction of the peak (cosine decay).
+        warmup_steps: Linear warm-up steps.
+        weight_decay: AdamW weight decay.
+        grad_clip: Gradient-norm clip.
+        max_cells: Cells ``B * R * (C + 1)`` per step (the batch size adapts to the shape).
+        max_rows: Most rows per prior task.
+        max_features: Most features per prior task.
+        curriculum_fraction: Share of the steps spent ramping from easy to full tasks.
+        eval_every: Steps between evaluations (held-out prior, probes, real-data panel).
+        eval_batches: Held-out prior batches per evaluation.
+        seed: Seed of the prior, the identity vectors and the initial weights.
+        device: ``"auto"``, ``"cpu"``, ``"cuda"`` or ``"cuda:N"``.
+        model: The architecture.
+    """
+
+    steps: int = 20_000
+    learning_rate: float = 1e-3
+    min_lr_fraction: float = 0.05
+    warmup_steps: int = 200
+    weight_decay: float = 0.01
+    grad_clip: float = 1.0
+    max_cells: int = 16_384
+    max_rows: int = 512
+    max_features: int = 40
+    curriculum_fraction: float = 0.4
+    eval_every: int = 250
+    eval_batches: int = 8
+    seed: int = 0
+    device: str = "auto"
+    model: TabFMConfig = field(default_factory=TabFMConfig)
+
+    def __post_init__(self) -> None:
+        if self.steps < 1:
+            raise TabFMError(f"`steps >= 1` must hold, but got steps={self.steps}.")
+        if not self.learning_rate > 0:
+            raise TabFMError(
+                f"`learning_rate > 0` must hold, but got learning_rate={self.learning_rate}."
+            )
+        if self.max_rows < 64 or self.max_features < 1:
+            raise TabFMError(
+                "`max_rows >= 64` and `max_features >= 1` must hold, but got "
+                f"max_rows={self.max_rows}, max_features={self.max_features}."
+            )
+
+    def to_dict(self) -> dict[str, Any]:
+        """The config as a JSON-serialisable dict."""
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> PretrainConfig:
+        """Rebuild from :meth:`to_dict` output."""
+        values = dict(data)
+        values["model"] = TabFMConfig.from_dict(values["model"])
+        return cls(**values)

@@ -1,0 +1,133 @@
+"""The pretraining loop: its configuration, learning-rate schedule and steps."""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from tabfm._device import autocast, resolve_device
+from tabfm._prior import curriculum, sample_batch
+from tabfm.pretrain._checkpoint import _load_checkpoint, _save_checkpoint
+from tabfm.pretrain._config import PretrainConfig
+from tabfm.pretrain._evaluation import _format_record, evaluate
+
+
+def learning_rate_at(step: int, config: PretrainConfig) -> float:
+    """Linear warm-up, then cosine decay to ``min_lr_fraction`` of the peak."""
+    if step < config.warmup_steps:
+        return config.learning_rate * (step + 1) / config.warmup_steps
+    progress = (step - config.warmup_steps) / max(1, config.steps - config.warmup_steps)
+    cosine = 0.5 * (1 + math.cos(math.pi * min(progress, 1.0)))
+    floor = config.min_lr_fraction
+    return config.learning_rate * (floor + (1 - floor) * cosine)
+
+
+def pretrain(
+    config: PretrainConfig,
+    checkpoint: str | Path | None = None,
+    resume: bool = False,
+    minutes: float | None = None,
+    panel: list[Path] | None = None,
+    log: Callable[[str], None] = print,
+    stop_at_step: int | None = None,
+) -> dict[str, Any]:
+    """Train (or continue training) a TabFM model on the prior.
+
+    Args:
+        config: The run; when resuming, the checkpoint's config is used instead.
+        checkpoint: Where to save (every ``eval_every`` steps and at the end) and resume from.
+        resume: Continue from ``checkpoint`` if it exists.
+        minutes: Stop this slice after this much wall time (the run resumes later).
+        panel: Real CSV datasets (target column ``target``) evaluated zero-shot as training goes
+            (monitoring only).
+        log: Where progress lines go.
+        stop_at_step: Also stop this slice once this step is reached.
+
+    Returns:
+        The final state: ``{"model": TabFMModel, "step", "config", "history", "elapsed"}``.
+    """
+    import torch
+
+    from tabfm._model import TabFMModel
+
+    state = _load_checkpoint(checkpoint) if resume and checkpoint else None
+    if state is not None:
+        config = PretrainConfig.from_dict(state["config"])
+    torch.manual_seed(config.seed)
+    device = resolve_device(config.device)
+    model = TabFMModel(config.model).to(device)
+    optimizer = torch.optim.AdamW(
+        model.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay
+    )
+    step, history, elapsed = 0, [], 0.0
+    if state is not None:
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        step, history, elapsed = (
+            int(state["step"]),
+            list(state["history"]),
+            float(state["elapsed"]),
+        )
+        log(f"resumed from {checkpoint} at step {step} ({elapsed / 60:.1f} min trained)")
+    else:
+        log(f"new model: {model.n_parameters():,} parameters, {config.model}")
+    started = time.monotonic()
+    deadline = started + minutes * 60 if minutes else math.inf
+    losses: list[float] = []
+    last_step = config.steps if stop_at_step is None else min(config.steps, stop_at_step)
+    while step < last_step and time.monotonic() < deadline:
+        model.train()
+        for group in optimizer.param_groups:
+            group["lr"] = learning_rate_at(step, config)
+        loss = _train_step(model, optimizer, config, step, device)
+        losses.append(loss)
+        step += 1
+        if step % config.eval_every == 0 or step == last_step:
+            seconds = elapsed + time.monotonic() - started
+            record = {"step": step, "seconds": seconds, "train_loss": float(np.mean(losses))}
+            record.update(evaluate(model, device, panel, config))
+            history.append(record)
+            losses = []
+            log(_format_record(record))
+            if checkpoint:
+                _save_checkpoint(checkpoint, model, optimizer, config, step, history, seconds)
+    elapsed += time.monotonic() - started
+    if checkpoint:
+        _save_checkpoint(checkpoint, model, optimizer, config, step, history, elapsed)
+    return {
+        "model": model.cpu().eval(),
+        "step": step,
+        "config": config,
+        "history": history,
+        "elapsed": elapsed,
+    }
+
+
+def _train_step(
+    model: Any, optimizer: Any, config: PretrainConfig, step: int, device: Any
+) -> float:
+    import torch
+    import torch.nn.functional as F
+
+    rng = np.random.default_rng([config.seed, step])
+    progress = step / max(1.0, config.curriculum_fraction * config.steps / 0.4)
+    batch = sample_batch(
+        rng, curriculum(progress, config.max_rows, config.max_features), config.max_cells
+    )
+    x = torch.from_numpy(batch.x).to(device)
+    y = torch.from_numpy(batch.y).to(device)
+    n_classes = torch.from_numpy(batch.n_classes).to(device)
+    generator = torch.Generator(device=device).manual_seed(config.seed * 1_000_003 + step)
+    with autocast(device):
+        logits = model(x, y[:, : batch.n_context], n_classes=n_classes, generator=generator)
+    loss = F.cross_entropy(logits.flatten(0, 1), y[:, batch.n_context :].flatten())
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
+    optimizer.step()
+    return float(loss.detach())
