@@ -14,7 +14,8 @@ import lazy_loader
 from bench._errors import BenchError
 
 if TYPE_CHECKING:
-    from bench._run import BenchConfig, run_bench
+    from bench._config import BenchConfig
+    from bench._run import run_bench
     from bench._suite import BenchDataset, subsample
 
 __all__ = ["BenchConfig", "BenchDataset", "BenchError", "run_bench", "subsample"]
@@ -23,7 +24,8 @@ __all__ = ["BenchConfig", "BenchDataset", "BenchError", "run_bench", "subsample"
 __getattr__, _, _ = lazy_loader.attach(
     __name__,
     submod_attrs={
-        "_run": ["BenchConfig", "run_bench"],
+        "_config": ["BenchConfig"],
+        "_run": ["run_bench"],
         "_suite": ["BenchDataset", "subsample"],
     },
 )

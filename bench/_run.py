@@ -21,14 +21,22 @@ import datetime
 import json
 import logging
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from bench._config import (
+    BASELINE,
+    BenchConfig,
+    BenchResult,
+    check_ctgan,
+    check_protocol,
+    ctgan_params,
+    protocol,
+)
 from bench._errors import BenchError
-from bench._methods import CTGAN_METHODS, METHODS, FoldData, MethodContext, run_method
+from bench._methods import FoldData, MethodContext, run_method
 from bench._report import Summary
 from bench._store import (
     RunKey,
@@ -43,207 +51,13 @@ from bench._suite import (
     OuterFold,
     load_suite,
     make_splits,
-    parse_split,
     resolve_sources,
 )
 from tuner._errors import TunerError
 
-__all__ = ["BenchConfig", "BenchResult", "run_bench"]
+__all__ = ["run_bench"]
 
 _logger = logging.getLogger("causalmix")
-
-PROTOCOL_FILE = "bench.json"
-BASELINE = "zero_shot"
-
-
-@dataclass
-class BenchConfig:
-    """Everything a benchmark needs (the CLI flags of ``causalmix bench``).
-
-    Attributes:
-        out: Output directory (created; an existing one is resumed).
-        datasets: Shipped dataset names (``datasets/NAME.csv``) or ``sklearn:NAME``.
-        data_dir: A directory of CSV / Parquet tables instead (each with a ``target`` column).
-        methods: Methods to run (``zero_shot`` always runs: it is the baseline).
-        folds: Outer folds of a ``kfold`` split (a shift split always has 2).
-        split: ``"kfold"`` or ``"shift:COLUMN"``.
-        trials: Trials of each ``tuned`` study.
-        inner_folds: Inner cross-validation folds of each study.
-        space: Search space of ``tuned`` (a shipped name or a YAML path).
-        fixed_space: A space that samples nothing: the configuration of the fixed methods
-            (``default_ft`` takes it with ``synthetic_ratio = 0``).
-        overrides: Parameter values fixed in both the fixed configuration and the tuned space
-            (e.g. a smaller fine-tuning budget on CPU).
-        ctgan_epochs: CTGAN training epochs.
-        ctgan_batch_size: CTGAN batch size (a multiple of 10).
-        target: Target column.
-        seed: Seed of the subsampling, the outer folds and (plus the fold number) every method.
-        device: ``auto``, ``cpu``, ``cuda`` or ``cuda:N``.
-        backend: Foundation-model backend.
-        weights: Local weights of the backend.
-        storage: Storage URL of the studies (default: ``sqlite:///OUT/studies.db``).
-        max_rows: Rows per dataset at most (stratified subsample).
-        max_features: Features per dataset at most (seeded random subset).
-        valid_fraction: Share of each training part held out for early stopping.
-        threads: Torch CPU threads for this process (``None``: torch's default). One thread
-            is often fastest on a shared machine.
-        command: The command line, for the summary.
-    """
-
-    out: str
-    datasets: list[str] | None = None
-    data_dir: str | None = None
-    methods: tuple[str, ...] = tuple(METHODS)
-    folds: int = 5
-    split: str = "kfold"
-    trials: int = 20
-    inner_folds: int = 3
-    space: str = "default"
-    fixed_space: str = "paper"
-    overrides: dict[str, Any] = field(default_factory=dict)
-    ctgan_epochs: int = 300
-    ctgan_batch_size: int = 500
-    target: str = "target"
-    seed: int = 0
-    device: str = "auto"
-    backend: str = "tabfm"
-    weights: str | None = None
-    storage: str | None = None
-    max_rows: int = 1000
-    max_features: int = 100
-    valid_fraction: float = 0.2
-    threads: int | None = None
-    command: str | None = None
-
-    def __post_init__(self) -> None:
-        self.methods = tuple(self.methods)
-        unknown = [m for m in self.methods if m not in METHODS]
-        if unknown or not self.methods:
-            raise BenchError(
-                f"Unknown or no methods: methods={list(self.methods)!r}; choose from "
-                f"{', '.join(METHODS)}."
-            )
-        for name, minimum in (
-            ("folds", 2),
-            ("trials", 1),
-            ("inner_folds", 2),
-            ("ctgan_epochs", 1),
-            ("ctgan_batch_size", 10),
-            ("max_rows", 20),
-            ("max_features", 1),
-            ("seed", 0),
-        ):
-            value = getattr(self, name)
-            if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
-                raise BenchError(f"`{name} >= {minimum}` must hold, but got {name}={value!r}.")
-        if not 0.0 < self.valid_fraction < 0.5:
-            raise BenchError(
-                "`0 < valid_fraction < 0.5` must hold, but got "
-                f"valid_fraction={self.valid_fraction}."
-            )
-        if self.threads is not None and (
-            not isinstance(self.threads, int) or isinstance(self.threads, bool) or self.threads < 1
-        ):
-            raise BenchError(f"`threads >= 1` must hold, but got threads={self.threads!r}.")
-        parse_split(self.split)
-
-    @property
-    def run_methods(self) -> list[str]:
-        """The methods in report order, the baseline first."""
-        return [m for m in METHODS if m == BASELINE or m in self.methods]
-
-
-@dataclass
-class BenchResult:
-    """What one invocation did.
-
-    Attributes:
-        out: The output directory.
-        computed: Runs computed by this invocation.
-        skipped: Runs found finished and not recomputed.
-        failures: One line per run that failed (retried by the next invocation).
-        summary: The text of ``summary.md``.
-        overview: Its header and per-method table, for a terminal.
-    """
-
-    out: Path
-    computed: list[RunKey]
-    skipped: list[RunKey]
-    failures: list[str]
-    summary: str
-    overview: str
-
-
-def _fixed_config(config: BenchConfig) -> dict[str, Any]:
-    from search_spaces import check_config, load_space
-
-    fixed = load_space(config.fixed_space).fixed_config()
-    return check_config(fixed | config.overrides)
-
-
-def _tuned_space(config: BenchConfig) -> dict[str, Any]:
-    from search_spaces import SearchSpace, check_config, load_space
-
-    check_config(config.overrides)
-    document = load_space(config.space).to_dict()
-    for name, value in config.overrides.items():
-        document["params"][name] = value
-    return SearchSpace.from_dict(document).to_dict()
-
-
-def _ctgan_params(config: BenchConfig) -> dict[str, Any]:
-    return {"epochs": config.ctgan_epochs, "batch_size": config.ctgan_batch_size}
-
-
-def protocol(config: BenchConfig) -> dict[str, Any]:
-    """What the results depend on; a resumed benchmark must not change it."""
-    values: dict[str, Any] = {
-        "split": config.split,
-        "folds": 2 if config.split.startswith("shift:") else config.folds,
-        "seed": config.seed,
-        "target": config.target,
-        "max_rows": config.max_rows,
-        "max_features": config.max_features,
-        "valid_fraction": config.valid_fraction,
-        "backend": config.backend,
-        "weights": str(Path(config.weights).resolve()) if config.weights else None,
-        "fixed_space": config.fixed_space,
-        "fixed_config": _fixed_config(config),
-        "tuned_space": _tuned_space(config),
-        "trials": config.trials,
-        "inner_folds": config.inner_folds,
-        "ctgan": _ctgan_params(config),
-    }
-    return json.loads(json.dumps(values))
-
-
-def _check_protocol(out: Path, current: dict[str, Any]) -> None:
-    path = out / PROTOCOL_FILE
-    if not path.exists():
-        write_atomic(path, json.dumps(current, indent=1) + "\n")
-        return
-    try:
-        stored = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as e:
-        raise BenchError(f"The benchmark protocol file is unreadable: {str(path)!r} ({e}).") from e
-    changed = sorted(k for k in set(stored) | set(current) if stored.get(k) != current.get(k))
-    if changed:
-        raise BenchError(
-            f"The benchmark in {str(out)!r} was run with a different {', '.join(changed)}; "
-            "resume it with the same settings or choose a new --out."
-        )
-
-
-def _check_ctgan(config: BenchConfig) -> None:
-    if not any(m in CTGAN_METHODS for m in config.methods):
-        return
-    try:
-        import ctgan  # noqa: F401
-    except ImportError as e:
-        raise BenchError(
-            f"Methods {[m for m in config.methods if m in CTGAN_METHODS]} need the optional "
-            f"`ctgan` package ({e}); install it or leave those methods out."
-        ) from e
 
 
 def run_bench(config: BenchConfig) -> BenchResult:
@@ -261,7 +75,7 @@ def run_bench(config: BenchConfig) -> BenchResult:
     out = Path(config.out).expanduser().resolve()
     sources = resolve_sources(config.datasets, config.data_dir)
     current = protocol(config)
-    _check_ctgan(config)
+    check_ctgan(config)
     storage = resolve_storage_url(config.storage or f"sqlite:///{out / 'studies.db'}")
     suite = load_suite(
         sources,
@@ -281,7 +95,7 @@ def run_bench(config: BenchConfig) -> BenchResult:
         for dataset in suite
     }
     out.mkdir(parents=True, exist_ok=True)
-    _check_protocol(out, current)
+    check_protocol(out, current)
     if config.threads is not None:
         import torch
 
@@ -294,7 +108,7 @@ def run_bench(config: BenchConfig) -> BenchResult:
     context = MethodContext(
         backend=backend,
         fixed_config=current["fixed_config"],
-        ctgan_params=_ctgan_params(config) | {"device": _ctgan_device(config.device)},
+        ctgan_params=ctgan_params(config) | {"device": _ctgan_device(config.device)},
         valid_fraction=config.valid_fraction,
         device=config.device,
         cache=DirectoryCache(cache_dir),

@@ -24,19 +24,17 @@ from __future__ import annotations
 import functools
 import logging
 import os
-import signal
 import socket
-import threading
 import time
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
-from types import FrameType
 from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 
-from storage._lock import study_lock, try_study_lock
-from storage._optuna_private import heartbeat_interval, record_heartbeat, study_storage, trial_id
+from storage._lock import study_lock
+from storage._optuna_private import record_heartbeat
 from storage._stale import fail_stale_trials
+from tuner._heartbeat import DeferredSignals, Heartbeat, heartbeat_interval_of
 
 if TYPE_CHECKING:
     import optuna
@@ -103,119 +101,6 @@ def _counts(study: optuna.Study) -> TrialCounts:
     )
 
 
-def _heartbeat_interval(study: optuna.Study) -> int | None:
-    return heartbeat_interval(study_storage(study))
-
-
-class _DeferredSignals:
-    """Holds back SIGINT / SIGTERM while a trial is being created or recorded.
-
-    A Ctrl-C that lands between ``ask`` and the ``try`` around the objective, or in the middle
-    of recording a trial, would leave a RUNNING trial behind; instead it is delivered by
-    :meth:`raise_pending` once the trial is recorded. A second signal is delivered at once (a
-    way out while the database is unreachable; the trial is then failed by the heartbeat
-    check). Only the main thread can handle signals, so elsewhere this does nothing.
-    """
-
-    _SIGNALS = (signal.SIGINT, signal.SIGTERM)
-
-    def __init__(self) -> None:
-        self._pending: tuple[int, FrameType | None] | None = None
-        self._previous: dict[int, Any] = {}
-
-    def __enter__(self) -> _DeferredSignals:
-        if threading.current_thread() is threading.main_thread():
-            for number in self._SIGNALS:
-                self._previous[number] = signal.signal(number, self._hold)
-        return self
-
-    def _hold(self, number: int, frame: FrameType | None) -> None:
-        if self._pending is None:
-            self._pending = (number, frame)
-            return
-        self._restore()
-        self._pending = None
-        self._deliver(number, frame)
-
-    def __exit__(self, *exc_info: object) -> None:
-        self._restore()
-
-    def _restore(self) -> None:
-        for number, handler in self._previous.items():
-            signal.signal(number, handler)
-        self._previous.clear()
-
-    @staticmethod
-    def _deliver(number: int, frame: FrameType | None) -> None:
-        handler = signal.getsignal(number)
-        if callable(handler):
-            handler(number, frame)
-        elif handler == signal.SIG_DFL:
-            raise KeyboardInterrupt
-
-    def raise_pending(self) -> None:
-        """Deliver a held signal to the handler that was installed before."""
-        if self._pending is not None:
-            number, frame = self._pending
-            self._pending = None
-            self._deliver(number, frame)
-
-
-class _Heartbeat:
-    """Records a trial's heartbeat every interval, and fails other workers' stale trials."""
-
-    def __init__(self, study: optuna.Study, storage_url: str, trial: optuna.Trial) -> None:
-        self._study = study
-        self._storage_url = storage_url
-        self._heartbeat_trial = trial_id(trial)
-        self._number = trial.number
-        self._interval = _heartbeat_interval(study)
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-        self._failing = False
-
-    def __enter__(self) -> _Heartbeat:
-        if self._interval:
-            self._thread = threading.Thread(
-                target=self._beat, name=f"heartbeat-{self._number}", daemon=True
-            )
-            self._thread.start()
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join()
-
-    def _beat(self) -> None:
-        from storage import describe_connection_error
-
-        assert self._interval
-        while True:
-            try:
-                record_heartbeat(self._study, self._heartbeat_trial)
-                # Never wait for the lock here: a late heartbeat would make this trial stale.
-                # A worker holding the lock checks for stale trials itself.
-                with try_study_lock(self._storage_url, self._study.study_name) as acquired:
-                    if acquired:
-                        fail_stale_trials(self._study)
-            except Exception as e:  # noqa: BLE001 - a lost database must not kill the trial
-                if not self._failing:
-                    _logger.warning(
-                        "Could not record the heartbeat of trial %d (retrying every %d s): %s",
-                        self._number,
-                        self._interval,
-                        describe_connection_error(e, self._storage_url),
-                    )
-                self._failing = True
-            else:
-                if self._failing:
-                    _logger.info("Recording heartbeats of trial %d again.", self._number)
-                self._failing = False
-            if self._stop.wait(self._interval):
-                return
-
-
 class _Loop:
     def __init__(
         self,
@@ -235,7 +120,7 @@ class _Loop:
         self.reconnect_timeout = reconnect_timeout
         self.result = WorkerResult()
         self.identity = f"{socket.gethostname()}:{os.getpid()}"
-        interval = _heartbeat_interval(study)
+        interval = heartbeat_interval_of(study)
         self.heartbeats = interval is not None
         self.poll_interval = min(5.0, max(0.5, (interval or 2) / 2))
         self.consecutive_failures = 0
@@ -287,7 +172,7 @@ class _Loop:
                 )
             return value
 
-    def claim(self, deferred: _DeferredSignals) -> optuna.Trial | TrialCounts | None:
+    def claim(self, deferred: DeferredSignals) -> optuna.Trial | TrialCounts | None:
         """A new (or retried) trial; the counts if the free slots are all running; ``None``
         once the study has its trials."""
         waiting_since = time.perf_counter()
@@ -299,7 +184,7 @@ class _Loop:
             finally:
                 self.result.lock_held_seconds += time.perf_counter() - acquired
 
-    def _claim_locked(self, deferred: _DeferredSignals) -> optuna.Trial | TrialCounts | None:
+    def _claim_locked(self, deferred: DeferredSignals) -> optuna.Trial | TrialCounts | None:
         from storage import is_connection_error
 
         if self.heartbeats:
@@ -312,7 +197,7 @@ class _Loop:
             return counts if self.heartbeats else None
         with deferred, warnings.catch_warnings():
             # Optuna warns that heartbeats are meant for Study.optimize; this loop records
-            # them itself (see _Heartbeat).
+            # them itself (see Heartbeat).
             warnings.filterwarnings("ignore", message=".*[Hh]eartbeat.*")
             trial = self.study.ask()  # a WAITING (retried) trial first, if there is one
             if self.heartbeats:
@@ -327,7 +212,7 @@ class _Loop:
                         raise
             return trial
 
-    def run_trial(self, trial: optuna.Trial, deferred: _DeferredSignals) -> None:
+    def run_trial(self, trial: optuna.Trial, deferred: DeferredSignals) -> None:
         import optuna
         from optuna.trial import TrialState
 
@@ -336,7 +221,7 @@ class _Loop:
         error: BaseException | None = None
         stale = False
         started = time.perf_counter()
-        with _Heartbeat(self.study, self.storage_url, trial):
+        with Heartbeat(self.study, self.storage_url, trial):
             try:
                 deferred.raise_pending()
                 trial.set_user_attr("worker", self.identity)
@@ -350,7 +235,7 @@ class _Loop:
             except BaseException as e:
                 state, error = TrialState.FAIL, e
             self.result.trial_seconds += time.perf_counter() - started
-            recording = _DeferredSignals()
+            recording = DeferredSignals()
             with recording:
                 if error is not None:
                     self.record_reason(trial, error)
@@ -486,7 +371,7 @@ def run_worker(
     started = time.monotonic()
     waiting_logged = False
     while timeout is None or time.monotonic() - started < timeout:
-        deferred = _DeferredSignals()
+        deferred = DeferredSignals()
         claim_started = time.perf_counter()
         claimed = loop.retry(functools.partial(loop.claim, deferred), "claim a trial")
         loop.result.storage_seconds += time.perf_counter() - claim_started

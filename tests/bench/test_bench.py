@@ -11,10 +11,10 @@ import pandas as pd
 import pytest
 from sklearn.metrics import log_loss
 
+from bench import BenchConfig, run_bench
 from bench._errors import BenchError
 from bench._methods import METHODS
 from bench._report import method_table
-from bench._run import BenchConfig, run_bench
 from bench._store import expected_calibration_error, multiclass_log_loss
 from bench._suite import BenchDataset, make_splits, resolve_sources, shift_splits
 from tests.conftest import require_ctgan
