@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 import lazy_loader
 
 if TYPE_CHECKING:
-    from causalmix._augmenter import CLASS_BALANCES, MECHANISM_QUALITIES, CausalAugmenter
+    from causalmix._augmenter import CausalAugmenter
     from causalmix._cache import BaseCache, DirectoryCache, MemoryCache
     from causalmix._dag_sampling import sample_dags
     from causalmix._data import (
@@ -34,10 +34,12 @@ if TYPE_CHECKING:
         make_generator,
     )
     from causalmix._pc import PCDiscovery
+    from causalmix._settings import CLASS_BALANCES, MECHANISM_QUALITIES, AugmentationSettings
     from causalmix._store import clear_memo
 
 __all__ = [
     "CLASS_BALANCES",
+    "AugmentationSettings",
     "DISCOVERY_ALGORITHMS",
     "GENERATORS",
     "INDEPENDENCE_TESTS",
@@ -70,7 +72,8 @@ __all__ = [
 __getattr__, _, _ = lazy_loader.attach(
     __name__,
     submod_attrs={
-        "_augmenter": ["CLASS_BALANCES", "CausalAugmenter", "MECHANISM_QUALITIES"],
+        "_augmenter": ["CausalAugmenter"],
+        "_settings": ["AugmentationSettings", "CLASS_BALANCES", "MECHANISM_QUALITIES"],
         "_cache": ["BaseCache", "DirectoryCache", "MemoryCache"],
         "_dag_sampling": ["sample_dags"],
         "_data": [

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
 import numbers
 import os
@@ -21,17 +22,16 @@ from causalmix._discovery import (
     find_aliases,
     resolve_indep_test,
 )
-from causalmix._discovery_base import INDEPENDENCE_TESTS
 from causalmix._errors import CausalMixError
+from causalmix._settings import AugmentationSettings
 from causalmix._store import ObjectStore
 
 if TYPE_CHECKING:
     import networkx as nx
 
-__all__ = ["CLASS_BALANCES", "MECHANISM_QUALITIES", "CausalAugmenter"]
+__all__ = ["CausalAugmenter"]
 
-MECHANISM_QUALITIES = ("linear", "good", "better")
-CLASS_BALANCES = ("match", "uniform")
+_DEFAULTS = AugmentationSettings()
 
 
 class CausalAugmenter:
@@ -81,15 +81,15 @@ class CausalAugmenter:
 
     def __init__(
         self,
-        discovery: str = "pc",
-        indep_test: str = "auto",
-        alpha: float = 0.05,
-        depth: int = -1,
-        n_bootstrap: int = 20,
-        n_dags: int = 8,
-        mechanism_quality: str = "linear",
+        discovery: str = _DEFAULTS.discovery,
+        indep_test: str = _DEFAULTS.indep_test,
+        alpha: float = _DEFAULTS.alpha,
+        depth: int = _DEFAULTS.depth,
+        n_bootstrap: int = _DEFAULTS.n_bootstrap,
+        n_dags: int = _DEFAULTS.n_dags,
+        mechanism_quality: str = _DEFAULTS.mechanism_quality,
         max_discovery_rows: int = 2000,
-        class_balance: str = "match",
+        class_balance: str = _DEFAULTS.class_balance,
         cache: str | os.PathLike[str] | BaseCache | None = None,
         random_state: int = 0,
         n_jobs: int | None = None,
@@ -281,24 +281,10 @@ class CausalAugmenter:
         return apportion(n, frequencies / frequencies.sum())
 
     def _validate_params(self) -> None:
-        if not isinstance(self.discovery, str) or self.discovery not in DISCOVERY_ALGORITHMS:
-            raise CausalMixError(
-                f"Unknown discovery algorithm discovery={self.discovery!r}; expected one of "
-                f"{sorted(DISCOVERY_ALGORITHMS)}."
-            )
-        _check_choice("indep_test", self.indep_test, ("auto", *INDEPENDENCE_TESTS))
-        _check_choice("mechanism_quality", self.mechanism_quality, MECHANISM_QUALITIES)
-        _check_choice("class_balance", self.class_balance, CLASS_BALANCES)
-        alpha = self.alpha
-        if (
-            not isinstance(alpha, numbers.Real)
-            or isinstance(alpha, bool)
-            or not 0.0 < float(alpha) < 1.0
-        ):
-            raise CausalMixError(f"`0 < alpha < 1` must hold, but got alpha={alpha!r}.")
-        _check_int("depth", self.depth, minimum=-1)
-        _check_int("n_bootstrap", self.n_bootstrap, minimum=1)
-        _check_int("n_dags", self.n_dags, minimum=1)
+        # The declared settings check themselves (one-line CausalMixError naming the value).
+        AugmentationSettings(
+            **{item.name: getattr(self, item.name) for item in dataclasses.fields(_DEFAULTS)}
+        )
         _check_int("max_discovery_rows", self.max_discovery_rows, minimum=MIN_ROWS)
         _check_int("random_state", self.random_state, minimum=0)
         if self.n_jobs is not None:
@@ -367,11 +353,6 @@ def _as_digraph(adjacency: np.ndarray, nodes: list[str]) -> nx.DiGraph:
     graph.add_nodes_from(nodes)
     graph.add_edges_from((nodes[i], nodes[j]) for i, j in zip(*np.nonzero(adjacency)))
     return graph
-
-
-def _check_choice(name: str, value: Any, choices: tuple[str, ...]) -> None:
-    if not isinstance(value, str) or value not in choices:
-        raise CausalMixError(f"`{name}` must be one of {list(choices)}, but got {name}={value!r}.")
 
 
 def _check_int(name: str, value: Any, minimum: int | None) -> None:

@@ -1,9 +1,9 @@
 """The registry of tunable parameters: group, type, valid domain, default and help line.
 
 A search space only names the parameters it samples or fixes; everything else takes its
-default from here. The fine-tuning parameters come from the engine's own declaration; the
-augmentation ones are declared here and checked against :class:`causalmix.CausalAugmenter` by
-the tests.
+default from here. The engines declare their parameters (:class:`causalmix.AugmentationSettings`,
+:class:`tabfm.FinetuneConfig`: default, domain, help line) and this registry derives them, so
+each is written once; only ``synthetic_ratio`` is declared here.
 
 Two groups exist:
 
@@ -118,19 +118,19 @@ def _number(value: float) -> str:
     return str(int(value)) if float(value).is_integer() else repr(value)
 
 
-def _aug(name: str, kind: Kind, default: Any, help: str, **domain: Any) -> Parameter:
-    return Parameter(name, "augmentation", kind, default, help, **domain)
-
-
-def _finetune_parameters() -> tuple[Parameter, ...]:
-    """The tunable fields of :class:`tabfm.FinetuneConfig`, with the defaults, domains and help
-    lines the engine declares (one source of truth; ``tabfm`` imports no torch for it)."""
+def _declared(group: Group) -> tuple[Parameter, ...]:
+    """The tunable settings an engine declares, with its defaults, domains and help lines (one
+    source of truth): :class:`causalmix.AugmentationSettings` and
+    :class:`tabfm.FinetuneConfig`. Neither import loads torch or pandas."""
+    from causalmix import AugmentationSettings
     from tabfm import FinetuneConfig
+
+    declaration: type = AugmentationSettings if group == "augmentation" else FinetuneConfig
 
     return tuple(
         Parameter(
             item.name,
-            "finetune",
+            group,
             item.metadata["kind"],
             item.default,
             item.metadata["help"],
@@ -140,57 +140,25 @@ def _finetune_parameters() -> tuple[Parameter, ...]:
             high_open=item.metadata["high_open"],
             choices=tuple(item.metadata["choices"]),
         )
-        for item in dataclasses.fields(FinetuneConfig)
+        for item in dataclasses.fields(declaration)
         if item.metadata.get("tunable")
     )
 
 
 _ALL = (
-    # Augmentation defaults follow the CausalMixFT paper-like setting.
-    _aug(
+    # The mixing ratio is an argument of CausalAugmenter.augment (and the trial pipeline), not
+    # an augmenter setting, so it is declared here.
+    Parameter(
         "synthetic_ratio",
+        "augmentation",
         "float",
         1.0,
         "synthetic rows per real row (0 = plain fine-tuning)",
         low=0.0,
         high=10.0,
     ),
-    _aug("discovery", "categorical", "pc", "structure discovery algorithm", choices=("pc", "fci")),
-    _aug(
-        "indep_test",
-        "categorical",
-        "auto",
-        "conditional independence test (auto picks by column types)",
-        choices=("auto", "fisherz", "chisq", "gsq", "kci"),
-    ),
-    _aug(
-        "alpha",
-        "float",
-        0.05,
-        "significance level of the independence tests",
-        low=0.0,
-        high=1.0,
-        low_open=True,
-        high_open=True,
-    ),
-    _aug("depth", "int", -1, "largest conditioning set size (-1 = unlimited)", low=-1),
-    _aug("n_bootstrap", "int", 20, "bootstrap resamples for edge probabilities", low=1, high=200),
-    _aug("n_dags", "int", 8, "DAGs sampled from the edge probabilities", low=1, high=256),
-    _aug(
-        "mechanism_quality",
-        "categorical",
-        "linear",
-        "DoWhy gcm mechanism assignment quality",
-        choices=("linear", "good", "better"),
-    ),
-    _aug(
-        "class_balance",
-        "categorical",
-        "match",
-        "class mix of synthetic rows: match the data, or uniform",
-        choices=("match", "uniform"),
-    ),
-    *_finetune_parameters(),
+    *_declared("augmentation"),
+    *_declared("finetune"),
 )
 
 PARAMETERS: Mapping[str, Parameter] = types.MappingProxyType({p.name: p for p in _ALL})

@@ -160,9 +160,14 @@ def create_storage(
     except (SQLAlchemyError, ImportError, OSError) as e:
         orig = getattr(e, "orig", None)
         reason = scrub(str(orig or e), url)
-        # A server that answered with an SQL state (a wrong password, a missing database)
-        # points at the URL; no answer at all (refused, timed out, unknown host) is an outage.
-        answered = getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
+        # A server that answered (a wrong password, a missing database or role: an SQL state,
+        # or libpq's "FATAL:" reply while connecting) points at the URL; no answer at all
+        # (refused, timed out, unknown host) is an outage.
+        answered = (
+            getattr(orig, "sqlstate", None)
+            or getattr(orig, "pgcode", None)
+            or "FATAL:" in str(orig)
+        )
         if is_connection_error(e) and not answered and parsed.get_backend_name() != "sqlite":
             raise StorageUnavailableError(
                 f"Cannot reach the storage {mask_url(url)!r}: {reason} Check that the database "

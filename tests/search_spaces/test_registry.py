@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import numpy as np
+import pandas as pd
 import pytest
 
 from search_spaces import (
@@ -137,25 +139,41 @@ def test_finetune_parameters_are_the_engines_declared_settings() -> None:
     assert check_config({"patience": 0})["patience"] == FinetuneConfig(patience=0).patience
 
 
-def test_augmentation_parameters_agree_with_the_augmenter() -> None:
+def test_augmentation_parameters_are_the_augmenters_declared_settings() -> None:
+    import dataclasses
     import inspect
 
     from causalmix import (
-        CLASS_BALANCES,
         DISCOVERY_ALGORITHMS,
         INDEPENDENCE_TESTS,
-        MECHANISM_QUALITIES,
+        AugmentationSettings,
         CausalAugmenter,
+        CausalMixError,
     )
 
+    fields = {f.name: f for f in dataclasses.fields(AugmentationSettings)}
+    augmentation = {n: p for n, p in PARAMETERS.items() if p.group == "augmentation"}
+    assert list(augmentation) == ["synthetic_ratio", *fields]
     signature = inspect.signature(CausalAugmenter.__init__).parameters
-    for name, parameter in PARAMETERS.items():
-        if parameter.group == "augmentation" and name != "synthetic_ratio":
-            assert signature[name].default == parameter.default, name
+    for name, item in fields.items():
+        assert augmentation[name].default == item.default == signature[name].default, name
     assert PARAMETERS["discovery"].choices == tuple(DISCOVERY_ALGORITHMS)
     assert PARAMETERS["indep_test"].choices == ("auto", *INDEPENDENCE_TESTS)
-    assert PARAMETERS["mechanism_quality"].choices == tuple(MECHANISM_QUALITIES)
-    assert PARAMETERS["class_balance"].choices == tuple(CLASS_BALANCES)
+    X = pd.DataFrame({"a": np.arange(40.0), "b": np.arange(40.0) % 3})
+    y = pd.Series(np.arange(40) % 2)
+    for name, parameter in augmentation.items():
+        if name == "synthetic_ratio":
+            continue
+        outside = ["no-such-choice"] if parameter.kind == "categorical" else []
+        if parameter.low is not None:
+            outside.append(parameter.low if parameter.low_open else parameter.low - 1)
+        if parameter.high is not None:
+            outside.append(parameter.high if parameter.high_open else parameter.high + 1)
+        for value in outside:
+            with pytest.raises(SearchSpaceError):
+                check_config({name: value})
+            with pytest.raises(CausalMixError, match=name):
+                CausalAugmenter(**{name: value}).fit(X, y)
 
 
 def test_the_engines_agree_on_the_most_classes() -> None:
