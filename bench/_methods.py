@@ -125,7 +125,10 @@ def _zero_shot(context: MethodContext, data: FoldData) -> MethodOutput:
     from tuner._pipeline import split_early_stopping
 
     backend = context.backend
-    classifier = backend.make_classifier(random_state=data.seed).fit(data.X_train, data.y_train)
+    # The prediction context of every fine-tuned method: the classifier tabfm.finetune returns
+    # predicts with make_classifier's ensemble (its defaults), so a run that kept the
+    # pre-trained weights predicts exactly these probabilities and scores exactly 0.
+    classifier = backend.make_classifier().fit(data.X_train, data.y_train)
     proba = classifier.predict_proba(data.X_test)
     X_fit, y_fit, X_valid, y_valid = split_early_stopping(
         data.X_train, data.y_train, context.valid_fraction, data.seed

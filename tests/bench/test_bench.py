@@ -74,6 +74,30 @@ def _mtimes(out: Path) -> dict[str, int]:
     return {p.name: p.stat().st_mtime_ns for p in sorted((out / "runs").glob("*.json"))}
 
 
+@pytest.mark.slow
+@pytest.mark.parametrize("split", ["kfold", "shift:plas"])
+def test_a_fine_tuned_model_identical_to_zero_shot_scores_exactly_zero(
+    split: str, tmp_path: Path, suite_dir: Path, tiny_weights: Path
+) -> None:
+    # A learning rate this small never gains min_delta, so every run keeps the pre-trained
+    # weights (best epoch 0): the same model as zero_shot, which must score exactly 0.
+    fixed = tmp_path / "keep.yaml"
+    fixed.write_text(FIXED_TINY.replace("  epochs: 1\n", "  epochs: 1\n  learning_rate: 1e-12\n"))
+    (suite_dir / "credit-approval.csv").unlink()  # shift:plas is a diabetes feature
+    out = tmp_path / "bench"
+    code = main(
+        ["bench", "--data-dir", str(suite_dir), "--out", str(out), "--folds", "3",
+         "--split", split, "--methods", "zero_shot,default_ft,causalmixft",
+         "--weights", str(tiny_weights), "--fixed-space", str(fixed), "--device", "cpu",
+         "--threads", "1"]
+    )  # fmt: skip
+    assert code == 0
+    results = pd.read_csv(out / "results.csv")
+    fine_tuned = results[results["method"] != "zero_shot"]
+    assert len(fine_tuned) >= 4 and (fine_tuned["best_epoch"] == 0).all()
+    assert (fine_tuned["normalized_roc_auc"] == 0.0).all(), fine_tuned["normalized_roc_auc"]
+
+
 def test_ctgan_methods_are_in_the_tiny_bench_where_ctgan_is_installed() -> None:
     require_ctgan()
     assert {"ctgan", "ctgan_only"} <= set(ALL_METHODS)
