@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from bench._stats import ALPHA, paired_comparison, write_critical_difference
 from bench._store import ECE_BINS, write_atomic
 
 __all__ = ["REFERENCE", "hardware", "method_table", "plot_normalized_auc", "write_summary"]
@@ -69,6 +70,10 @@ def _versions() -> str:
         except metadata.PackageNotFoundError:
             continue
     return ", ".join(parts)
+
+
+CD_FILE = "critical_difference.png"
+"""The critical-difference diagram, next to ``summary.md``."""
 
 
 def _mean_ranks(frame: pd.DataFrame) -> pd.Series:
@@ -169,6 +174,28 @@ def _goals(table: pd.DataFrame) -> list[str]:
     return lines or ["- (not enough methods ran to check the goals)"]
 
 
+def _comparisons(frame: pd.DataFrame, methods: list[str]) -> list[str]:
+    lines = []
+    for reference in ("default_ft", "zero_shot"):
+        table = paired_comparison(frame, methods, reference) if len(frame) else pd.DataFrame()
+        if table.empty:
+            continue
+        table["median_diff"] = [
+            f"{m:+.3f} [{lo:+.3f}, {hi:+.3f}]"
+            for m, lo, hi in zip(table["median_diff"], table["ci_low"], table["ci_high"])
+        ]
+        table["wilcoxon_p"] = [f"{p:.3g}" for p in table["wilcoxon_p"]]
+        table["W/T/L"] = [
+            f"{w}/{t}/{lo}" for w, t, lo in zip(table["wins"], table["ties"], table["losses"])
+        ]
+        shown = table[["method", "pairs", "median_diff", "wilcoxon_p", "W/T/L", "verdict"]]
+        shown = shown.rename(
+            columns={"median_diff": "median diff [95 % CI] (pp)", "wilcoxon_p": "p"}
+        )
+        lines += ["", f"Against `{reference}`:", "", _markdown(shown)]
+    return lines or ["", "(no pairs)"]
+
+
 def _per_dataset(frame: pd.DataFrame, methods: list[str]) -> pd.DataFrame:
     table = frame.groupby(["dataset", "method"])["normalized_roc_auc"].mean().unstack()
     table = table[[m for m in methods if m in table.columns]]
@@ -219,9 +246,21 @@ def write_summary(
         "## Per method",
         "",
         _markdown(shown),
+        "",
+        "## Paired differences",
+        "",
+        "Per (dataset, split, fold) on which both methods ran: the method's normalized ROC-AUC "
+        "minus the reference's, in percentage points. Median with a bootstrap 95 % interval "
+        "(percentile, 2,000 resamples); p: two-sided Wilcoxon signed-rank test; wins / ties / "
+        f"losses of the method. A difference with p >= {ALPHA} is not significant.",
+        *_comparisons(frame, methods),
     ]
     lines = [
         *overview,
+        "",
+        "## Mean ranks and critical difference",
+        "",
+        write_critical_difference(path.parent / CD_FILE, frame, methods),
         "",
         "## Goals",
         "",

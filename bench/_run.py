@@ -7,8 +7,10 @@ are stored one by one (see :mod:`bench._store`), so an interrupted benchmark con
 where it stopped. The output directory holds:
 
 - ``results.csv``: one row per run;
-- ``summary.md``: per-method statistics, the goals, definitions and the protocol;
+- ``summary.md``: per-method statistics, paired differences with intervals and p-values, mean
+  ranks, the goals, definitions and the protocol;
 - ``normalized_auc.png``: a box plot of the normalized ROC-AUC per method;
+- ``critical_difference.png``: the mean ranks with Nemenyi's critical difference;
 - ``bench.json``: the protocol (a resumed benchmark must use the same);
 - ``runs/``: one JSON file per finished run; ``tuned/``: each study's training rows and best
   config; ``studies.db`` (unless ``storage`` is given) and ``.causalmix_cache``.

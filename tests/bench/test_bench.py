@@ -152,6 +152,11 @@ def test_tiny_bench_writes_sane_results_and_resumes_without_recomputing(
         assert f"| {method} | 4 | 2 | {runs.median():.3f} |" in summary
     png = (out / "normalized_auc.png").read_bytes()
     assert png.startswith(b"\x89PNG") and len(png) > 5_000
+    # Paired statistics against both references, and the ranks with their diagram.
+    assert "Against `default_ft`:" in summary and "Against `zero_shot`:" in summary
+    assert "| method | pairs | median diff [95 % CI] (pp) | p | W/T/L | verdict |" in summary
+    assert "Nemenyi critical difference" in summary
+    assert (out / "critical_difference.png").read_bytes().startswith(b"\x89PNG")
 
     # Resuming: nothing is recomputed, nothing is rewritten.
     before, csv_before = _mtimes(out), (out / "results.csv").read_bytes()
