@@ -234,6 +234,7 @@ def _tuned(context: MethodContext, data: FoldData) -> MethodOutput:
         cache_dir=context.cache_dir,
         workers=1,
         progress=False,
+        valid_fraction=context.valid_fraction,
     )
     document = export_best(study_name, context.storage, directory / "best.yaml")
     flat: dict[str, Any] = {}

@@ -106,8 +106,17 @@ class Objective:
         n_edges: list[float] = []
         n_synthetic = 0
         histories: dict[int, list[dict[str, Any]]] = {}
-        # Shuffled per trial so that a pruned trial has not always seen the same folds.
-        order = np.random.default_rng(settings.seed + trial.number).permutation(len(self.folds))
+        wilcoxon = settings.resolved_pruner == "wilcoxon"
+        # The Wilcoxon pruner pairs folds by id, so the order can change per trial (a pruned
+        # trial has then not always seen the same folds); the median pruner compares running
+        # means step by step, which only means something when every trial takes the folds in
+        # the same order.
+        if wilcoxon:
+            order = np.random.default_rng(settings.seed + trial.number).permutation(
+                len(self.folds)
+            )
+        else:
+            order = np.arange(len(self.folds))
         try:
             for step, fold_index in enumerate(order.tolist()):
                 fold = self.folds[fold_index]
@@ -138,7 +147,13 @@ class Objective:
                     if step == 0:
                         timings["storage"] += self._upload_artifacts(trial, run)
                 self._report(trial, step, fold_index, fold_normalized)
-                if trial.should_prune():
+                last = step + 1 == len(self.folds)
+                if not last and trial.should_prune():
+                    trial.set_user_attr("pruned_after_folds", step + 1)
+                    if wilcoxon:
+                        # Optuna's advice for the Wilcoxon pruner: end the trial with the mean
+                        # of the folds it saw, so that the sampler learns from it.
+                        break
                     raise optuna.TrialPruned(f"pruned after {step + 1} of {len(self.folds)} folds")
         finally:
             start = time.perf_counter()

@@ -4,6 +4,7 @@ share the CPU cores) and ``work`` (join an existing study as one more worker).""
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 import os
 import subprocess
@@ -43,6 +44,7 @@ from tuner._study import (
     make_sampler,
     open_storage,
     resolved_weights,
+    resumed_seed,
     storage_options,
 )
 
@@ -70,6 +72,7 @@ def tune(
     cache_dir: str | None = None,
     workers: int = 1,
     progress: bool = False,
+    valid_fraction: float | None = None,
 ) -> optuna.Study:
     """Create (or resume) a study and run it until it has ``n_trials`` finished trials.
 
@@ -97,6 +100,8 @@ def tune(
             PostgreSQL, ``.causalmix_cache`` next to a SQLite file; ``"none"``: no cache).
         workers: Local worker processes (this process is one of them).
         progress: Show a progress bar.
+        valid_fraction: Share of each fold's training rows held out for early stopping
+            (``None``: :class:`StudySettings`' default, 0.2).
 
     Heartbeats, the grace period after which a dead worker's trial is retried, and how long a
     lost database is waited for come from the ``CAUSALMIX_*`` environment variables of
@@ -139,6 +144,8 @@ def tune(
         n_features=X.shape[1],
         classes=sorted(pd.unique(y).tolist(), key=str),
     )
+    if valid_fraction is not None:
+        settings = dataclasses.replace(settings, valid_fraction=valid_fraction)
     check_folds(y, n_folds)
     url = resolve_storage_url(storage)
     options = storage_options()
@@ -173,7 +180,7 @@ def tune(
     study.set_user_attr(N_TRIALS_ATTR, n_trials)
     if artifact_dir is not None and artifact_dir != "none":
         study.set_user_attr("causalmix_artifact_dir", str(Path(artifact_dir).resolve()))
-    study.sampler = make_sampler(seed)
+    study.sampler = make_sampler(resumed_seed(seed, study))
     study.pruner = make_pruner(settings)
 
     objective = make_objective(study, settings, runtime)
@@ -377,7 +384,7 @@ def work(
         artifact_dir=artifact_dir,
         cache_dir=cache_dir,
     )
-    study.sampler = make_sampler(seed)
+    study.sampler = make_sampler(resumed_seed(seed, study))
     study.pruner = make_pruner(settings)
     return run_worker(
         study,

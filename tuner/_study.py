@@ -33,6 +33,7 @@ __all__ = [
     "make_objective",
     "make_pruner",
     "make_sampler",
+    "resumed_seed",
     "open_storage",
     "resolved_weights",
     "storage_options",
@@ -60,6 +61,13 @@ def load_data(data: str, target: str) -> tuple[pd.DataFrame, pd.Series]:
     from causalmix import load_dataset
 
     return load_dataset(data, target)
+
+
+def resumed_seed(seed: int | None, study: optuna.Study) -> int | None:
+    """The sampler seed of a session on ``study``: ``seed`` for a new study, ``seed`` plus the
+    trials already there on a resumed one, so that a resumed study does not repeat the
+    configurations its first session began with (and stays reproducible)."""
+    return None if seed is None else seed + len(study.get_trials(deepcopy=False))
 
 
 def make_sampler(seed: int | None) -> optuna.samplers.BaseSampler:

@@ -192,3 +192,79 @@ def test_tune_with_workers_keeps_its_thread_share_only_while_it_runs(
     monkeypatch.setenv("OMP_NUM_THREADS", "3")  # the user's choice is left alone
     with api._cpu_share(4):
         assert torch.get_num_threads() == before
+
+
+class _PruneAt(optuna.pruners.BasePruner):
+    """Prunes at the given steps (of the trial's reports, counted from 0)."""
+
+    def __init__(self, steps: set[int]) -> None:
+        self.steps = steps
+
+    def prune(self, study: optuna.Study, trial: optuna.trial.FrozenTrial) -> bool:
+        return len(trial.intermediate_values) - 1 in self.steps
+
+
+def _objective_of(url: str, name: str) -> tuple[optuna.Study, object]:
+    from tuner._study import build_runtime, load_study, make_objective
+
+    study, settings, _ = load_study(name, url)
+    runtime = build_runtime(
+        settings, study_name=name, storage_url=url, artifact_dir=None, cache_dir="none"
+    )
+    return study, make_objective(study, settings, runtime)
+
+
+@pytest.mark.parametrize("pruner", ["median", "wilcoxon"])
+def test_pruning_never_after_the_last_fold_and_wilcoxon_keeps_the_partial_mean(
+    pruner: str, small_csv: Path, tiny_space: Path, tmp_path: Path
+) -> None:
+    url = f"sqlite:///{tmp_path / 'studies.db'}"
+    tuner.tune(
+        str(small_csv), study_name="p", storage=url, space=str(tiny_space), n_trials=1,
+        n_folds=3, pruner=pruner, artifact_dir=None, cache_dir="none",
+    )  # fmt: skip
+    study, objective = _objective_of(url, "p")
+    study.pruner = _PruneAt({2})  # asked only after the last fold: nothing to save there
+    study.optimize(objective, n_trials=1)  # type: ignore[arg-type]
+    last = study.trials[-1]
+    assert last.state == TrialState.COMPLETE and len(last.user_attrs["fold_roc_auc"]) == 3
+    study.pruner = _PruneAt({0})
+    study.optimize(objective, n_trials=1)  # type: ignore[arg-type]
+    early = study.trials[-1]
+    assert early.user_attrs["pruned_after_folds"] == 1
+    if pruner == "wilcoxon":
+        # Ended with the mean of the folds it saw, so that the sampler learns from it.
+        assert early.state == TrialState.COMPLETE
+        assert early.value == pytest.approx(early.user_attrs["fold_normalized_roc_auc"][0])
+    else:
+        assert early.state == TrialState.PRUNED
+
+
+def test_the_median_pruner_compares_the_same_folds_at_each_step(
+    small_csv: Path, tiny_space: Path, tmp_path: Path
+) -> None:
+    url = f"sqlite:///{tmp_path / 'studies.db'}"
+    study = tuner.tune(
+        str(small_csv), study_name="m", storage=url, space=str(tiny_space), n_trials=3,
+        n_folds=3, pruner="median", artifact_dir=None, cache_dir="none",
+    )  # fmt: skip
+    for trial in study.trials:  # step 0 is fold 0 in every trial
+        assert trial.intermediate_values[0] == pytest.approx(
+            trial.user_attrs["fold_normalized_roc_auc"][0]
+        )
+
+
+def test_a_resumed_study_does_not_repeat_its_first_configurations(
+    small_csv: Path, tiny_space: Path, tmp_path: Path
+) -> None:
+    url = f"sqlite:///{tmp_path / 'studies.db'}"
+    common = dict(
+        storage=url, space=str(tiny_space), n_folds=2, artifact_dir=None, cache_dir="none",
+        valid_fraction=0.3,
+    )  # fmt: skip
+    tuner.tune(str(small_csv), study_name="r", n_trials=2, **common)  # type: ignore[arg-type]
+    study = tuner.tune(str(small_csv), study_name="r", n_trials=4, **common)  # type: ignore[arg-type]
+    assert tuner.load_study("r", url)[1].valid_fraction == 0.3  # as the bench asks for it
+    first, resumed = study.trials[:2], study.trials[2:]
+    assert [t.params for t in resumed] != [t.params for t in first]
+    assert resumed[0].params["learning_rate"] != first[0].params["learning_rate"]
