@@ -136,7 +136,7 @@ def _zero_shot(context: MethodContext, data: FoldData) -> MethodOutput:
     # Scored exactly as fine-tuning scores its epoch 0 (the pre-trained weights): the same
     # context rows, seed and ensemble size, so that the validation scores of all methods
     # are comparable.
-    estimators = FinetuneConfig().eval_estimators
+    estimators = context.fixed_config.get("eval_estimators", FinetuneConfig().eval_estimators)
     on_fit = backend.make_classifier(n_estimators=estimators, random_state=data.seed)
     on_fit.fit(X_fit, y_fit)
     valid = float(roc_auc(y_valid, on_fit.predict_proba(X_valid), on_fit.classes_))

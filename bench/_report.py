@@ -107,6 +107,12 @@ def method_table(frame: pd.DataFrame, methods: list[str]) -> pd.DataFrame:
                 "q75": float(q75),
                 "iqr": float(q75 - q25),
                 "mean_rank": float(ranks.get(method, np.nan)),
+                # Fine-tuned runs whose best epoch was 0: the pre-trained weights were kept.
+                "kept_pretrained": (
+                    float((runs["best_epoch"] == 0).mean())
+                    if "best_epoch" in runs and runs["best_epoch"].notna().any()
+                    else np.nan
+                ),
                 "median_test_auc": float(runs["test_roc_auc"].astype(float).median()),
                 "median_ece": float(runs["ece"].astype(float).median()),
                 "median_gap_pp": float(gap.median()),
@@ -224,6 +230,7 @@ def write_summary(
             "q75": "q75",
             "iqr": "IQR",
             "mean_rank": "mean rank",
+            "kept_pretrained": "share kept pre-trained",
             "median_test_auc": "median test ROC-AUC",
             "median_ece": "median ECE",
             "median_gap_pp": "median abs(val-test) (pp)",

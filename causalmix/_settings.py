@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import numbers
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,7 +19,13 @@ from causalmix._discovery import DISCOVERY_ALGORITHMS
 from causalmix._discovery_base import INDEPENDENCE_TESTS
 from causalmix._errors import CausalMixError
 
-__all__ = ["CLASS_BALANCES", "MECHANISM_QUALITIES", "AugmentationSettings", "setting"]
+__all__ = [
+    "CLASS_BALANCES",
+    "MECHANISM_QUALITIES",
+    "AugmentationSettings",
+    "choices_of",
+    "setting",
+]
 
 MECHANISM_QUALITIES = ("linear", "good", "better")
 CLASS_BALANCES = ("match", "uniform")
@@ -33,9 +40,10 @@ def setting(
     high: float | None = None,
     low_open: bool = False,
     high_open: bool = False,
-    choices: tuple[Any, ...] = (),
+    choices: tuple[Any, ...] | Callable[[], tuple[Any, ...]] = (),
 ) -> Any:
-    """A dataclass field declaring its domain and help line (read by the search spaces)."""
+    """A dataclass field declaring its domain and help line (read by the search spaces);
+    ``choices`` may be a function returning the current ones (see :func:`choices_of`)."""
     metadata: dict[str, Any] = {"help": help, "kind": kind, "low": low, "high": high}
     metadata |= {"low_open": low_open, "high_open": high_open, "choices": choices}
     metadata["tunable"] = True
@@ -50,7 +58,9 @@ class AugmentationSettings:
         "pc",
         "structure discovery algorithm",
         kind="categorical",
-        choices=tuple(DISCOVERY_ALGORITHMS),
+        # Read when asked, so that an algorithm registered later (one line in
+        # DISCOVERY_ALGORITHMS) is valid too.
+        choices=lambda: tuple(DISCOVERY_ALGORITHMS),
     )
     indep_test: str = setting(
         "auto",
@@ -92,11 +102,18 @@ class AugmentationSettings:
             _check(item.name, getattr(self, item.name), item.metadata)
 
 
+def choices_of(declared: Any) -> tuple[Any, ...]:
+    """The choices a field's metadata declares (calling them if they are computed)."""
+    choices = declared["choices"]
+    return tuple(choices() if callable(choices) else choices)
+
+
 def _check(name: str, value: Any, declared: Any) -> None:
     if declared["kind"] == "categorical":
-        if not isinstance(value, str) or value not in declared["choices"]:
+        choices = choices_of(declared)
+        if not isinstance(value, str) or value not in choices:
             raise CausalMixError(
-                f"`{name}` must be one of {list(declared['choices'])}, but got {name}={value!r}."
+                f"`{name}` must be one of {list(choices)}, but got {name}={value!r}."
             )
         return
     integer = declared["kind"] == "int"

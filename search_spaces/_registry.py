@@ -138,7 +138,11 @@ def _declared(group: Group) -> tuple[Parameter, ...]:
             high=item.metadata["high"],
             low_open=item.metadata["low_open"],
             high_open=item.metadata["high_open"],
-            choices=tuple(item.metadata["choices"]),
+            choices=tuple(
+                item.metadata["choices"]()
+                if callable(item.metadata["choices"])
+                else item.metadata["choices"]
+            ),
         )
         for item in dataclasses.fields(declaration)
         if item.metadata.get("tunable")

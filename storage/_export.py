@@ -134,6 +134,10 @@ def export_best(study: optuna.Study) -> dict[str, Any]:
             f"Cannot recover the configuration of trial {best.number} of study {name!r}: {e}"
         ) from e
     space = settings.get("space")
+    # The baseline the best trial was normalized against (the zero-shot model on its device).
+    zero_shot = (
+        best.user_attrs.get("zero_shot_fold_roc_auc") or settings.get("zero_shot_roc_auc") or []
+    )
     return {
         "format_version": EXPORT_FORMAT_VERSION,
         "study": name,
@@ -150,8 +154,8 @@ def export_best(study: optuna.Study) -> dict[str, Any]:
         "seed": settings.get("seed"),
         "config": grouped,
         "scores": {
-            "zero_shot_roc_auc": _mean(settings.get("zero_shot_roc_auc")),
-            "zero_shot_fold_roc_auc": list(settings.get("zero_shot_roc_auc") or []),
+            "zero_shot_roc_auc": _mean(zero_shot),
+            "zero_shot_fold_roc_auc": list(zero_shot),
             "best_roc_auc": best.user_attrs.get("roc_auc"),
             "best_fold_roc_auc": list(best.user_attrs.get("fold_roc_auc") or []),
             "best_normalized_roc_auc": best.value,

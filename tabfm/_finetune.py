@@ -143,6 +143,7 @@ def finetune(
     model.train(False)
     record = validate(0, {"train_loss": math.nan, "lr": 0.0, "steps": 0})
     best_score, best_state, best_epoch = _score(record, config), model.state_dict(), 0
+    min_delta = _min_delta(config, codes_valid, len(classes))
     record.update(seconds=time.perf_counter() - started, steps_per_second=math.nan)
     record["best_epoch"] = best_epoch
     _add_memory(record, device)
@@ -175,7 +176,7 @@ def finetune(
                 {"train_loss": float(np.mean(losses)), "lr": lr, "steps": epoch * len(losses)},
             )
             score = _score(record, config)
-            if score > best_score + config.min_delta:
+            if score > best_score + min_delta:
                 best_score, best_state, best_epoch, stale = score, model.state_dict(), epoch, 0
             else:
                 stale += 1
@@ -353,6 +354,19 @@ def _learning_rate(step: int, total_steps: int, config: FinetuneConfig) -> float
         return config.learning_rate * (step + 1) / warmup
     progress = (step - warmup) / max(1, total_steps - warmup)
     return config.learning_rate * 0.5 * (1 + math.cos(math.pi * progress))
+
+
+def _min_delta(config: FinetuneConfig, codes: np.ndarray, n_classes: int) -> float:
+    """The improvement threshold of best-epoch selection (see ``FinetuneConfig``)."""
+    if config.min_delta_rule == "absolute" or config.metric != "roc_auc":
+        return config.min_delta
+    counts = np.bincount(codes, minlength=n_classes).astype(float)
+    pairs = counts * (len(codes) - counts)
+    pairs = pairs[pairs > 0]
+    if len(pairs) == 0:
+        return config.min_delta
+    step = 1.0 / pairs.max() if n_classes == 2 else 1.0 / pairs.max() / n_classes
+    return max(config.min_delta, float(step))
 
 
 def _score(record: dict[str, float], config: FinetuneConfig) -> float:

@@ -12,6 +12,7 @@ from tabfm._errors import TabFMError
 
 QUERY_SOURCES = ("real", "mixed")
 METRICS = ("roc_auc", "log_loss")
+MIN_DELTA_RULES = ("absolute", "resolution")
 
 
 def setting(
@@ -69,6 +70,10 @@ class FinetuneConfig:
         min_delta: Smallest gain of the metric that counts as an improvement (``>= 0``); on
             small validation splits, smaller gains are noise, and taking them trades the
             pre-trained weights for a model that is as likely to be worse on new rows.
+        min_delta_rule: ``"absolute"``: ``min_delta`` as given; ``"resolution"``: at least
+            one step of the validation split's ROC-AUC (``1 / (n_pos * n_neg)`` for two
+            classes; for more, the smallest one-vs-rest step over the number of classes), so
+            that a single re-ranked pair on a tiny split does not count as a gain.
         eval_estimators: Ensemble members used for validation predictions.
         seed: Seed of the episodes and per-episode permutations.
         device: ``"auto"`` (CUDA if available), ``"cpu"``, ``"cuda"`` or ``"cuda:N"``.
@@ -117,10 +122,16 @@ class FinetuneConfig:
         "roc_auc", "validation metric for early stopping", kind="categorical", choices=METRICS
     )
     min_delta: float = setting(
-        1e-3, "smallest metric gain that counts", kind="float", low=0.0, tunable=False
+        1e-3, "smallest validation gain that counts as an improvement", kind="float", low=0.0
+    )
+    min_delta_rule: str = setting(
+        "absolute",
+        "min_delta as given, or at least one step of the validation split's ROC-AUC",
+        kind="categorical",
+        choices=MIN_DELTA_RULES,
     )
     eval_estimators: int = setting(
-        1, "ensemble members of validation predictions", kind="int", low=1, tunable=False
+        1, "ensemble members of validation predictions", kind="int", low=1, high=16
     )
     seed: int = setting(0, "seed of the episodes", kind="int", tunable=False)
     device: str = setting("auto", "where to train", kind="device", tunable=False)

@@ -80,12 +80,14 @@ class Objective:
         folds: list[Fold],
         backend: BaseBackend,
         *,
+        baseline: list[float],
         cache: BaseCache | None = None,
         artifact_store: FileSystemArtifactStore | None = None,
     ) -> None:
-        if len(settings.zero_shot_roc_auc) != len(folds):
+        if len(baseline) != len(folds):
             raise ValueError("zero-shot scores must be computed for every fold first")
         self.settings = settings
+        self.baseline = list(baseline)
         self.space = space
         self.folds = folds
         self.backend = backend
@@ -138,7 +140,7 @@ class Objective:
                 timings["evaluation"] += time.perf_counter() - start
                 fold_auc[fold_index] = auc
                 fold_normalized[fold_index] = float(
-                    normalized_roc_auc(auc, settings.zero_shot_roc_auc[fold_index])
+                    normalized_roc_auc(auc, self.baseline[fold_index])
                 )
                 histories[fold_index] = run.history
                 n_synthetic += run.n_synthetic
@@ -194,6 +196,8 @@ class Objective:
         trial.set_user_attr("n_edges_mean", round(float(np.mean(n_edges)), 3) if n_edges else 0.0)
         trial.set_user_attr("n_synthetic_rows", n_synthetic)
         trial.set_user_attr("device", self.backend.device_name)
+        # The baseline this trial was normalized against (the zero-shot model on its device).
+        trial.set_user_attr("zero_shot_fold_roc_auc", [round(v, 6) for v in self.baseline])
         trial.set_user_attr(
             "epochs_run", {str(f): max(0, len(h) - 1) for f, h in sorted(histories.items())}
         )

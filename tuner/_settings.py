@@ -38,7 +38,12 @@ class StudySettings:
         device: ``auto``, ``cpu``, ``cuda`` or ``cuda:N``.
         dataset_fingerprint: SHA-256 of the dataset, checked by every worker.
         n_rows / n_features / classes: Facts about the dataset, for exports and summaries.
-        zero_shot_roc_auc: Per-fold ROC-AUC of the pre-trained model (computed once).
+        zero_shot_roc_auc: Per-fold ROC-AUC of the pre-trained model on the device the study
+            first ran on (``zero_shot_device``).
+        zero_shot_device: That device, in words (``BaseBackend.device_name``).
+        zero_shot_by_device: The per-fold baseline on every device the study ran on: a trial
+            is normalized against the zero-shot model on its own device (bf16 on a GPU and
+            fp32 on a CPU differ), so a study resumed elsewhere computes its own.
     """
 
     data: str
@@ -56,6 +61,8 @@ class StudySettings:
     n_features: int = 0
     classes: list[Any] = field(default_factory=list)
     zero_shot_roc_auc: list[float] = field(default_factory=list)
+    zero_shot_device: str = ""
+    zero_shot_by_device: dict[str, list[float]] = field(default_factory=dict)
     format_version: int = FORMAT_VERSION
 
     def __post_init__(self) -> None:

@@ -206,15 +206,28 @@ def make_objective(
     from search_spaces import SearchSpace
     from tuner._objective import Objective, zero_shot_scores
 
-    if len(settings.zero_shot_roc_auc) != settings.n_folds:
-        _logger.info("Computing the zero-shot baseline on %d folds...", settings.n_folds)
-        settings.zero_shot_roc_auc = zero_shot_scores(runtime.backend, runtime.folds)
+    device = runtime.backend.device_name
+    baselines = settings.zero_shot_by_device
+    if device not in baselines:
+        if len(settings.zero_shot_roc_auc) == settings.n_folds and (
+            settings.zero_shot_device in ("", device)
+        ):
+            baselines[device] = settings.zero_shot_roc_auc  # a study from before per-device
+        else:
+            _logger.info(
+                "Computing the zero-shot baseline on %d folds on %s...", settings.n_folds, device
+            )
+            baselines[device] = zero_shot_scores(runtime.backend, runtime.folds)
+        if len(settings.zero_shot_roc_auc) != settings.n_folds:
+            settings.zero_shot_roc_auc = baselines[device]
+            settings.zero_shot_device = device
         study.set_user_attr(SETTINGS_ATTR, settings.to_dict())
     return Objective(
         settings,
         SearchSpace.from_dict(settings.space),
         runtime.folds,
         runtime.backend,
+        baseline=baselines[device],
         cache=runtime.cache,
         artifact_store=runtime.artifact_store,
     )

@@ -48,6 +48,9 @@ def test_registry_holds_the_fixed_parameter_names() -> None:
         "warmup_fraction",
         "grad_clip",
         "metric",
+        "min_delta",
+        "min_delta_rule",
+        "eval_estimators",
     ]
 
 

@@ -249,3 +249,19 @@ def test_finetune_and_predict_on_cuda_with_bf16(
     assert history[-1]["peak_memory_mb"] > 0
     proba = classifier.predict_proba(valid[0])
     assert proba.shape == (100, 2) and np.isfinite(proba).all()
+
+
+def test_the_resolution_rule_needs_more_than_one_step_of_the_validation_auc() -> None:
+    from tabfm._finetune import _min_delta
+
+    codes = np.array([0] * 9 + [1] * 18)  # 9 x 18 pairs: one AUC step is 1/162
+    absolute = FinetuneConfig(min_delta=1e-3)
+    resolution = FinetuneConfig(min_delta=1e-3, min_delta_rule="resolution")
+    assert _min_delta(absolute, codes, 2) == 1e-3
+    assert _min_delta(resolution, codes, 2) == pytest.approx(1 / 162)
+    big = np.arange(2000) % 2  # a large split: the absolute floor wins
+    assert _min_delta(resolution, big, 2) == 1e-3
+    three = np.array([0] * 5 + [1] * 10 + [2] * 15)
+    assert _min_delta(resolution, three, 3) == pytest.approx(1 / (15 * 15) / 3)
+    log_loss = FinetuneConfig(min_delta=1e-3, min_delta_rule="resolution", metric="log_loss")
+    assert _min_delta(log_loss, codes, 2) == 1e-3  # no AUC steps to count

@@ -268,3 +268,34 @@ def test_a_resumed_study_does_not_repeat_its_first_configurations(
     first, resumed = study.trials[:2], study.trials[2:]
     assert [t.params for t in resumed] != [t.params for t in first]
     assert resumed[0].params["learning_rate"] != first[0].params["learning_rate"]
+
+
+def test_a_study_resumed_on_another_device_uses_that_devices_baseline(
+    small_csv: Path, tiny_space: Path, tmp_path: Path
+) -> None:
+    from tuner._study import SETTINGS_ATTR
+
+    url = f"sqlite:///{tmp_path / 'studies.db'}"
+    common = dict(
+        storage=url, space=str(tiny_space), n_folds=2, artifact_dir=None, cache_dir="none",
+        device="cpu",
+    )  # fmt: skip
+    study = tuner.tune(str(small_csv), study_name="d", n_trials=1, **common)  # type: ignore[arg-type]
+    settings = tuner.load_study("d", url)[1]
+    cpu = settings.zero_shot_by_device["cpu"]
+    assert settings.zero_shot_device == "cpu" and settings.zero_shot_roc_auc == cpu
+    assert study.trials[0].user_attrs["zero_shot_fold_roc_auc"] == pytest.approx(cpu)
+    # As if the study had been created on a GPU: its baseline must not be reused on the CPU.
+    gpu = [0.5, 0.5]
+    stored = dict(
+        settings.to_dict(),
+        zero_shot_roc_auc=gpu,
+        zero_shot_device="cuda:0 (some GPU)",
+        zero_shot_by_device={"cuda:0 (some GPU)": gpu},
+    )
+    optuna.load_study(study_name="d", storage=url).set_user_attr(SETTINGS_ATTR, stored)
+    study = tuner.tune(str(small_csv), study_name="d", n_trials=2, **common)  # type: ignore[arg-type]
+    resumed = tuner.load_study("d", url)[1]
+    assert resumed.zero_shot_by_device == {"cuda:0 (some GPU)": gpu, "cpu": pytest.approx(cpu)}
+    assert resumed.zero_shot_roc_auc == gpu  # the study's first device stays on record
+    assert study.trials[1].user_attrs["zero_shot_fold_roc_auc"] == pytest.approx(cpu)
