@@ -6,9 +6,8 @@ from __future__ import annotations
 import logging
 import signal
 import threading
-from dataclasses import dataclass
 from types import FrameType
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any
 
 from storage._lock import try_study_lock
 from storage._optuna_private import heartbeat_interval, record_heartbeat, study_storage, trial_id
@@ -20,61 +19,6 @@ if TYPE_CHECKING:
 __all__ = ["DeferredSignals", "Heartbeat", "heartbeat_interval_of"]
 
 _logger = logging.getLogger("causalmix")
-
-
-@dataclass
-class WorkerResult:
-    """What one worker did.
-
-    Attributes:
-        completed / pruned / failed: Trials this worker recorded in each state.
-        discarded: Trials this worker ran to the end but could not record, because the
-            stale-trial check had already failed them (missed heartbeats); they were retried.
-        storage_seconds: Time spent in the loop's own storage calls (lock, stale check, count,
-            ask, tell); the objective's attribute writes are in each trial's ``timings``.
-        lock_wait_seconds: The part of ``storage_seconds`` spent waiting for the study lock.
-        lock_held_seconds: The part of ``storage_seconds`` spent holding it.
-        trial_seconds: Time spent running objectives.
-        reconnects: Storage outages this worker rode out.
-    """
-
-    completed: int = 0
-    pruned: int = 0
-    failed: int = 0
-    discarded: int = 0
-    storage_seconds: float = 0.0
-    lock_wait_seconds: float = 0.0
-    lock_held_seconds: float = 0.0
-    trial_seconds: float = 0.0
-    reconnects: int = 0
-
-    @property
-    def finished(self) -> int:
-        """Trials this worker recorded COMPLETE or PRUNED."""
-        return self.completed + self.pruned
-
-
-class TrialCounts(NamedTuple):
-    finished: int
-    running: int
-    waiting: int
-
-
-def count_trials(study: optuna.Study, *, include_active: bool) -> int:
-    """Finished trials (COMPLETE, PRUNED), plus RUNNING and WAITING ones if ``include_active``."""
-    counts = _counts(study)
-    return counts.finished + (counts.running + counts.waiting if include_active else 0)
-
-
-def _counts(study: optuna.Study) -> TrialCounts:
-    from optuna.trial import TrialState
-
-    states = [t.state for t in study.get_trials(deepcopy=False)]
-    return TrialCounts(
-        finished=states.count(TrialState.COMPLETE) + states.count(TrialState.PRUNED),
-        running=states.count(TrialState.RUNNING),
-        waiting=states.count(TrialState.WAITING),
-    )
 
 
 def heartbeat_interval_of(study: optuna.Study) -> int | None:
