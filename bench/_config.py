@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bench import _defaults as defaults
 from bench._errors import BenchError
 from bench._methods import CTGAN_METHODS, METHODS
 from bench._store import (
@@ -70,23 +71,23 @@ class BenchConfig:
     datasets: list[str] | None = None
     data_dir: str | None = None
     methods: tuple[str, ...] = tuple(METHODS)
-    folds: int = 5
-    split: str = "kfold"
-    trials: int = 20
-    inner_folds: int = 3
-    space: str = "default"
-    fixed_space: str = "paper"
+    folds: int = defaults.FOLDS
+    split: str = defaults.SPLIT
+    trials: int = defaults.TRIALS
+    inner_folds: int = defaults.INNER_FOLDS
+    space: str = defaults.TUNED_SPACE
+    fixed_space: str = defaults.FIXED_SPACE
     overrides: dict[str, Any] = field(default_factory=dict)
-    ctgan_epochs: int = 300
-    ctgan_batch_size: int = 500
+    ctgan_epochs: int = defaults.CTGAN_EPOCHS
+    ctgan_batch_size: int = defaults.CTGAN_BATCH_SIZE
     target: str = "target"
     seed: int = 0
     device: str = "auto"
     backend: str = "tabfm"
     weights: str | None = None
     storage: str | None = None
-    max_rows: int = 1000
-    max_features: int = 100
+    max_rows: int = defaults.MAX_ROWS
+    max_features: int = defaults.MAX_FEATURES
     valid_fraction: float = 0.2
     threads: int | None = None
     command: str | None = None

@@ -7,6 +7,7 @@ import logging
 import shlex
 from typing import Any
 
+from bench import _defaults as defaults
 from tuner._cmd_common import positive_int
 
 _logger = logging.getLogger("causalmix")
@@ -66,18 +67,29 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "ones only when the optional ctgan package is installed); zero_shot always runs (it "
         "is the baseline)",
     )
-    parser.add_argument("--folds", type=positive_int, default=5, help="outer folds (default 5)")
+    parser.add_argument(
+        "--folds",
+        type=positive_int,
+        default=defaults.FOLDS,
+        help=f"outer folds (default {defaults.FOLDS})",
+    )
     parser.add_argument(
         "--split",
-        default="kfold",
+        default=defaults.SPLIT,
         help="kfold, or shift:COLUMN to train on one domain of COLUMN (below / above its "
         "median, or two groups of its categories) and test on the other",
     )
     parser.add_argument(
-        "--trials", type=positive_int, default=20, help="trials of each tuned study (default 20)"
+        "--trials",
+        type=positive_int,
+        default=defaults.TRIALS,
+        help=f"trials of each tuned study (default {defaults.TRIALS})",
     )
     parser.add_argument(
-        "--inner-folds", type=positive_int, default=3, help="inner folds of each tuned study"
+        "--inner-folds",
+        type=positive_int,
+        default=defaults.INNER_FOLDS,
+        help=f"inner folds of each tuned study (default {defaults.INNER_FOLDS})",
     )
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
     parser.add_argument(
@@ -88,10 +100,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--target", default="target", help="target column (default: target)")
     advanced = parser.add_argument_group("advanced")
-    advanced.add_argument("--space", default="default", help="search space of `tuned`")
+    advanced.add_argument("--space", default=defaults.TUNED_SPACE, help="search space of `tuned`")
     advanced.add_argument(
         "--fixed-space",
-        default="paper",
+        default=defaults.FIXED_SPACE,
         help="a space that samples nothing: the configuration of default_ft (with "
         "synthetic_ratio 0), causalmixft, scm_only, ctgan and ctgan_only (default: paper)",
     )
@@ -105,15 +117,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="fix a parameter in the fixed configuration and the tuned space (repeatable), "
         "e.g. --set epochs=2 for a CPU budget",
     )
-    advanced.add_argument("--ctgan-epochs", type=positive_int, default=300)
-    advanced.add_argument("--ctgan-batch-size", type=positive_int, default=500)
+    advanced.add_argument("--ctgan-epochs", type=positive_int, default=defaults.CTGAN_EPOCHS)
+    advanced.add_argument(
+        "--ctgan-batch-size", type=positive_int, default=defaults.CTGAN_BATCH_SIZE
+    )
     advanced.add_argument("--backend", default="tabfm", help="foundation model backend")
     advanced.add_argument("--weights", default=None, help="local weights for the backend")
     advanced.add_argument(
         "--threads", type=positive_int, default=None, help="torch CPU threads (default: torch's)"
     )
-    advanced.add_argument("--max-rows", type=positive_int, default=1000)
-    advanced.add_argument("--max-features", type=positive_int, default=100)
+    advanced.add_argument("--max-rows", type=positive_int, default=defaults.MAX_ROWS)
+    advanced.add_argument("--max-features", type=positive_int, default=defaults.MAX_FEATURES)
     parser.set_defaults(func=run)
 
 
