@@ -374,7 +374,7 @@ def work(
         raise TunerError(f"`timeout > 0` must hold, but got timeout={timeout}.")
     options = storage_options()
     study, settings, url = load_study(study_name, storage)
-    target = n_trials or int(study.user_attrs.get(N_TRIALS_ATTR, 20))
+    target = n_trials or int(study.user_attrs.get(N_TRIALS_ATTR, DEFAULT_N_TRIALS))
     if artifact_dir is None:
         artifact_dir = study.user_attrs.get("causalmix_artifact_dir")
     runtime = build_runtime(

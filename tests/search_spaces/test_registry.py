@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -116,6 +118,16 @@ def test_group_config_keeps_ratio_with_augmentation() -> None:
     assert grouped["finetune"]["learning_rate"] == 1e-3
 
 
+def _outside(parameter: Any) -> list[Any]:
+    """Values just outside a parameter's declared domain (an unknown choice, or each bound)."""
+    outside: list[Any] = ["no-such-choice"] if parameter.kind == "categorical" else []
+    if parameter.low is not None:
+        outside.append(parameter.low if parameter.low_open else parameter.low - 1)
+    if parameter.high is not None:
+        outside.append(parameter.high if parameter.high_open else parameter.high + 1)
+    return outside
+
+
 def test_finetune_parameters_are_the_engines_declared_settings() -> None:
     import dataclasses
 
@@ -127,14 +139,7 @@ def test_finetune_parameters_are_the_engines_declared_settings() -> None:
     assert {n: p.default for n, p in finetune.items()} == {n: f.default for n, f in fields.items()}
     # The same values are refused on both sides, e.g. patience 0 (never stop) is valid for both.
     for name, parameter in finetune.items():
-        outside = []
-        if parameter.kind == "categorical":
-            outside.append("no-such-choice")
-        if parameter.low is not None:
-            outside.append(parameter.low if parameter.low_open else parameter.low - 1)
-        if parameter.high is not None:
-            outside.append(parameter.high if parameter.high_open else parameter.high + 1)
-        for value in outside:
+        for value in _outside(parameter):
             with pytest.raises(SearchSpaceError):
                 check_config({name: value})
             with pytest.raises(TabFMError):
@@ -167,12 +172,7 @@ def test_augmentation_parameters_are_the_augmenters_declared_settings() -> None:
     for name, parameter in augmentation.items():
         if name == "synthetic_ratio":
             continue
-        outside = ["no-such-choice"] if parameter.kind == "categorical" else []
-        if parameter.low is not None:
-            outside.append(parameter.low if parameter.low_open else parameter.low - 1)
-        if parameter.high is not None:
-            outside.append(parameter.high if parameter.high_open else parameter.high + 1)
-        for value in outside:
+        for value in _outside(parameter):
             with pytest.raises(SearchSpaceError):
                 check_config({name: value})
             with pytest.raises(CausalMixError, match=name):
