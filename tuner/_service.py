@@ -195,7 +195,10 @@ def tune(
         except BaseException:
             _stop_workers(extra)
             raise
-        _wait_for(extra)
+        _wait_for(
+            extra,
+            study_complete=lambda: count_trials(study, include_active=False) >= n_trials,
+        )
     return study
 
 
@@ -298,7 +301,12 @@ def _spawn_workers(
     return processes
 
 
-def _wait_for(processes: list[subprocess.Popen[bytes]]) -> None:
+def _wait_for(
+    processes: list[subprocess.Popen[bytes]], *, study_complete: Callable[[], bool]
+) -> None:
+    """Wait for the spawned workers. One that failed is a warning when the others finished
+    the study's trials anyway (they retry what it left), and a :class:`WorkerFailedError`
+    when the study is short of them."""
     try:
         for process in processes:
             process.wait()
@@ -306,13 +314,17 @@ def _wait_for(processes: list[subprocess.Popen[bytes]]) -> None:
         _stop_workers(processes)
         raise
     failed = [p for p in processes if p.returncode != 0]
-    if failed:
-        codes = ", ".join(f"{p.pid} (exit code {p.returncode})" for p in failed)
-        raise WorkerFailedError(
-            f"{len(failed)} of {len(processes)} spawned worker processes failed: {codes}; "
-            "the trials they left were failed and retried by the others. Check their messages "
-            "above, the database's health and the machine's memory."
-        )
+    if not failed:
+        return
+    codes = ", ".join(f"{p.pid} (exit code {p.returncode})" for p in failed)
+    message = f"{len(failed)} of {len(processes)} spawned worker processes failed: {codes}"
+    if study_complete():
+        _logger.warning("%s; the others finished the study's trials.", message)
+        return
+    raise WorkerFailedError(
+        f"{message}, and the study is short of its trials. Check their messages above, the "
+        "database's health and the machine's memory; running tune again resumes the study."
+    )
 
 
 def _stop_workers(processes: list[subprocess.Popen[bytes]], grace: float = 30.0) -> None:

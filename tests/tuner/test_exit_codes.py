@@ -14,12 +14,20 @@ from tuner._cli import EXIT_OPERATIONAL, EXIT_USAGE, main
 from tuner._errors import TunerError, WorkerFailedError
 
 
-def test_a_failed_worker_process_is_an_operational_error() -> None:
-    ok = subprocess.Popen([sys.executable, "-c", "pass"])
-    crashed = subprocess.Popen([sys.executable, "-c", "raise SystemExit(7)"])
-    with pytest.raises(WorkerFailedError, match=r"1 of 2 spawned worker.*exit code 7"):
-        tuner._service._wait_for([ok, crashed])
-    tuner._service._wait_for([subprocess.Popen([sys.executable, "-c", "pass"])])  # all fine
+def _processes(*codes: int) -> list[subprocess.Popen[bytes]]:
+    return [subprocess.Popen([sys.executable, "-c", f"raise SystemExit({c})"]) for c in codes]
+
+
+def test_a_failed_worker_process_is_an_operational_error_when_the_study_is_short(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    wait_for = tuner._service._wait_for
+    with pytest.raises(WorkerFailedError, match=r"1 of 2 spawned worker.*exit code 7.*short"):
+        wait_for(_processes(0, 7), study_complete=lambda: False)
+    # The others finished the study's trials (they retried what it left): a warning only.
+    wait_for(_processes(0, 7), study_complete=lambda: True)
+    assert "1 of 2 spawned worker processes failed" in caplog.text
+    wait_for(_processes(0), study_complete=lambda: False)  # all fine: nothing to report
 
 
 @pytest.mark.parametrize(
