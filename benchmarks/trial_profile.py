@@ -11,7 +11,9 @@ study directory:
 
 Per trial it prints the stages recorded by the objective (discovery, SCM fitting, sampling,
 fine-tuning, evaluation, storage) and the share of wall time outside fine-tuning and evaluation.
-With ``--workers 1,2,4`` it also runs ``tune --workers K`` and prints trials per hour.
+With ``--workers 1,2,4`` it also runs ``tune --workers K`` and prints trials per hour; where
+``nvidia-smi`` exists it samples GPU utilisation and memory every 0.5 s meanwhile (mean and
+peak over the run).
 
 Example:
     python benchmarks/trial_profile.py --data datasets/diabetes.csv --space default --trials 4
@@ -48,6 +50,43 @@ def _run(arguments: dict[str, Any]) -> float:
     return time.perf_counter() - start
 
 
+class _GpuMonitor:
+    """Samples ``nvidia-smi`` (utilisation %, memory MiB) every 0.5 s while in use."""
+
+    def __enter__(self) -> _GpuMonitor:
+        import shutil
+
+        self.samples: list[tuple[float, float]] = []
+        self._process = None
+        if shutil.which("nvidia-smi"):
+            self._process = subprocess.Popen(
+                ["nvidia-smi", "--query-gpu=utilization.gpu,memory.used",
+                 "--format=csv,noheader,nounits", "-lms", "500"],
+                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+            )  # fmt: skip
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._process is None:
+            return
+        self._process.terminate()
+        output, _ = self._process.communicate()
+        for line in output.splitlines():
+            parts = [p.strip() for p in line.split(",")]
+            try:
+                self.samples.append((float(parts[0]), float(parts[1])))
+            except (ValueError, IndexError):
+                continue
+
+    def summary(self) -> dict[str, float]:
+        if not self.samples:
+            return {"gpu_util_mean": float("nan"), "gpu_mem_peak_mib": float("nan")}
+        return {
+            "gpu_util_mean": sum(u for u, _ in self.samples) / len(self.samples),
+            "gpu_mem_peak_mib": max(m for _, m in self.samples),
+        }
+
+
 def _trial_rows(storage: str, study_name: str, phase: str, numbers: list[int]) -> list[dict]:
     import optuna
 
@@ -69,29 +108,10 @@ def _trial_rows(storage: str, study_name: str, phase: str, numbers: list[int]) -
     return rows
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", default="datasets/diabetes.csv")
-    parser.add_argument("--target", default="target")
-    parser.add_argument("--space", default="default")
-    parser.add_argument("--trials", type=int, default=4, help="trials in the warm phase")
-    parser.add_argument("--n-folds", type=int, default=3)
-    parser.add_argument("--device", default="auto")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--workers", default="", help="e.g. 1,2,4,8: trials/hour per K")
-    parser.add_argument("--throughput-trials", type=int, default=8)
-    args = parser.parse_args()
-
+def _profile(args: argparse.Namespace, common: dict[str, Any], cache: str, storage: str) -> None:
+    """The cold / warm / warm-repeat / no-cache phases (module docstring), printed."""
     import optuna
 
-    directory = Path(tempfile.mkdtemp(prefix="trial_profile_"))
-    storage = f"sqlite:///{directory / 'profile.db'}"
-    common = {
-        "data": str(Path(args.data).resolve()), "target": args.target, "space": args.space,
-        "n_folds": args.n_folds, "device": args.device, "seed": args.seed,
-        "storage": storage, "artifact_dir": str(directory / "artifacts"), "pruner": "none",
-    }  # fmt: skip
-    cache = str(directory / "cache")
     # With the same seed and space, the first trial of every study samples the same
     # parameters, so "repeat" and "nocache" rerun exactly the cold trial.
     _run({**common, "study_name": "profile", "n_trials": 1, "cache_dir": cache})
@@ -118,24 +138,54 @@ def main() -> None:
         f"{sorted(r['other_share'] for r in warm)[len(warm) // 2]:.1%}"
     )
 
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", default="datasets/diabetes.csv")
+    parser.add_argument("--target", default="target")
+    parser.add_argument("--space", default="default")
+    parser.add_argument("--trials", type=int, default=4, help="trials in the warm phase")
+    parser.add_argument("--n-folds", type=int, default=3)
+    parser.add_argument("--device", default="auto")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--workers", default="", help="e.g. 1,2,4,8: trials/hour per K")
+    parser.add_argument("--throughput-trials", type=int, default=8)
+    parser.add_argument(
+        "--skip-profile", action="store_true", help="only the --workers throughput runs"
+    )
+    args = parser.parse_args()
+
+    directory = Path(tempfile.mkdtemp(prefix="trial_profile_"))
+    storage = f"sqlite:///{directory / 'profile.db'}"
+    common = {
+        "data": str(Path(args.data).resolve()), "target": args.target, "space": args.space,
+        "n_folds": args.n_folds, "device": args.device, "seed": args.seed,
+        "storage": storage, "artifact_dir": str(directory / "artifacts"), "pruner": "none",
+    }  # fmt: skip
+    cache = str(directory / "cache")
+    if not args.skip_profile:
+        _profile(args, common, cache, storage)
     if args.workers:
         throughput = []
         for workers in [int(k) for k in args.workers.split(",")]:
             name = f"throughput_{workers}"
-            seconds = _run(
-                {
-                    **common, "study_name": name, "n_trials": args.throughput_trials,
-                    "cache_dir": cache, "workers": workers,
-                }
-            )  # fmt: skip
+            with _GpuMonitor() as monitor:
+                seconds = _run(
+                    {
+                        **common, "study_name": name, "n_trials": args.throughput_trials,
+                        "cache_dir": cache, "workers": workers,
+                    }
+                )  # fmt: skip
             throughput.append(
                 {
                     "workers": workers,
                     "trials": args.throughput_trials,
                     "wall_s": seconds,
                     "trials_per_hour": 3600 * args.throughput_trials / seconds,
+                    **monitor.summary(),
                 }
             )
+            print(format_table(throughput[-1:], floatfmt=".1f"), flush=True)
         print()
         print(format_table(throughput, floatfmt=".1f"))
     print(f"\n(study files in {directory})")

@@ -16,6 +16,9 @@ import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DATASETS_DIR = REPO_ROOT / "datasets"
+# The device of the fine-tuning and tuner tests: the CPU here and in CI;
+# `benchmarks/gpu_check.sh` sets CAUSALMIX_TEST_DEVICE=cuda to run them on a GPU.
+TEST_DEVICE = os.environ.get("CAUSALMIX_TEST_DEVICE", "cpu")
 POSTGRES_URL = os.environ.get(
     "CAUSALMIX_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 import tuner
-from tests.conftest import require_mitra
+from tests.conftest import TEST_DEVICE, require_mitra
 from tests.tuner.conftest import FIXED_TINY
 
 pytestmark = [
@@ -48,7 +48,7 @@ def test_tune_export_fit_predict(
         space=str(tiny_space),
         n_trials=1,
         n_folds=2,
-        device="cpu",
+        device=TEST_DEVICE,
         backend=name,
         weights=str(weights),
         artifact_dir=None,
@@ -65,7 +65,7 @@ def test_tune_export_fit_predict(
     assert document["backend"]["weights"] == str(weights)
 
     model_dir = tmp_path / "model"
-    tuner.fit(tmp_path / "best.yaml", str(small_csv), out=model_dir, device="cpu")
+    tuner.fit(tmp_path / "best.yaml", str(small_csv), out=model_dir, device=TEST_DEVICE)
     saved = json.loads((model_dir / "finetuned.json").read_text())
     assert saved["backend"] == name
     assert any((model_dir / "backend").iterdir())  # the fine-tuned weights, saved locally
@@ -91,7 +91,7 @@ def test_bench_zero_shot_and_fine_tuned(name: str, small_csv: Path, tmp_path: Pa
     code = main(
         ["bench", "--data-dir", str(suite), "--out", str(out), "--folds", "2",
          "--methods", "zero_shot,causalmixft", "--backend", name, "--weights", str(weights),
-         "--fixed-space", str(tmp_path / "fixed.yaml"), "--device", "cpu", "--threads", "1"]
+         "--fixed-space", str(tmp_path / "fixed.yaml"), "--device", TEST_DEVICE, "--threads", "1"]
     )  # fmt: skip
     assert code == 0  # 1 would mean a failed run
     results = pd.read_csv(out / "results.csv")

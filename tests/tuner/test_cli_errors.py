@@ -19,7 +19,7 @@ import pytest
 import tuner
 from benchmarks.load import TinySetup, write_tiny_setup
 from storage import create_storage
-from tests.conftest import REPO_ROOT
+from tests.conftest import REPO_ROOT, TEST_DEVICE
 from tuner._cli import main
 
 pytestmark = pytest.mark.slow
@@ -45,7 +45,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> World:
     url = f"sqlite:///{db}"
     tuner.tune(
         str(setup.data), study_name="existing", storage=url, space=str(setup.space),
-        n_trials=1, n_folds=2, weights=str(setup.weights), device="cpu", artifact_dir=None,
+        n_trials=1, n_folds=2, weights=str(setup.weights), device=TEST_DEVICE, artifact_dir=None,
         cache_dir="none",
     )  # fmt: skip
     storage = create_storage(url, heartbeat_interval=None)
@@ -55,7 +55,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> World:
     )
     storage.engine.dispose()
     tuner.export_best("existing", url, folder / "best.yaml")
-    tuner.fit(folder / "best.yaml", str(setup.data), out=folder / "model", device="cpu")
+    tuner.fit(folder / "best.yaml", str(setup.data), out=folder / "model", device=TEST_DEVICE)
     return World(setup=setup, db=db, url=url, model=folder / "model")
 
 
@@ -113,7 +113,7 @@ def _tune(world: World, data: str | Path, *extra: str) -> list[str]:
     return [
         "tune", "--data", str(data), "--study", "existing", "--storage", world.url,
         "--space", str(world.setup.space), "--weights", str(world.setup.weights),
-        "--n-folds", "2", "--device", "cpu", "--n-trials", "3", *extra,
+        "--n-folds", "2", "--device", TEST_DEVICE, "--n-trials", "3", *extra,
     ]  # fmt: skip
 
 

@@ -21,7 +21,7 @@ from optuna.trial import FrozenTrial, TrialState
 
 from benchmarks.load import TinySetup, write_tiny_setup
 from storage import create_storage
-from tests.conftest import REPO_ROOT, require_service
+from tests.conftest import REPO_ROOT, TEST_DEVICE, require_service
 from tuner._cli import main
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
@@ -55,7 +55,7 @@ def _tune_args(setup: TinySetup, url: str, study: str, n_trials: int) -> list[st
     return [
         "tune", "--data", str(setup.data), "--study", study, "--storage", url,
         "--space", str(setup.space), "--weights", str(setup.weights), "--n-trials",
-        str(n_trials), "--n-folds", "2", "--device", "cpu", "--artifact-dir", "none",
+        str(n_trials), "--n-folds", "2", "--device", TEST_DEVICE, "--artifact-dir", "none",
         "--cache-dir", "none", "--no-progress",
     ]  # fmt: skip
 

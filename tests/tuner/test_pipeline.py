@@ -8,6 +8,7 @@ import pandas as pd
 from causalmix import load_dataset
 from search_spaces import default_config
 from tabfm import get_backend
+from tests.conftest import TEST_DEVICE
 from tuner._pipeline import train_causalmixft
 
 
@@ -24,7 +25,7 @@ def test_a_column_missing_in_a_fold_is_skipped_by_the_scms(datasets_dir: Path) -
         "steps_per_epoch": 1, "episodes_per_step": 1, "context_size": 32,
     }  # fmt: skip
     classifier, run = train_causalmixft(
-        get_backend("tabfm", device="cpu"), X, y, config, seed=0, device="cpu"
+        get_backend("tabfm", device=TEST_DEVICE), X, y, config, seed=0, device=TEST_DEVICE
     )
     assert run.synthetic is not None
     X_syn, _ = run.synthetic

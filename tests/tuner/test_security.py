@@ -26,7 +26,7 @@ from storage import (
     open_artifact_store,
     upload_trial_artifact,
 )
-from tests.conftest import REPO_ROOT
+from tests.conftest import REPO_ROOT, TEST_DEVICE
 from tuner._cli import main
 
 SECRET = "Pa55-w0rd-never-shown"
@@ -207,7 +207,7 @@ def test_database_password_never_appears(
     process = subprocess.Popen(
         [sys.executable, "-m", "tuner", "-vv", "tune", "--data", str(setup.data), "--study",
          "pw", "--space", str(setup.space), "--weights", str(setup.weights), "--n-trials", "3",
-         "--n-folds", "2", "--device", "cpu", "--workers", "2", "--artifact-dir",
+         "--n-folds", "2", "--device", TEST_DEVICE, "--workers", "2", "--artifact-dir",
          str(tmp_path / "artifacts"), "--no-progress"],
         cwd=tmp_path, env=env, stdout=out.open("w"), stderr=err.open("w"),
     )  # fmt: skip

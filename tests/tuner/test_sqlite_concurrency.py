@@ -27,7 +27,7 @@ from optuna.trial import TrialState
 import tuner
 from benchmarks.load import TinySetup, write_tiny_setup
 from storage import create_storage
-from tests.conftest import REPO_ROOT
+from tests.conftest import REPO_ROOT, TEST_DEVICE
 from tuner._cli import main
 
 pytestmark = pytest.mark.slow
@@ -83,7 +83,7 @@ def test_two_workers_and_the_dashboard_share_a_sqlite_file(tmp_path: Path) -> No
     tune = _cli(
         ["tune", "--data", str(setup.data), "--study", "shared", "--storage", url, "--space",
          str(setup.space), "--weights", str(setup.weights), "--n-trials", "20", "--n-folds",
-         "2", "--device", "cpu", "--workers", "2", "--artifact-dir", "none", "--cache-dir",
+         "2", "--device", TEST_DEVICE, "--workers", "2", "--artifact-dir", "none", "--cache-dir",
          "none", "--no-progress"],
         _env(), tmp_path / "tune.log",
     )  # fmt: skip
@@ -165,7 +165,7 @@ def study(
     url = f"sqlite:///{tmp_path / 'studies.db'}"
     tuner.tune(
         str(setup.data), study_name="locked", storage=url, space=str(setup.space), n_trials=1,
-        n_folds=2, weights=str(setup.weights), device="cpu", artifact_dir=None,
+        n_folds=2, weights=str(setup.weights), device=TEST_DEVICE, artifact_dir=None,
         cache_dir="none",
     )  # fmt: skip
     capsys.readouterr()

@@ -11,6 +11,7 @@ from optuna.trial import TrialState
 
 import tuner
 from storage import StorageError, create_storage, read_config
+from tests.conftest import TEST_DEVICE
 from tuner import TunerError
 
 pytestmark = pytest.mark.slow
@@ -31,6 +32,7 @@ def test_tune_export_fit_predict(small_csv: Path, tiny_space: Path, tmp_path: Pa
         n_folds=2,
         artifact_dir=str(tmp_path / "artifacts"),
         cache_dir=str(tmp_path / "cache"),
+        device=TEST_DEVICE,
     )
     finished = _finished(study)
     assert len(finished) == 2
@@ -38,7 +40,7 @@ def test_tune_export_fit_predict(small_csv: Path, tiny_space: Path, tmp_path: Pa
         attrs = trial.user_attrs
         assert set(attrs["timings"]) >= {"finetune", "evaluation"}
         assert len(attrs["fold_roc_auc"]) == 2 and all(0 < a <= 1 for a in attrs["fold_roc_auc"])
-        assert attrs["device"] == "cpu"
+        assert attrs["device"].startswith(TEST_DEVICE)
         assert attrs["config"]["synthetic_ratio"] == trial.params["synthetic_ratio"]
         if trial.params["synthetic_ratio"] > 0:
             assert attrs["n_synthetic_rows"] > 0 and attrs["n_edges_mean"] >= 0
@@ -54,7 +56,7 @@ def test_tune_export_fit_predict(small_csv: Path, tiny_space: Path, tmp_path: Pa
     )
 
     model_dir = tmp_path / "model"
-    tuner.fit(best, str(small_csv), out=model_dir, device="cpu")
+    tuner.fit(best, str(small_csv), out=model_dir, device=TEST_DEVICE)
     predictions = tuner.predict(model_dir, str(small_csv), tmp_path / "preds.csv")
     frame = pd.read_csv(small_csv)
     assert len(predictions) == len(frame)
@@ -75,8 +77,8 @@ def test_fit_is_reproducible_from_the_export(
         n_folds=2, artifact_dir=None, cache_dir="none",
     )  # fmt: skip
     tuner.export_best("repro", url, tmp_path / "best.json")
-    first = tuner.fit(tmp_path / "best.json", str(small_csv), device="cpu")
-    second = tuner.fit(tmp_path / "best.json", str(small_csv), device="cpu")
+    first = tuner.fit(tmp_path / "best.json", str(small_csv), device=TEST_DEVICE)
+    second = tuner.fit(tmp_path / "best.json", str(small_csv), device=TEST_DEVICE)
     X = pd.read_csv(small_csv).drop(columns="target")
     assert (first.predict_proba(X) == second.predict_proba(X)).all()
 
