@@ -45,8 +45,10 @@ class CausalAugmenter:
 
     Args:
         discovery: A key of :data:`~causalmix.DISCOVERY_ALGORITHMS` (``"pc"``, ``"fci"``).
-        indep_test: ``"auto"`` (``chisq`` when every node is discrete, else ``fisherz``),
-            ``"fisherz"``, ``"chisq"``, ``"gsq"`` or ``"kci"``.
+        indep_test: ``"auto"`` (``chisq`` when every node is discrete; ``dg`` when continuous
+            nodes meet a nominal node of more than two levels, a multi-class target say; else
+            ``fisherz``), ``"fisherz"``, ``"dg"`` (degenerate Gaussian: one-hot nominal nodes in
+            a Gaussian likelihood-ratio test), ``"chisq"``, ``"gsq"`` or ``"kci"``.
         alpha: Significance level of the independence tests, in ``(0, 1)``.
         depth: Largest conditioning-set size; -1 for no limit.
         n_bootstrap: Bootstrap resamples behind the edge probabilities (>= 1).
@@ -126,7 +128,8 @@ class CausalAugmenter:
         timings = {"preprocessing": time.perf_counter() - started}
 
         started = time.perf_counter()
-        test = resolve_indep_test(self.indep_test, codec.discrete)
+        n_levels = np.array([np.unique(column).size for column in codec.matrix.T])
+        test = resolve_indep_test(self.indep_test, codec.discrete, n_levels)
         algorithm = DISCOVERY_ALGORITHMS[self.discovery](
             indep_test=test, alpha=float(self.alpha), depth=int(self.depth)
         )
@@ -140,6 +143,7 @@ class CausalAugmenter:
             seed=seed,
             store=store,
             n_jobs=self.n_jobs,
+            discrete=codec.discrete,
         )
         timings["discovery"] = time.perf_counter() - started
 

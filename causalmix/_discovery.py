@@ -51,11 +51,30 @@ KCI_MAX_ROWS = 300
 _ALIAS_TOLERANCE = 1e-9
 
 
-def resolve_indep_test(indep_test: str, discrete: np.ndarray) -> str:
-    """``"auto"``: ``chisq`` when every node is discrete, else ``fisherz``."""
+def resolve_indep_test(
+    indep_test: str, discrete: np.ndarray, n_levels: np.ndarray | None = None
+) -> str:
+    """Resolve ``"auto"`` by the nodes' types.
+
+    - every node discrete: ``chisq``;
+    - some continuous node and some nominal node with more than two levels (a multi-class
+      target, say): ``dg``, since Fisher-z on level codes only sees relations that are
+      monotone in the arbitrary code order;
+    - otherwise (continuous and binary nodes): ``fisherz``, which is exact for those.
+
+    Args:
+        indep_test: The requested test, or ``"auto"``.
+        discrete: Whether each node holds level codes. # (n_nodes,)
+        n_levels: The number of levels of each node (read for discrete nodes; ``None``:
+            counted as more than two). # (n_nodes,)
+    """
     if indep_test != "auto":
         return indep_test
-    return "chisq" if bool(np.all(discrete)) else "fisherz"
+    discrete = np.asarray(discrete, bool)
+    if bool(np.all(discrete)):
+        return "chisq"
+    levels = np.full(len(discrete), 3) if n_levels is None else np.asarray(n_levels)
+    return "dg" if bool(np.any(discrete & (levels > 2))) else "fisherz"
 
 
 def find_aliases(matrix: np.ndarray, discrete: np.ndarray, first: int) -> dict[int, int]:
@@ -106,6 +125,7 @@ def edge_probabilities(
     seed: int,
     store: ObjectStore,
     n_jobs: int | None = None,
+    discrete: np.ndarray | None = None,
 ) -> np.ndarray:
     """Run ``algorithm`` on ``n_bootstrap`` resamples and average the edge strengths.
 
@@ -123,12 +143,18 @@ def edge_probabilities(
         seed: Seed of the resampling.
         store: Where runs are cached.
         n_jobs: Parallel processes for the runs not in the cache (joblib semantics).
+        discrete: Whether each node holds nominal level codes (the ``dg`` test reads it;
+            ``None``: all continuous). # (n_nodes,)
 
     Returns:
         ``P`` with ``P[i, j]`` the strength of ``i -> j``. # (n_nodes, n_nodes)
     """
     kept = np.array([j not in aliases for j in range(matrix.shape[1])])
     reduced = np.ascontiguousarray(matrix[:, kept], dtype=float)
+    mask = np.zeros(matrix.shape[1], bool) if discrete is None else np.asarray(discrete, bool)
+    mask = mask[kept]
+    # Only the dg test reads the node types; other tests' keys stay as they were.
+    types = {"discrete": mask.astype(int).tolist()} if algorithm.indep_test == "dg" else {}
     n_rows = min(len(reduced), max_rows)
     if algorithm.indep_test == "kci":
         n_rows = min(n_rows, KCI_MAX_ROWS)
@@ -146,6 +172,7 @@ def edge_probabilities(
             seed=seed,
             bootstrap=index,
             causallearn=_causallearn_version(),
+            **types,
         )
         for index in range(n_bootstrap)
     ]
@@ -153,7 +180,7 @@ def edge_probabilities(
     runs = [store.lookup("discovery", key, lambda raw: _decode_marks(raw, n_kept)) for key in keys]
     missing = [index for index, marks in enumerate(runs) if marks is None]
     for index, marks in zip(
-        missing, _run_bootstraps(algorithm, reduced, n_rows, seed, missing, n_jobs)
+        missing, _run_bootstraps(algorithm, reduced, mask, n_rows, seed, missing, n_jobs)
     ):
         marks.setflags(write=False)
         store.store(keys[index], marks, _encode_marks)
@@ -169,6 +196,7 @@ def edge_probabilities(
 def _run_bootstraps(
     algorithm: BaseDiscovery,
     data: np.ndarray,
+    discrete: np.ndarray,
     n_rows: int,
     seed: int,
     indices: list[int],
@@ -177,20 +205,28 @@ def _run_bootstraps(
     if not indices:
         return []
     if n_jobs in (None, 1) or len(indices) == 1:
-        return [_bootstrap_marks(algorithm, data, n_rows, seed, index) for index in indices]
+        return [
+            _bootstrap_marks(algorithm, data, discrete, n_rows, seed, index) for index in indices
+        ]
     from joblib import Parallel, delayed
 
     results = Parallel(n_jobs=n_jobs)(
-        delayed(_bootstrap_marks)(algorithm, data, n_rows, seed, index) for index in indices
+        delayed(_bootstrap_marks)(algorithm, data, discrete, n_rows, seed, index)
+        for index in indices
     )
     return list(results)
 
 
 def _bootstrap_marks(
-    algorithm: BaseDiscovery, data: np.ndarray, n_rows: int, seed: int, index: int
+    algorithm: BaseDiscovery,
+    data: np.ndarray,
+    discrete: np.ndarray,
+    n_rows: int,
+    seed: int,
+    index: int,
 ) -> np.ndarray:
     rows = np.random.default_rng([seed, index]).integers(0, len(data), size=n_rows)
-    return algorithm.discover(data[rows])
+    return algorithm.discover(data[rows], discrete)
 
 
 def _encode_marks(marks: np.ndarray) -> bytes:

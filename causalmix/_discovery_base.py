@@ -30,10 +30,11 @@ DAGs can only express the dependence it stands for through a directed edge.
 from __future__ import annotations
 
 import abc
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import numpy as np
 
+from causalmix._dg import register_dg
 from causalmix._fisherz import register_fisherz
 from causalmix._quiet import quiet
 
@@ -43,8 +44,11 @@ TAIL = -1
 ARROW = 1
 CIRCLE = 2
 
-INDEPENDENCE_TESTS = ("fisherz", "chisq", "gsq", "kci")
-"""Conditional independence tests the algorithms accept (``"auto"`` is resolved before)."""
+INDEPENDENCE_TESTS = ("fisherz", "dg", "chisq", "gsq", "kci")
+"""Conditional independence tests the algorithms accept (``"auto"`` is resolved before).
+
+``dg`` (degenerate Gaussian, :mod:`causalmix._dg`) is the one valid for mixed continuous and
+nominal nodes: it needs the nodes' types, ``discover(data, discrete=mask)``."""
 
 _MARK_RANK = {TAIL: 0, CIRCLE: 1, ARROW: 2}
 
@@ -59,7 +63,8 @@ class BaseDiscovery(abc.ABC):
 
     Args:
         indep_test: One of :data:`INDEPENDENCE_TESTS`. ``"fisherz"`` runs causalmix's
-            equivalent Fisher-z test (faster, and robust to singular correlation matrices).
+            equivalent Fisher-z test (faster, and robust to singular correlation matrices);
+            ``"dg"`` the degenerate-Gaussian test for mixed types.
         alpha: Significance level of the independence tests, in ``(0, 1)``.
         depth: Largest conditioning-set size; -1 for no limit.
     """
@@ -71,11 +76,13 @@ class BaseDiscovery(abc.ABC):
         self.alpha = alpha
         self.depth = depth
 
-    def discover(self, data: np.ndarray) -> np.ndarray:
+    def discover(self, data: np.ndarray, discrete: np.ndarray | None = None) -> np.ndarray:
         """Run the algorithm.
 
         Args:
             data: The data. # (n_rows, n_nodes)
+            discrete: Whether each node holds nominal level codes (read by the ``dg`` test;
+                ``None``: every node is continuous). # (n_nodes,)
 
         Returns:
             The endpoint marks, ``int8``. # (n_nodes, n_nodes)
@@ -85,18 +92,30 @@ class BaseDiscovery(abc.ABC):
         usable = np.array([np.unique(data[:, j]).size > 1 for j in range(n_nodes)], dtype=bool)
         if usable.sum() < 2:
             return marks
+        ci_kwargs: dict[str, Any] = {}
+        if self.indep_test == "dg":
+            mask = np.zeros(n_nodes, bool) if discrete is None else np.asarray(discrete, bool)
+            ci_kwargs["discrete"] = mask[usable]
         with quiet():
-            sub_marks = self._run(np.ascontiguousarray(data[:, usable], dtype=float))
+            sub_marks = self._run(np.ascontiguousarray(data[:, usable], dtype=float), **ci_kwargs)
         marks[np.ix_(usable, usable)] = np.asarray(sub_marks, dtype=np.int8)
         return marks
 
     def ci_test_name(self) -> str:
         """The name to hand to causal-learn for :attr:`indep_test`."""
-        return register_fisherz() if self.indep_test == "fisherz" else self.indep_test
+        if self.indep_test == "fisherz":
+            return register_fisherz()
+        if self.indep_test == "dg":
+            return register_dg()
+        return self.indep_test
 
     @abc.abstractmethod
-    def _run(self, data: np.ndarray) -> np.ndarray:
-        """Run causal-learn on data without constant columns; return its graph matrix."""
+    def _run(self, data: np.ndarray, **ci_kwargs: Any) -> np.ndarray:
+        """Run causal-learn on data without constant columns; return its graph matrix.
+
+        ``ci_kwargs`` (``discrete=`` for the ``dg`` test, nothing for the others) go to
+        causal-learn's independence test through the algorithm's ``**kwargs``.
+        """
 
     def __repr__(self) -> str:
         return (

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from causalmix._discovery_base import BaseDiscovery
@@ -18,7 +20,7 @@ class FCIDiscovery(BaseDiscovery):
 
     name = "fci"
 
-    def _run(self, data: np.ndarray) -> np.ndarray:
+    def _run(self, data: np.ndarray, **ci_kwargs: Any) -> np.ndarray:
         from causallearn.search.ConstraintBased.FCI import fci
 
         graph, _ = fci(
@@ -27,5 +29,6 @@ class FCIDiscovery(BaseDiscovery):
             alpha=self.alpha,
             depth=int(self.depth),
             show_progress=False,
+            **ci_kwargs,
         )
         return np.asarray(graph.graph)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from causalmix._discovery_base import BaseDiscovery
@@ -18,7 +20,7 @@ class PCDiscovery(BaseDiscovery):
 
     name = "pc"
 
-    def _run(self, data: np.ndarray) -> np.ndarray:
+    def _run(self, data: np.ndarray, **ci_kwargs: Any) -> np.ndarray:
         from causallearn.search.ConstraintBased.PC import pc
 
         graph = pc(
@@ -28,5 +30,6 @@ class PCDiscovery(BaseDiscovery):
             stable=True,
             show_progress=False,
             max_k=None if self.depth < 0 else self.depth,
+            **ci_kwargs,
         )
         return np.asarray(graph.G.graph)

@@ -162,13 +162,17 @@ def test_chisq_bins_continuous_columns() -> None:
     assert skeleton.loc["X", "Y"] >= 0.6
 
 
-def test_auto_test_is_chisq_for_all_discrete_data() -> None:
+def test_auto_test_follows_the_column_types() -> None:
     rng = np.random.default_rng(0)
     X = pd.DataFrame({"a": rng.integers(0, 3, 80), "b": rng.choice(["u", "v"], 80)})
     y = pd.Series(rng.integers(0, 2, 80), name="t")
     assert CausalAugmenter(n_bootstrap=2, n_dags=1).fit(X, y).indep_test_ == "chisq"
-    X["c"] = rng.normal(size=80)
-    assert CausalAugmenter(n_bootstrap=2, n_dags=1).fit(X, y).indep_test_ == "fisherz"
+    X["c"] = rng.normal(size=80)  # continuous next to a three-level nominal column
+    assert CausalAugmenter(n_bootstrap=2, n_dags=1).fit(X, y).indep_test_ == "dg"
+    binary = X.drop(columns="a")  # continuous and binary only: Fisher-z is exact
+    assert CausalAugmenter(n_bootstrap=2, n_dags=1).fit(binary, y).indep_test_ == "fisherz"
+    three = pd.Series(rng.integers(0, 3, 80), name="t")  # a three-class target
+    assert CausalAugmenter(n_bootstrap=2, n_dags=1).fit(binary, three).indep_test_ == "dg"
 
 
 def test_kci_runs_on_a_small_problem() -> None:
