@@ -8,6 +8,7 @@ from search_spaces._conditions import Condition
 from search_spaces._errors import SearchSpaceError
 from search_spaces._loading import SPACE_SUFFIXES, list_spaces, load_space, load_yaml
 from search_spaces._params import ParamSpec
+from search_spaces._references import REFERENCE_NAMES, reference_configs, reference_params
 from search_spaces._registry import (
     GROUPS,
     PARAMETERS,
@@ -22,6 +23,7 @@ from search_spaces._space import SearchSpace
 __all__ = [
     "GROUPS",
     "PARAMETERS",
+    "REFERENCE_NAMES",
     "SPACE_SUFFIXES",
     "Condition",
     "ParamSpec",
@@ -34,5 +36,7 @@ __all__ = [
     "list_spaces",
     "load_space",
     "load_yaml",
+    "reference_configs",
+    "reference_params",
     "split_config",
 ]

@@ -22,6 +22,7 @@ from storage._rdb import (
     storage_url_of,
     study_exists,
 )
+from storage._selection import select_trial
 from storage._stale import fail_stale_trials
 from storage._url import DEFAULT_DATABASE, mask_url, resolve_storage_url
 
@@ -49,6 +50,7 @@ __all__ = [
     "open_artifact_store",
     "read_config",
     "resolve_storage_url",
+    "select_trial",
     "storage_url_of",
     "study_exists",
     "study_lock",

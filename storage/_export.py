@@ -13,6 +13,8 @@ The export document (``format_version: 1``)::
       finetune: {learning_rate, weight_decay, epochs, ...}
     scores: {zero_shot_roc_auc, zero_shot_fold_roc_auc, best_roc_auc, best_fold_roc_auc,
              best_normalized_roc_auc, n_folds, trial_number, n_completed_trials}
+    selection: {rule, candidate_trial, reference_trial, n_folds, mean_difference,
+                lower_bound, p_value, passed, chosen_trial, summary}   # storage._selection
     backend: {name, weights, device}
     created_at: 2026-01-01T12:00:00+00:00
     versions: {causalmix-tuner, optuna, torch, causal-learn, dowhy, scikit-learn, numpy, pandas}
@@ -45,6 +47,7 @@ from search_spaces import (
 from storage._errors import StorageError
 from storage._optuna_private import study_storage
 from storage._rdb import storage_url_of
+from storage._selection import select_trial
 
 if TYPE_CHECKING:
     import optuna
@@ -121,7 +124,7 @@ def export_best(study: optuna.Study) -> dict[str, Any]:
             f"study {name!r} has no completed trial ({len(trials)} trials"
             + (f": {detail})." if detail else ").")
         )
-    best = study.best_trial
+    best, selection = select_trial(completed)
     config = best.user_attrs.get("config")
     try:
         if not isinstance(config, Mapping):
@@ -163,6 +166,7 @@ def export_best(study: optuna.Study) -> dict[str, Any]:
             "trial_number": best.number,
             "n_completed_trials": len(completed),
         },
+        "selection": selection,
         "backend": {
             "name": settings.get("backend", "tabfm"),
             "weights": settings.get("weights"),

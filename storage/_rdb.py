@@ -264,6 +264,9 @@ def is_connection_error(error: BaseException) -> bool:
             return True
         if isinstance(item, (exc.InterfaceError, exc.DisconnectionError)):
             return True
+        if isinstance(item, exc.PendingRollbackError):
+            # A session whose connection died mid-transaction: the next session reconnects.
+            return True
         if isinstance(item, exc.OperationalError):
             orig = item.orig
             if isinstance(orig, sqlite3.Error):

@@ -35,4 +35,6 @@ def run(args: argparse.Namespace) -> int:
         scores.get("best_roc_auc", float("nan")),
         scores.get("zero_shot_roc_auc", float("nan")),
     )
+    selection = document.get("selection", {})
+    _logger.info("Selection: %s. Rule: %s.", selection.get("summary"), selection.get("rule"))
     return 0

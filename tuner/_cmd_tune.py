@@ -56,6 +56,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--cache-dir", default=None, help="discovery/mechanism cache directory")
     parser.add_argument("--workers", type=positive_int, default=1, help="local worker processes")
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    parser.add_argument(
+        "--no-references",
+        action="store_true",
+        help="a new study does not start with the reference trials (default fine-tuning, "
+        "then the paper's CausalMixFT configuration)",
+    )
     parser.set_defaults(func=run)
 
 
@@ -83,6 +89,7 @@ def run(args: argparse.Namespace) -> int:
         cache_dir=args.cache_dir,
         workers=args.workers,
         progress=not args.no_progress and not args.quiet,
+        references=not args.no_references,
     )
     print(summarize(study, mask_url(resolve_storage_url(storage)), args.artifact_dir))
     return 0

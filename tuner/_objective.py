@@ -13,6 +13,7 @@ import pandas as pd
 from sklearn.model_selection import StratifiedKFold
 
 from tuner._pipeline import train_causalmixft
+from tuner._references import note_reference
 from tuner._settings import StudySettings
 
 if TYPE_CHECKING:
@@ -100,6 +101,7 @@ class Objective:
         from tabfm import normalized_roc_auc, roc_auc
 
         settings = self.settings
+        note_reference(trial)
         config = self.space.suggest(trial)
         trial.set_user_attr("config", config)
         timings: dict[str, float] = defaultdict(float)

@@ -31,6 +31,7 @@ from tuner._defaults import (
     DEFAULT_SPACE,
 )
 from tuner._errors import USER_ERRORS
+from tuner._references import enqueue_references, name_objective
 from tuner._study import (
     N_TRIALS_ATTR,
     SETTINGS_ATTR,
@@ -73,6 +74,7 @@ def tune(
     workers: int = 1,
     progress: bool = False,
     valid_fraction: float | None = None,
+    references: bool = True,
 ) -> optuna.Study:
     """Create (or resume) a study and run it until it has ``n_trials`` finished trials.
 
@@ -102,6 +104,9 @@ def tune(
         progress: Show a progress bar.
         valid_fraction: Share of each fold's training rows held out for early stopping
             (``None``: :class:`StudySettings`' default, 0.2).
+        references: Whether a new study starts with the reference trials (default
+            fine-tuning, then the paper's CausalMixFT configuration; see
+            :mod:`tuner._references`). Ignored when the study exists.
 
     Heartbeats, the grace period after which a dead worker's trial is retried, and how long a
     lost database is waited for come from the ``CAUSALMIX_*`` environment variables of
@@ -176,6 +181,11 @@ def tune(
             pruner=make_pruner(settings),
         )
         study.set_user_attr(SETTINGS_ATTR, settings.to_dict())
+        name_objective(study)
+        if references:
+            enqueued = enqueue_references(study, search_space, n_trials)
+            if enqueued:
+                _logger.info("Enqueued the reference trials: %s.", ", ".join(enqueued))
         _logger.info("Created study %r in %s.", study_name, mask_url(url))
     study.set_user_attr(N_TRIALS_ATTR, n_trials)
     if artifact_dir is not None and artifact_dir != "none":

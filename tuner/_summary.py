@@ -39,6 +39,10 @@ def summarize(study: optuna.Study, masked_url: str, artifact_dir: str | None) ->
     if best.params:
         shown = ", ".join(f"{k}={_fmt(v)}" for k, v in sorted(best.params.items()))
         lines.append(f"Best parameters: {shown}")
+    from storage import select_trial
+
+    _, selection = select_trial([t for t in completed if t.value is not None])
+    lines.append(f"Export would choose trial {selection['chosen_trial']}: {selection['summary']}.")
     storage_flag = f"--storage '{masked_url}'"
     lines.append("Next:")
     lines.append(f"  causalmix export --study {study.study_name} {storage_flag} --out best.yaml")

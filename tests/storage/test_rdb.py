@@ -249,3 +249,28 @@ def test_crashed_worker_trial_is_failed_and_retried(tmp_path: Path) -> None:
         assert study.get_trials()[1].state == optuna.trial.TrialState.COMPLETE
     finally:
         _dispose(storage)
+
+
+def test_a_lost_connection_wrapped_by_optuna_is_a_connection_error() -> None:
+    """Optuna wraps a failed commit ("An exception is raised during the commit") around the
+    SQLAlchemy error; a session left with a dead transaction raises PendingRollbackError."""
+    from optuna.exceptions import StorageInternalError
+    from sqlalchemy import exc
+
+    from storage import is_connection_error
+
+    for cause in (
+        exc.PendingRollbackError("Can't reconnect until invalid transaction is rolled back."),
+        exc.OperationalError("COMMIT", {}, Exception("server closed the connection")),
+    ):
+        try:
+            try:
+                raise cause
+            except exc.SQLAlchemyError as e:
+                raise StorageInternalError("An exception is raised during the commit.") from e
+        except StorageInternalError as wrapped:
+            assert is_connection_error(wrapped)
+    assert not is_connection_error(
+        StorageInternalError("An exception is raised during the commit.")
+    )
+    assert not is_connection_error(exc.IntegrityError("INSERT", {}, Exception("duplicate")))

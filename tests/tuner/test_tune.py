@@ -305,3 +305,41 @@ def test_a_study_resumed_on_another_device_uses_that_devices_baseline(
     assert resumed.zero_shot_by_device == {"cuda:0 (some GPU)": gpu, "cpu": pytest.approx(cpu)}
     assert resumed.zero_shot_roc_auc == gpu  # the study's first device stays on record
     assert study.trials[1].user_attrs["zero_shot_fold_roc_auc"] == pytest.approx(cpu, abs=1e-6)
+
+
+def test_a_new_study_starts_with_the_reference_trials(small_csv: Path, tmp_path: Path) -> None:
+    space = tmp_path / "refs.yaml"
+    space.write_text(
+        """
+name: refs
+params:
+  synthetic_ratio: {type: categorical, choices: [0.0, 1.0]}
+  discovery: pc
+  indep_test: fisherz
+  n_bootstrap: 2
+  n_dags: 1
+  learning_rate: {type: float, low: 1.0e-5, high: 1.0e-3, log: true}
+  epochs: 1
+  steps_per_epoch: 2
+  episodes_per_step: 1
+  context_size: 64
+"""
+    )
+    url = f"sqlite:///{tmp_path / 'refs.db'}"
+    common = dict(
+        storage=url, space=str(space), n_folds=2, artifact_dir=None,
+        cache_dir=str(tmp_path / "cache"), device=TEST_DEVICE,
+    )  # fmt: skip
+    study = tuner.tune(str(small_csv), study_name="refs", n_trials=3, **common)
+    trials = sorted(study.trials, key=lambda t: t.number)
+    assert [t.user_attrs.get("reference") for t in trials] == ["default_ft", "causalmixft", None]
+    assert trials[0].params == {"synthetic_ratio": 0.0, "learning_rate": 1e-4}
+    assert trials[1].params["synthetic_ratio"] == 1.0 and trials[1].params["learning_rate"] == 1e-4
+    assert trials[1].user_attrs["n_synthetic_rows"] > 0
+    assert study.metric_names == ["normalized ROC-AUC (%)"]
+    off = tuner.tune(str(small_csv), study_name="off", n_trials=1, references=False, **common)
+    assert "reference" not in off.trials[0].user_attrs
+    document = tuner.export_best("refs", url, tmp_path / "best.yaml")
+    selection = document["selection"]
+    assert selection["reference_trial"] == 0 and selection["applied"] is True
+    assert selection["chosen_trial"] in (0, 1, 2) and selection["summary"]
