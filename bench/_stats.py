@@ -105,7 +105,10 @@ def mean_ranks(frame: pd.DataFrame, methods: list[str]) -> tuple[pd.Series, int,
     ranks = complete.rank(axis=1, ascending=False, method="average")
     p = math.nan
     if len(present) >= 3 and len(complete) >= 2:
-        p = float(stats.friedmanchisquare(*(complete[m] for m in present)).pvalue)
+        if bool((complete.nunique(axis=1) <= 1).all()):
+            p = 1.0  # every method ties on every dataset: no difference (scipy divides by 0)
+        else:
+            p = float(stats.friedmanchisquare(*(complete[m] for m in present)).pvalue)
     return ranks.mean(axis=0), len(complete), p
 
 

@@ -73,3 +73,13 @@ def test_mean_ranks_friedman_and_the_critical_difference() -> None:
     assert critical_difference(3, 4) == pytest.approx(2.343 * math.sqrt(12 / 24), abs=1e-3)
     png = plot_critical_difference(ranks, critical_difference(3, 4), 4)
     assert png.startswith(b"\x89PNG")
+
+
+def test_methods_that_tie_everywhere_get_friedman_p_one_without_a_warning() -> None:
+    import warnings
+
+    frame = _results({"a": [0.0] * 12, "b": [0.0] * 12, "c": [0.0] * 12}, datasets=4, folds=3)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # scipy's statistic would divide 0 by 0
+        _, _, p = mean_ranks(frame, ["a", "b", "c"])
+    assert p == 1.0
