@@ -65,6 +65,9 @@ class BenchConfig:
         threads: Torch CPU threads for this process (``None``: torch's default). One thread
             is often fastest on a shared machine.
         command: The command line, for the summary.
+        report_only: Compute nothing: rewrite ``results.csv``, ``summary.md`` and the plots
+            from the runs stored in ``out`` (for example after copying in the run files of
+            benchmarks with the same protocol that ran in parallel).
     """
 
     out: str
@@ -91,6 +94,7 @@ class BenchConfig:
     valid_fraction: float = 0.2
     threads: int | None = None
     command: str | None = None
+    report_only: bool = False
 
     def __post_init__(self) -> None:
         self.methods = tuple(self.methods)

@@ -256,7 +256,10 @@ def _tuned(context: MethodContext, data: FoldData) -> MethodOutput:
     valid, extra = _run_facts(run)
     extra.update(
         n_trials=len(study.trials),
-        tuned_cv_normalized_roc_auc=round(float(study.best_value), 6),
+        # The exported trial's inner-CV score: the best trial, or the best reference when the
+        # best one did not beat default fine-tuning reliably (storage._selection).
+        tuned_cv_normalized_roc_auc=round(float(document["scores"]["best_normalized_roc_auc"]), 6),
+        tuned_selection=document.get("selection", {}).get("summary"),
         tuned_synthetic_ratio=flat.get("synthetic_ratio"),
         study=study_name,
     )

@@ -125,10 +125,13 @@ def run_bench(config: BenchConfig) -> BenchResult:
         weights=config.weights,
     )
     runner = _Runner(config, store, context)
+    if config.report_only:
+        store.write_csv()
     try:
         for dataset in suite:
             for fold in folds[dataset.name]:
-                runner.run_fold(dataset, fold)
+                if not config.report_only:
+                    runner.run_fold(dataset, fold)
     finally:
         summary = _report(config, store, suite, backend.device_name, runner.failures)
     return BenchResult(

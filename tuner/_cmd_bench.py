@@ -128,6 +128,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     advanced.add_argument("--max-rows", type=positive_int, default=defaults.MAX_ROWS)
     advanced.add_argument("--max-features", type=positive_int, default=defaults.MAX_FEATURES)
+    advanced.add_argument(
+        "--report-only",
+        action="store_true",
+        help="compute nothing: rewrite results.csv, summary.md and the plots from the runs "
+        "stored in --out (e.g. after copying in the runs of parallel benchmarks with the same "
+        "settings)",
+    )
     parser.set_defaults(func=run)
 
 
@@ -149,7 +156,9 @@ def _command_line(args: argparse.Namespace) -> str:
         if name in ("func", "command", "verbose", "quiet") or value is None:
             continue
         flag = "--" + ("set" if name == "overrides" else name.replace("_", "-"))
-        if name == "overrides":
+        if isinstance(value, bool):
+            words += [flag] if value else []
+        elif name == "overrides":
             words += [w for key, v in value for w in (flag, f"{key}={v}")]
         elif isinstance(value, list):
             words += [flag, *map(str, value)]
@@ -188,6 +197,7 @@ def run(args: argparse.Namespace) -> int:
         max_features=args.max_features,
         threads=args.threads,
         command=_command_line(args),
+        report_only=args.report_only,
     )
     result = run_bench(config)
     _logger.info(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.util
 import json
 from pathlib import Path
@@ -175,6 +176,12 @@ def test_tiny_bench_writes_sane_results_and_resumes_without_recomputing(
     resumed = run_bench(config)
     assert resumed.computed == [("credit-approval", "kfold", 1, "causalmixft")]
     assert len(pd.read_csv(out / "results.csv")) == len(results)
+
+    # --report-only computes nothing: it reports the runs that are there.
+    missing.unlink()
+    reported = run_bench(dataclasses.replace(config, report_only=True))
+    assert reported.computed == [] and not missing.exists()
+    assert len(pd.read_csv(out / "results.csv")) == len(results) - 1
 
 
 def test_a_resumed_benchmark_must_keep_its_protocol(
