@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import sqlite3
+import time
 import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -150,13 +151,24 @@ def create_storage(
                     "grace_period": None if grace_period is None else int(grace_period),
                     **_retry_callback(failed_trial_max_retry),
                 }
-            return optuna.storages.RDBStorage(
-                parsed.render_as_string(hide_password=False),
-                engine_kwargs=connection_options(
-                    parsed, busy_timeout=busy_timeout, connect_timeout=connect_timeout
-                ),
-                **callback_kwargs,
-            )
+            for attempt in range(_CREATION_ATTEMPTS):
+                try:
+                    return optuna.storages.RDBStorage(
+                        parsed.render_as_string(hide_password=False),
+                        engine_kwargs=connection_options(
+                            parsed, busy_timeout=busy_timeout, connect_timeout=connect_timeout
+                        ),
+                        **callback_kwargs,
+                    )
+                except SQLAlchemyError as e:
+                    # Two processes opening a fresh database at once both create Optuna's
+                    # tables; the slower one fails on what the other just created (on
+                    # PostgreSQL: a duplicate key in pg_type for the enum types). The tables
+                    # exist now, so opening again succeeds.
+                    if attempt + 1 == _CREATION_ATTEMPTS or not _is_concurrent_creation(e):
+                        raise
+                    time.sleep(0.2 * (attempt + 1))
+            raise AssertionError("unreachable")  # pragma: no cover
     except (SQLAlchemyError, ImportError, OSError) as e:
         orig = getattr(e, "orig", None)
         reason = scrub(str(orig or e), url)
@@ -246,6 +258,19 @@ def _chain(error: BaseException) -> list[BaseException]:
         seen.append(current)
         pending += [current.__cause__, current.__context__, getattr(current, "orig", None)]
     return seen
+
+
+_CREATION_ATTEMPTS = 5
+
+
+def _is_concurrent_creation(error: BaseException) -> bool:
+    """Whether ``error`` is a schema object that another process created at the same time."""
+    from sqlalchemy import exc
+
+    if not isinstance(error, (exc.IntegrityError, exc.ProgrammingError, exc.OperationalError)):
+        return False
+    text = str(getattr(error, "orig", None) or error).lower()
+    return "already exists" in text or "duplicate key value" in text
 
 
 def is_connection_error(error: BaseException) -> bool:

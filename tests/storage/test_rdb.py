@@ -274,3 +274,33 @@ def test_a_lost_connection_wrapped_by_optuna_is_a_connection_error() -> None:
         StorageInternalError("An exception is raised during the commit.")
     )
     assert not is_connection_error(exc.IntegrityError("INSERT", {}, Exception("duplicate")))
+
+
+def test_processes_opening_a_fresh_postgres_database_at_once_all_succeed(
+    postgres_url: str,
+) -> None:
+    """Each opener creates Optuna's tables; the losers of that race used to fail with a
+    duplicate key in pg_type (seen as `tune` exiting with "Cannot open the storage")."""
+    import threading
+
+    barrier = threading.Barrier(6)
+    errors: list[BaseException] = []
+    storages = []
+
+    def open_storage() -> None:
+        barrier.wait()
+        try:
+            storages.append(create_storage(postgres_url, heartbeat_interval=None))
+        except BaseException as e:  # noqa: BLE001 - collected and reported below
+            errors.append(e)
+
+    threads = [threading.Thread(target=open_storage) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    try:
+        assert errors == [] and len(storages) == 6
+    finally:
+        for storage in storages:
+            storage.engine.dispose()

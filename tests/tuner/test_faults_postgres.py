@@ -211,9 +211,14 @@ def test_killed_worker_trial_is_failed_within_the_grace_period_and_retried(
 
 
 def test_ctrl_c_during_tune_records_the_trials_and_a_rerun_finishes(
-    postgres_url: str, slow_setup: TinySetup, capsys: pytest.CaptureFixture[str]
+    postgres_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    args = _tune_args(slow_setup, postgres_url, "sigint", 6)
+    # Trials of several seconds, and ten of them: the two workers then overlap for long
+    # stretches, which the polling below must catch while trials are still left. (With
+    # 2-second trials and 6 of them, a loaded machine started the spawned worker so late that
+    # the overlap came at the last trial, and Ctrl-C landed after the work was done.)
+    slower = write_tiny_setup(tmp_path / "slower", steps_per_epoch=200)
+    args = _tune_args(slower, postgres_url, "sigint", 10)
     # A new session: the parent and its spawned worker form one process group, which is what
     # Ctrl-C in a terminal signals.
     process = _cli(*args, "--workers", "2", env=_env(), start_new_session=True)
@@ -250,7 +255,7 @@ def test_ctrl_c_during_tune_records_the_trials_and_a_rerun_finishes(
     capsys.readouterr()
     assert main(args) == 0, capsys.readouterr().err
     trials = _trials(postgres_url, "sigint")
-    assert len([t for t in trials if t.state in FINISHED]) == 6
+    assert len([t for t in trials if t.state in FINISHED]) == 10
     assert not [t for t in trials if t.state in (TrialState.RUNNING, TrialState.WAITING)]
     assert sorted(t.number for t in trials) == list(range(len(trials)))
 
