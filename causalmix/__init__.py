@@ -22,7 +22,7 @@ if TYPE_CHECKING:
         split_target,
         validate_dataset,
     )
-    from causalmix._discovery import DISCOVERY_ALGORITHMS
+    from causalmix._discovery import DG_MAX_NODES, DISCOVERY_ALGORITHMS
     from causalmix._discovery_base import INDEPENDENCE_TESTS, BaseDiscovery, edge_strengths
     from causalmix._errors import CausalMixError
     from causalmix._fci import FCIDiscovery
@@ -40,6 +40,7 @@ if TYPE_CHECKING:
 __all__ = [
     "CLASS_BALANCES",
     "AugmentationSettings",
+    "DG_MAX_NODES",
     "DISCOVERY_ALGORITHMS",
     "GENERATORS",
     "INDEPENDENCE_TESTS",
@@ -84,7 +85,7 @@ __getattr__, _, _ = lazy_loader.attach(
             "split_target",
             "validate_dataset",
         ],
-        "_discovery": ["DISCOVERY_ALGORITHMS"],
+        "_discovery": ["DG_MAX_NODES", "DISCOVERY_ALGORITHMS"],
         "_discovery_base": ["BaseDiscovery", "INDEPENDENCE_TESTS", "edge_strengths"],
         "_errors": ["CausalMixError"],
         "_fci": ["FCIDiscovery"],

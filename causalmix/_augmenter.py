@@ -46,9 +46,10 @@ class CausalAugmenter:
     Args:
         discovery: A key of :data:`~causalmix.DISCOVERY_ALGORITHMS` (``"pc"``, ``"fci"``).
         indep_test: ``"auto"`` (``chisq`` when every node is discrete; ``dg`` when continuous
-            nodes meet a nominal node of more than two levels, a multi-class target say; else
-            ``fisherz``), ``"fisherz"``, ``"dg"`` (degenerate Gaussian: one-hot nominal nodes in
-            a Gaussian likelihood-ratio test), ``"chisq"``, ``"gsq"`` or ``"kci"``.
+            nodes meet a nominal node of more than two levels, a multi-class target say, in a
+            table of at most 40 nodes; else ``fisherz``), ``"fisherz"``, ``"dg"`` (degenerate
+            Gaussian: one-hot nominal nodes in a Gaussian likelihood-ratio test), ``"chisq"``,
+            ``"gsq"`` or ``"kci"``.
         alpha: Significance level of the independence tests, in ``(0, 1)``.
         depth: Largest conditioning-set size; -1 for no limit.
         n_bootstrap: Bootstrap resamples behind the edge probabilities (>= 1).

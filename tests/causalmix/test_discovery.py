@@ -174,6 +174,15 @@ def test_auto_test_follows_the_column_types() -> None:
     three = pd.Series(rng.integers(0, 3, 80), name="t")  # a three-class target
     assert CausalAugmenter(n_bootstrap=2, n_dags=1).fit(binary, three).indep_test_ == "dg"
 
+    from causalmix._discovery import DG_MAX_NODES, resolve_indep_test
+
+    wide = np.zeros(DG_MAX_NODES + 1, bool)
+    wide[-1] = True  # a wide table with a multi-class target keeps Fisher-z (PC's cost)
+    levels = np.full(len(wide), 8)
+    assert resolve_indep_test("auto", wide, levels) == "fisherz"
+    assert resolve_indep_test("auto", wide[1:], levels[1:]) == "dg"
+    assert resolve_indep_test("dg", wide, levels) == "dg"  # asked for explicitly
+
 
 def test_kci_runs_on_a_small_problem() -> None:
     X, y = _chain(n=60)
