@@ -40,7 +40,7 @@ def _env(heartbeat: int = HEARTBEAT, grace: int = GRACE, **extra: str) -> dict[s
 
 
 def _cli(*arguments: str, env: dict[str, str], **kwargs: object) -> subprocess.Popen[str]:
-    return subprocess.Popen(  # type: ignore[call-overload,no-any-return]
+    return subprocess.Popen(  # type: ignore[call-overload]
         [sys.executable, "-m", "tuner", *arguments],
         cwd=REPO_ROOT,
         env=env,
@@ -220,8 +220,12 @@ def test_ctrl_c_during_tune_records_the_trials_and_a_rerun_finishes(
     slower = write_tiny_setup(tmp_path / "slower", steps_per_epoch=200)
     args = _tune_args(slower, postgres_url, "sigint", 10)
     # A new session: the parent and its spawned worker form one process group, which is what
-    # Ctrl-C in a terminal signals.
-    process = _cli(*args, "--workers", "2", env=_env(), start_new_session=True)
+    # Ctrl-C in a terminal signals. SIGINT starts at its default: a test run started in the
+    # background of a script inherits it ignored, and Python then keeps ignoring it.
+    process = _cli(
+        *args, "--workers", "2", env=_env(), start_new_session=True,
+        preexec_fn=_default_sigint,
+    )  # fmt: skip
     try:
         _wait_until(
             lambda: (
@@ -258,6 +262,10 @@ def test_ctrl_c_during_tune_records_the_trials_and_a_rerun_finishes(
     assert len([t for t in trials if t.state in FINISHED]) == 10
     assert not [t for t in trials if t.state in (TrialState.RUNNING, TrialState.WAITING)]
     assert sorted(t.number for t in trials) == list(range(len(trials)))
+
+
+def _default_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def _cluster() -> list[str]:
