@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # How benchmarks/results/bench-cpu/ (16 datasets x 5 folds) and bench-cpu-tuned/ (6 x 3) were computed,
-# on the 2-core development machine, 2026-11-30, from commit 9b6e4cf. Three processes ran in
+# on the 2-core development machine, 2026-11-30, from commit 9b6e4cf (MiceProtein's augmentation
+# arms from 37120ff, see the end). Three processes ran in
 # parallel, one torch thread each; main-a and main-b share one protocol and were merged with
 # --report-only (the command at the top of bench-cpu/summary.md).
 
@@ -22,3 +23,12 @@ PY=${PYTHON:-python}
 $PY -m tuner bench --datasets sick pc1 climate-model-simulation-crashes tic-tac-toe car banknote-authentication diabetes \
   --methods zero_shot,default_ft,causalmixft,scm_only --folds 5 $S --out out/main-a > log-a2.txt 2>&1
 $PY -m tuner bench --datasets MiceProtein --methods zero_shot,default_ft --folds 5 $S --out out/main-a > log-a3.txt 2>&1
+
+# MiceProtein's augmentation arms, once indep_test="auto" kept Fisher-z for tables wider than
+# 40 nodes (from the merged directory; the same protocol), then the report over all 16 datasets:
+$PY -m tuner bench --datasets MiceProtein --methods zero_shot,default_ft,causalmixft,scm_only \
+  --folds 5 $S --out out/main > log-mice.txt 2>&1
+$PY -m tuner bench --datasets MiceProtein sick pc1 climate-model-simulation-crashes tic-tac-toe car \
+  banknote-authentication diabetes kr-vs-kp steel-plates-fault anneal wdbc cardiotocography-nsp \
+  segment credit-approval website_phishing --methods zero_shot,default_ft,causalmixft,scm_only \
+  --folds 5 $S --out out/main --report-only
