@@ -20,7 +20,7 @@ Singular sub-matrices (collinear columns in a bootstrap resample) use the pseudo
 the log-determinants use eigenvalues clipped at a small floor. With too few rows for the
 regression (``n - |Z| - |X| - |Y| - 1 <= 0`` columns of freedom) the p-value is 1.
 
-It is registered with causal-learn's CI-test registry under :data:`DG_TEST_NAME`; the
+causalmix registers it with causal-learn's CI-test registry under :data:`DG_TEST_NAME`; the
 algorithms pass the nodes' types as ``discrete=`` (a boolean mask over the data's columns).
 """
 
@@ -33,24 +33,12 @@ import numpy as np
 
 from causalmix._fisherz import _partial_correlation
 
-__all__ = ["DG_TEST_NAME", "embed", "register_dg"]
+__all__ = ["DG_TEST_NAME", "dg_class", "embed"]
 
 DG_TEST_NAME = "causalmix_dg"
 
 _EIGEN_FLOOR = 1e-10
 _MAX_R2 = 1.0 - 1e-15
-_registered = False
-
-
-def register_dg() -> str:
-    """Register the test with causal-learn (once per process) and return its name."""
-    global _registered
-    if not _registered:
-        from causallearn.utils.cit import register_ci_test
-
-        register_ci_test(DG_TEST_NAME, _dg_class())
-        _registered = True
-    return DG_TEST_NAME
 
 
 def embed(data: np.ndarray, discrete: np.ndarray) -> tuple[np.ndarray, list[list[int]]]:
@@ -131,7 +119,8 @@ def _log_det_given(correlation: np.ndarray, a: list[int], s: list[int]) -> float
     return _log_det(_residual(correlation, a, s))
 
 
-def _dg_class() -> type:
+def dg_class() -> type:
+    """The causal-learn ``CIT_Base`` subclass (built on call: causal-learn is imported late)."""
     from causallearn.utils.cit import CIT_Base
 
     class DegenerateGaussian(CIT_Base):

@@ -35,8 +35,8 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from causalmix._dg import register_dg
-from causalmix._fisherz import register_fisherz
+from causalmix._dg import DG_TEST_NAME, dg_class
+from causalmix._fisherz import FISHERZ_TEST_NAME, fisherz_class
 from causalmix._quiet import quiet
 
 __all__ = ["ARROW", "CIRCLE", "INDEPENDENCE_TESTS", "TAIL", "BaseDiscovery", "edge_strengths"]
@@ -45,9 +45,14 @@ TAIL = -1
 ARROW = 1
 CIRCLE = 2
 
-# causalmix's own tests: name -> the function that registers it with causal-learn (once per
-# process) and returns causal-learn's name for it. A new test is one module and one line here.
-_OWN_TESTS: dict[str, Callable[[], str]] = {"fisherz": register_fisherz, "dg": register_dg}
+# causalmix's own tests: name -> (the name causal-learn knows it by, a factory of its CIT_Base
+# subclass). A new test is one module and one line here; ci_test_name() registers each with
+# causal-learn once per process.
+_OWN_TESTS: dict[str, tuple[str, Callable[[], type]]] = {
+    "fisherz": (FISHERZ_TEST_NAME, fisherz_class),
+    "dg": (DG_TEST_NAME, dg_class),
+}
+_REGISTERED: set[str] = set()
 
 INDEPENDENCE_TESTS = (*_OWN_TESTS, "chisq", "gsq", "kci")
 """Conditional independence tests the algorithms accept (``"auto"`` is resolved before).
@@ -108,8 +113,15 @@ class BaseDiscovery(abc.ABC):
 
     def ci_test_name(self) -> str:
         """The name to hand to causal-learn for :attr:`indep_test`."""
-        register = _OWN_TESTS.get(self.indep_test)
-        return register() if register is not None else self.indep_test
+        if self.indep_test not in _OWN_TESTS:
+            return self.indep_test
+        name, make_class = _OWN_TESTS[self.indep_test]
+        if name not in _REGISTERED:
+            from causallearn.utils.cit import register_ci_test
+
+            register_ci_test(name, make_class())
+            _REGISTERED.add(name)
+        return name
 
     @abc.abstractmethod
     def _run(self, data: np.ndarray, **ci_kwargs: Any) -> np.ndarray:

@@ -11,7 +11,8 @@ three differences:
 - with too few rows for the test (``n - |S| - 3 <= 0``) the p-value is 1: independence cannot
   be rejected, so the edge is removed instead of the test failing on a negative square root.
 
-It is registered with causal-learn's CI-test registry under :data:`FISHERZ_TEST_NAME`.
+causalmix registers it with causal-learn's CI-test registry under :data:`FISHERZ_TEST_NAME`
+(``BaseDiscovery.ci_test_name``).
 """
 
 from __future__ import annotations
@@ -21,25 +22,13 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["FISHERZ_TEST_NAME", "register_fisherz"]
+__all__ = ["FISHERZ_TEST_NAME", "fisherz_class"]
 
 FISHERZ_TEST_NAME = "causalmix_fisherz"
 
-_registered = False
 
-
-def register_fisherz() -> str:
-    """Register the test with causal-learn (once per process) and return its name."""
-    global _registered
-    if not _registered:
-        from causallearn.utils.cit import register_ci_test
-
-        register_ci_test(FISHERZ_TEST_NAME, _fisherz_class())
-        _registered = True
-    return FISHERZ_TEST_NAME
-
-
-def _fisherz_class() -> type:
+def fisherz_class() -> type:
+    """The causal-learn ``CIT_Base`` subclass (built on call: causal-learn is imported late)."""
     from causallearn.utils.cit import NO_SPECIFIED_PARAMETERS_MSG, CIT_Base
 
     class FastFisherZ(CIT_Base):
