@@ -264,9 +264,11 @@ def test_a_resumed_study_does_not_repeat_its_first_configurations(
     small_csv: Path, tiny_space: Path, tmp_path: Path
 ) -> None:
     url = f"sqlite:///{tmp_path / 'studies.db'}"
+    # No reference trials: they would make the first configurations fixed, and this test is
+    # about the sampler's.
     common = dict(
         storage=url, space=str(tiny_space), n_folds=2, artifact_dir=None, cache_dir="none",
-        valid_fraction=0.3,
+        valid_fraction=0.3, references=False,
     )  # fmt: skip
     tuner.tune(str(small_csv), study_name="r", n_trials=2, **common)  # type: ignore[arg-type]
     study = tuner.tune(str(small_csv), study_name="r", n_trials=4, **common)  # type: ignore[arg-type]
