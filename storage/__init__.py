@@ -22,7 +22,7 @@ from storage._rdb import (
     storage_url_of,
     study_exists,
 )
-from storage._selection import select_trial
+from storage._selection import REFERENCE_ATTR, select_trial
 from storage._stale import fail_stale_trials
 from storage._url import DEFAULT_DATABASE, mask_url, resolve_storage_url
 
@@ -32,6 +32,7 @@ __all__ = [
     "ENVIRONMENT_VARIABLES",
     "EXPORT_FORMAT_VERSION",
     "SETTINGS_ATTR",
+    "REFERENCE_ATTR",
     "RDBCache",
     "StorageError",
     "StorageUnavailableError",

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 __all__ = ["CONFIDENCE", "REFERENCE_ATTR", "select_trial"]
 
 REFERENCE_ATTR = "reference"
-"""The user attribute naming a reference trial (written by the tuner)."""
+"""The user attribute naming a reference trial (the tuner writes it on the trials it enqueues)."""
 
 CONFIDENCE = 0.95
 """One-sided confidence of the lower bound."""

@@ -12,6 +12,8 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
+from storage import REFERENCE_ATTR  # the export's trial selection reads what this writes
+
 if TYPE_CHECKING:
     import optuna
 
@@ -19,7 +21,6 @@ if TYPE_CHECKING:
 
 __all__ = [
     "METRIC_NAME",
-    "REFERENCE_ATTR",
     "enqueue_references",
     "name_objective",
     "note_reference",
@@ -30,8 +31,6 @@ _logger = logging.getLogger("causalmix.tuner")
 METRIC_NAME = "normalized ROC-AUC (%)"
 """The objective's name, as the dashboard shows it."""
 
-REFERENCE_ATTR = "reference"
-"""The user attribute naming a reference trial's configuration."""
 
 _NOTES = {
     "default_ft": "plain fine-tuning (synthetic ratio 0) with the default configuration",
