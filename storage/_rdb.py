@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import itertools
 import sqlite3
 import time
 import warnings
@@ -73,14 +74,25 @@ def prepare_sqlite(
             f"Cannot open the SQLite storage {mask_url(url)!r}: the folder {str(folder)!r} "
             "does not exist."
         )
-    try:
-        connection = sqlite3.connect(database, timeout=busy_timeout)
+    deadline = time.monotonic() + busy_timeout
+    for attempt in itertools.count():
         try:
-            mode = connection.execute("PRAGMA journal_mode=WAL").fetchone()[0]
-        finally:
-            connection.close()
-    except sqlite3.Error as e:
-        raise StorageError(f"Cannot open the SQLite storage {mask_url(url)!r}: {e}.") from e
+            connection = sqlite3.connect(database, timeout=busy_timeout)
+            try:
+                mode = connection.execute("PRAGMA journal_mode=WAL").fetchone()[0]
+            finally:
+                connection.close()
+            break
+        except sqlite3.Error as e:
+            # Switching the journal mode needs the exclusive lock, and SQLite answers "database
+            # is locked" at once, without its busy handler, when two processes switch a fresh
+            # file together (waiting could deadlock). The other process finishes in
+            # milliseconds, so wait a little and try again, up to the busy timeout.
+            if not _is_sqlite_transient(e) or time.monotonic() > deadline:
+                raise StorageError(
+                    f"Cannot open the SQLite storage {mask_url(url)!r}: {e}."
+                ) from e
+            time.sleep(min(0.05 * (attempt + 1), 0.5))
     if str(mode).lower() != "wal":
         raise StorageError(
             f"Cannot switch the SQLite storage {mask_url(url)!r} to WAL mode (it stays in "
@@ -247,6 +259,13 @@ def load_existing_study(
 _SQLITE_TRANSIENT = ("database is locked", "database table is locked", "database is busy")
 
 
+def _is_sqlite_transient(error: BaseException) -> bool:
+    """Whether a ``sqlite3`` error is another connection's lock, which passes."""
+    return isinstance(error, sqlite3.Error) and any(
+        text in str(error).lower() for text in _SQLITE_TRANSIENT
+    )
+
+
 def _chain(error: BaseException) -> list[BaseException]:
     """``error`` and the exceptions it was raised from or during, outermost first."""
     seen: list[BaseException] = []
@@ -295,10 +314,10 @@ def is_connection_error(error: BaseException) -> bool:
         if isinstance(item, exc.OperationalError):
             orig = item.orig
             if isinstance(orig, sqlite3.Error):
-                return any(text in str(orig).lower() for text in _SQLITE_TRANSIENT)
+                return _is_sqlite_transient(orig)
             return True
         if isinstance(item, sqlite3.OperationalError):
-            return any(text in str(item).lower() for text in _SQLITE_TRANSIENT)
+            return _is_sqlite_transient(item)
         if type(item).__module__.startswith(("psycopg", "psycopg2")) and type(item).__name__ in (
             "OperationalError",
             "InterfaceError",

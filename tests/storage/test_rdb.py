@@ -7,6 +7,7 @@ import sys
 import time
 import warnings
 from pathlib import Path
+from typing import Any
 
 import optuna
 import pytest
@@ -304,3 +305,46 @@ def test_processes_opening_a_fresh_postgres_database_at_once_all_succeed(
     finally:
         for storage in storages:
             storage.engine.dispose()
+
+
+def _prepare_each(paths: list[str], barrier: Any, results: Any) -> None:
+    from sqlalchemy.engine import make_url
+
+    from storage._rdb import prepare_sqlite
+
+    errors = []
+    for path in paths:
+        barrier.wait(timeout=60)
+        url = f"sqlite:///{path}"
+        try:
+            prepare_sqlite(make_url(url), url)
+        except StorageError as e:
+            errors.append(str(e))
+    results.put(errors)
+
+
+def test_processes_preparing_a_fresh_sqlite_file_at_once_all_succeed(tmp_path: Path) -> None:
+    """Switching a fresh file to WAL from two processes at once made SQLite answer "database is
+    locked" at once, without its busy handler (seen in CI as a cache writer failing to open the
+    shared file); without the retry, this test failed three runs in three here."""
+    import multiprocessing
+
+    context = multiprocessing.get_context("spawn")
+    paths = [str(tmp_path / f"fresh-{index}.db") for index in range(100)]
+    barrier = context.Barrier(4)
+    results = context.Queue()
+    processes = [
+        context.Process(target=_prepare_each, args=(paths, barrier, results)) for _ in range(4)
+    ]
+    for process in processes:
+        process.start()
+    errors = [error for _ in processes for error in results.get(timeout=120)]
+    for process in processes:
+        process.join(timeout=60)
+    assert errors == []
+    for path in paths:
+        connection = sqlite3.connect(path)
+        try:
+            assert connection.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        finally:
+            connection.close()
