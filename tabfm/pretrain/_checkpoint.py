@@ -123,7 +123,8 @@ def _recipe_card(model: Any, config: PretrainConfig, state: dict[str, Any]) -> s
         f"- prior: tabfm._prior (random MLP / tree SCMs), <= {config.max_rows} rows, "
         f"<= {config.max_features} features, 2-10 classes, curriculum over the first "
         f"{config.curriculum_fraction:.0%} of the schedule",
-        f"- optimiser: AdamW lr {config.learning_rate:g}, weight decay {config.weight_decay:g}, "
+        f"- optimiser: {_optimizer_words(config)} lr {config.learning_rate:g}, weight decay "
+        f"{config.weight_decay:g}, "
         f"{config.warmup_steps} warm-up steps, cosine to {config.min_lr_fraction:g} x peak, "
         f"grad clip {config.grad_clip:g}, {config.max_cells} cells per step",
         "- shipped: the last step; `panel_*` columns (real datasets) were monitored only, "
@@ -145,6 +146,12 @@ def _recipe_card(model: Any, config: PretrainConfig, state: dict[str, Any]) -> s
                 "| " + " | ".join(_cell(record.get(k, float("nan"))) for k in keys) + " |"
             )
     return "\n".join(lines) + "\n"
+
+
+def _optimizer_words(config: PretrainConfig) -> str:
+    if config.optimizer == "muon":
+        return "Muon (blocks' 2-D weights, updates at AdamW's RMS) + AdamW (the rest),"
+    return "AdamW"
 
 
 def _cell(value: float) -> str:

@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 
 from tabfm._errors import TabFMError
+from tabfm.pretrain._config import OPTIMIZERS
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -24,6 +25,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--resume", action="store_true", help="continue from --checkpoint")
     parser.add_argument("--export", type=Path, default=None, help="write shipped weights here")
     parser.add_argument("--lr", type=float, default=1e-3, help="peak learning rate")
+    parser.add_argument(
+        "--optimizer", default="adamw", choices=OPTIMIZERS, help="adamw, or muon on the blocks"
+    )
     parser.add_argument("--warmup-steps", type=int, default=200)
     parser.add_argument("--max-cells", type=int, default=16_384, help="cells per step")
     parser.add_argument("--max-rows", type=int, default=512)
@@ -57,6 +61,7 @@ def main(argv: list[str] | None = None) -> int:
             config = PretrainConfig(
                 steps=args.steps,
                 learning_rate=args.lr,
+                optimizer=args.optimizer,
                 warmup_steps=args.warmup_steps,
                 max_cells=args.max_cells,
                 max_rows=args.max_rows,

@@ -9,6 +9,8 @@ from typing import Any
 from tabfm._config import TabFMConfig
 from tabfm._errors import TabFMError
 
+OPTIMIZERS = ("adamw", "muon")
+
 
 @dataclass(frozen=True)
 class PretrainConfig:
@@ -16,7 +18,11 @@ class PretrainConfig:
 
     Attributes:
         steps: Total optimiser steps (the learning-rate schedule spans them).
-        learning_rate: Peak AdamW learning rate.
+        learning_rate: Peak learning rate (of AdamW, and of Muon, whose updates are scaled to
+            AdamW's size).
+        optimizer: ``"adamw"`` for every weight, or ``"muon"``: Muon on the 2-D weights inside
+            the transformer blocks (attention and MLP matrices), AdamW on the rest (embeddings,
+            decoder, biases, norm gains).
         min_lr_fraction: Final learning rate as a fraction of the peak (cosine decay).
         warmup_steps: Linear warm-up steps.
         weight_decay: AdamW weight decay.
@@ -34,6 +40,7 @@ class PretrainConfig:
 
     steps: int = 20_000
     learning_rate: float = 1e-3
+    optimizer: str = "adamw"
     min_lr_fraction: float = 0.05
     warmup_steps: int = 200
     weight_decay: float = 0.01
@@ -54,6 +61,10 @@ class PretrainConfig:
         if not self.learning_rate > 0:
             raise TabFMError(
                 f"`learning_rate > 0` must hold, but got learning_rate={self.learning_rate}."
+            )
+        if self.optimizer not in OPTIMIZERS:
+            raise TabFMError(
+                f"Unknown optimizer {self.optimizer!r}; choose one of {list(OPTIMIZERS)}."
             )
         if self.max_rows < 64 or self.max_features < 1:
             raise TabFMError(

@@ -27,6 +27,66 @@ def learning_rate_at(step: int, config: PretrainConfig) -> float:
     return config.learning_rate * (floor + (1 - floor) * cosine)
 
 
+class Optimizers:
+    """One or more torch optimisers stepped together (AdamW alone, or Muon beside AdamW)."""
+
+    def __init__(self, optimizers: list[Any]) -> None:
+        self.optimizers = optimizers
+
+    def set_lr(self, lr: float) -> None:
+        for optimizer in self.optimizers:
+            for group in optimizer.param_groups:
+                group["lr"] = lr
+
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        for optimizer in self.optimizers:
+            optimizer.zero_grad(set_to_none=set_to_none)
+
+    def step(self) -> None:
+        for optimizer in self.optimizers:
+            optimizer.step()
+
+    def state_dict(self) -> Any:
+        states = [optimizer.state_dict() for optimizer in self.optimizers]
+        return states[0] if len(states) == 1 else states  # one: the format of older checkpoints
+
+    def load_state_dict(self, state: Any) -> None:
+        states = state if isinstance(state, list) else [state]
+        for optimizer, item in zip(self.optimizers, states, strict=True):
+            optimizer.load_state_dict(item)
+
+
+def make_optimizer(model: Any, config: PretrainConfig) -> Optimizers:
+    """AdamW on every weight, or Muon on the blocks' 2-D weights and AdamW on the rest."""
+    import torch
+
+    if config.optimizer == "adamw":
+        return Optimizers(
+            [
+                torch.optim.AdamW(
+                    model.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay
+                )
+            ]
+        )
+    matrices = [
+        p for name, p in model.named_parameters() if name.startswith("blocks.") and p.ndim == 2
+    ]
+    chosen = {id(p) for p in matrices}
+    rest = [p for p in model.parameters() if id(p) not in chosen]
+    return Optimizers(
+        [
+            # Updates scaled to AdamW's RMS, so that one learning rate and schedule serve both.
+            torch.optim.Muon(
+                matrices,
+                lr=config.learning_rate,
+                weight_decay=config.weight_decay,
+                adjust_lr_fn="match_rms_adamw",
+            ),
+            torch.optim.AdamW(rest, lr=config.learning_rate, weight_decay=config.weight_decay),
+        ]
+    )
+
+
 def pretrain(
     config: PretrainConfig,
     checkpoint: str | Path | None = None,
@@ -61,9 +121,7 @@ def pretrain(
     torch.manual_seed(config.seed)
     device = resolve_device(config.device)
     model = TabFMModel(config.model).to(device)
-    optimizer = torch.optim.AdamW(
-        model.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay
-    )
+    optimizer = make_optimizer(model, config)
     step, history, elapsed = 0, [], 0.0
     if state is not None:
         model.load_state_dict(state["model"])
@@ -82,8 +140,7 @@ def pretrain(
     last_step = config.steps if stop_at_step is None else min(config.steps, stop_at_step)
     while step < last_step and time.monotonic() < deadline:
         model.train()
-        for group in optimizer.param_groups:
-            group["lr"] = learning_rate_at(step, config)
+        optimizer.set_lr(learning_rate_at(step, config))
         loss = _train_step(model, optimizer, config, step, device)
         losses.append(loss)
         step += 1

@@ -20,9 +20,10 @@ from tabfm.pretrain import learning_rate_at, main
 TINY = TabFMConfig(embed_dim=16, n_layers=1, n_heads=2, feature_id_dim=4)
 
 
-def _config(steps: int) -> PretrainConfig:
+def _config(steps: int, optimizer: str = "adamw") -> PretrainConfig:
     return PretrainConfig(
         steps=steps,
+        optimizer=optimizer,
         max_cells=2048,
         max_rows=96,
         max_features=6,
@@ -51,10 +52,11 @@ def test_smoke_trains_checkpoints_and_resumes(tmp_path: Path) -> None:
     assert any(line.startswith("resumed from") for line in lines)
 
 
-def test_resume_continues_the_same_run(tmp_path: Path) -> None:
-    straight = pretrain(_config(4), log=lambda _: None)
+@pytest.mark.parametrize("optimizer", ["adamw", "muon"])
+def test_resume_continues_the_same_run(tmp_path: Path, optimizer: str) -> None:
+    straight = pretrain(_config(4, optimizer), log=lambda _: None)
     checkpoint = tmp_path / "slices.pt"
-    pretrain(_config(4), checkpoint=checkpoint, log=lambda _: None, stop_at_step=2)
+    pretrain(_config(4, optimizer), checkpoint=checkpoint, log=lambda _: None, stop_at_step=2)
     assert load_checkpoint(checkpoint)["step"] == 2
     sliced = pretrain(_config(4), checkpoint=checkpoint, resume=True, log=lambda _: None)
     assert sliced["step"] == 4
@@ -114,6 +116,20 @@ def test_bad_checkpoints_and_configs_raise(
         PretrainConfig(learning_rate=-1.0)
     assert main(["--steps", "0", "--export", str(tmp_path / "w")]) == 2
     assert "--export needs --checkpoint" in capsys.readouterr().err
+
+
+def test_muon_takes_the_blocks_matrices_and_adamw_the_rest() -> None:
+    from tabfm._model import TabFMModel
+    from tabfm.pretrain._loop import make_optimizer
+
+    model = TabFMModel(TINY)
+    muon, adamw = make_optimizer(model, _config(2, "muon")).optimizers
+    assert isinstance(muon, torch.optim.Muon) and isinstance(adamw, torch.optim.AdamW)
+    in_muon = {id(p) for group in muon.param_groups for p in group["params"]}
+    for name, parameter in model.named_parameters():
+        assert (id(parameter) in in_muon) == (name.startswith("blocks.") and parameter.ndim == 2)
+    with pytest.raises(TabFMError, match="Unknown optimizer 'sgd'"):
+        PretrainConfig(optimizer="sgd")
 
 
 def test_learning_rate_warms_up_then_decays() -> None:
