@@ -15,16 +15,25 @@ from bench._errors import BenchError
 
 if TYPE_CHECKING:
     from bench._config import BenchConfig
+    from bench._portfolio import build_portfolio_document
     from bench._run import run_bench
     from bench._suite import BenchDataset, subsample
 
-__all__ = ["BenchConfig", "BenchDataset", "BenchError", "run_bench", "subsample"]
+__all__ = [
+    "BenchConfig",
+    "BenchDataset",
+    "BenchError",
+    "build_portfolio_document",
+    "run_bench",
+    "subsample",
+]
 
 # Each public name is imported from its module on first access (`causalmix --help` stays fast).
 __getattr__, _, _ = lazy_loader.attach(
     __name__,
     submod_attrs={
         "_config": ["BenchConfig"],
+        "_portfolio": ["build_portfolio_document"],
         "_run": ["run_bench"],
         "_suite": ["BenchDataset", "subsample"],
     },

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bench import _defaults as defaults
 from bench._errors import BenchError
@@ -18,6 +18,9 @@ from bench._suite import (
     parse_split,
 )
 
+if TYPE_CHECKING:
+    from search_spaces import Portfolio
+
 __all__ = [
     "BASELINE",
     "PROTOCOL_FILE",
@@ -26,6 +29,7 @@ __all__ = [
     "check_ctgan",
     "check_protocol",
     "ctgan_params",
+    "load_bench_portfolio",
     "protocol",
 ]
 
@@ -47,6 +51,8 @@ class BenchConfig:
         trials: Trials of each ``tuned`` study.
         inner_folds: Inner cross-validation folds of each study.
         space: Search space of ``tuned`` (a shipped name or a YAML path).
+        portfolio: Portfolio of each tuned study (a shipped name, a YAML path or ``"none"``);
+            on a dataset it was learned on, the one learned without that dataset.
         fixed_space: A space that samples nothing: the configuration of the fixed methods
             (``default_ft`` takes it with ``synthetic_ratio = 0``).
         overrides: Parameter values fixed in both the fixed configuration and the tuned space
@@ -79,6 +85,7 @@ class BenchConfig:
     trials: int = defaults.TRIALS
     inner_folds: int = defaults.INNER_FOLDS
     space: str = defaults.TUNED_SPACE
+    portfolio: str = defaults.PORTFOLIO
     fixed_space: str = defaults.FIXED_SPACE
     overrides: dict[str, Any] = field(default_factory=dict)
     ctgan_epochs: int = defaults.CTGAN_EPOCHS
@@ -172,6 +179,24 @@ def _tuned_space(config: BenchConfig) -> dict[str, Any]:
     return SearchSpace.from_dict(document).to_dict()
 
 
+def load_bench_portfolio(config: BenchConfig) -> Portfolio | None:
+    """The tuned studies' portfolio (``None`` for ``"none"``)."""
+    from search_spaces import load_portfolio
+
+    return None if config.portfolio == "none" else load_portfolio(config.portfolio)
+
+
+def _portfolio_protocol(config: BenchConfig) -> dict[str, Any] | None:
+    portfolio = load_bench_portfolio(config)
+    if portfolio is None:
+        return None
+    return {
+        "name": portfolio.name,
+        "configs": dict(portfolio.full_configs()),
+        "leave_one_dataset_out": portfolio.leave_one_dataset_out,
+    }
+
+
 def ctgan_params(config: BenchConfig) -> dict[str, Any]:
     return {"epochs": config.ctgan_epochs, "batch_size": config.ctgan_batch_size}
 
@@ -193,6 +218,7 @@ def protocol(config: BenchConfig) -> dict[str, Any]:
         "tuned_space": _tuned_space(config),
         "trials": config.trials,
         "inner_folds": config.inner_folds,
+        "portfolio": _portfolio_protocol(config),
         "ctgan": ctgan_params(config),
     }
     return json.loads(json.dumps(values))

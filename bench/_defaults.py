@@ -3,7 +3,7 @@ bench`` (this module imports nothing heavy, so that the CLI can show them at onc
 
 from __future__ import annotations
 
-from tuner._defaults import DEFAULT_N_FOLDS, DEFAULT_N_TRIALS, DEFAULT_SPACE
+from tuner._defaults import DEFAULT_N_FOLDS, DEFAULT_N_TRIALS, DEFAULT_PORTFOLIO, DEFAULT_SPACE
 
 FOLDS = 5
 """Outer folds."""
@@ -19,6 +19,10 @@ INNER_FOLDS = DEFAULT_N_FOLDS
 
 TUNED_SPACE = DEFAULT_SPACE
 """Search space of the ``tuned`` method."""
+
+PORTFOLIO = DEFAULT_PORTFOLIO
+"""The portfolio of each tuned study; on a dataset it was learned on, the one learned without
+it (``Portfolio.without``), so that its benefit is never claimed on its own training data."""
 
 FIXED_SPACE = "paper"
 """The space holding the fixed configuration of the other fine-tuned methods."""

@@ -14,7 +14,8 @@ probabilities plus its validation ROC-AUC:
 - ``ctgan_only``: fine-tuning on CTGAN rows only.
 - ``tuned``: an Optuna study (``tuner.tune``) on the outer training rows only, then a refit
   of the best configuration on them (what ``tuner.fit`` does); the outer test rows are never
-  seen before scoring.
+  seen before scoring. The study starts with the references and the portfolio, the one learned
+  without this dataset where the portfolio was learned on it.
 
 For every fine-tuned method the validation ROC-AUC is the early-stopping split's ROC-AUC at
 the best epoch (the one restored). Fine-tuning predicts that split with its pool's real rows
@@ -35,6 +36,7 @@ import pandas as pd
 
 if TYPE_CHECKING:
     from causalmix import BaseCache
+    from search_spaces import Portfolio
     from tabfm import BaseBackend
     from tuner._pipeline import TrainingRun
 
@@ -84,6 +86,8 @@ class MethodContext:
         work_dir: Where the studies' data files and exports go.
         backend_name: Backend name (for the studies).
         weights: Backend weights (for the studies).
+        portfolio: The studies' portfolio (``None``: none); each study gets the one learned
+            without its dataset.
     """
 
     backend: BaseBackend
@@ -101,6 +105,7 @@ class MethodContext:
     work_dir: Path
     backend_name: str = "tabfm"
     weights: str | None = None
+    portfolio: Portfolio | None = None
 
 
 @dataclass
@@ -235,6 +240,9 @@ def _tuned(context: MethodContext, data: FoldData) -> MethodOutput:
         workers=1,
         progress=False,
         valid_fraction=context.valid_fraction,
+        # Never the portfolio learned on this dataset: its benefit would be claimed on its
+        # own training data.
+        portfolio=None if context.portfolio is None else context.portfolio.without(data.dataset),
     )
     document = export_best(study_name, context.storage, directory / "best.yaml")
     flat: dict[str, Any] = {}

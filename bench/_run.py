@@ -35,6 +35,7 @@ from bench._config import (
     check_ctgan,
     check_protocol,
     ctgan_params,
+    load_bench_portfolio,
     protocol,
 )
 from bench._errors import BenchError
@@ -123,6 +124,7 @@ def run_bench(config: BenchConfig) -> BenchResult:
         work_dir=out,
         backend_name=config.backend,
         weights=config.weights,
+        portfolio=load_bench_portfolio(config),
     )
     runner = _Runner(config, store, context)
     if config.report_only:

@@ -102,6 +102,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     advanced = parser.add_argument_group("advanced")
     advanced.add_argument("--space", default=defaults.TUNED_SPACE, help="search space of `tuned`")
     advanced.add_argument(
+        "--portfolio",
+        default=defaults.PORTFOLIO,
+        help="portfolio of each tuned study: a shipped name, a YAML path or none; on a dataset "
+        f"it was learned on, the one learned without it (default: {defaults.PORTFOLIO})",
+    )
+    advanced.add_argument(
         "--fixed-space",
         default=defaults.FIXED_SPACE,
         help="a space that samples nothing: the configuration of default_ft (with "
@@ -183,6 +189,7 @@ def run(args: argparse.Namespace) -> int:
         trials=args.trials,
         inner_folds=args.inner_folds,
         space=args.space,
+        portfolio=args.portfolio,
         fixed_space=args.fixed_space,
         overrides=dict(args.overrides),
         ctgan_epochs=args.ctgan_epochs,

@@ -10,6 +10,7 @@ from tuner._defaults import (
     DEFAULT_ARTIFACT_DIR,
     DEFAULT_N_FOLDS,
     DEFAULT_N_TRIALS,
+    DEFAULT_PORTFOLIO,
     DEFAULT_SPACE,
     PRUNERS,
 )
@@ -62,6 +63,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="a new study does not start with the reference trials (default fine-tuning, "
         "then the paper's CausalMixFT configuration)",
     )
+    parser.add_argument(
+        "--portfolio",
+        default=DEFAULT_PORTFOLIO,
+        help="configurations a new study evaluates after the references: a shipped "
+        f"portfolio's name, a YAML path, or none (default: {DEFAULT_PORTFOLIO})",
+    )
     parser.set_defaults(func=run)
 
 
@@ -90,6 +97,7 @@ def run(args: argparse.Namespace) -> int:
         workers=args.workers,
         progress=not args.no_progress and not args.quiet,
         references=not args.no_references,
+        portfolio=args.portfolio,
     )
     print(summarize(study, mask_url(resolve_storage_url(storage)), args.artifact_dir))
     return 0

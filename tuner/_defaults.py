@@ -9,6 +9,9 @@ from __future__ import annotations
 DEFAULT_SPACE = "default"
 """The search space a study uses unless told otherwise."""
 
+DEFAULT_PORTFOLIO = "default"
+"""The portfolio a new study evaluates after its references (``"none"``: none)."""
+
 DEFAULT_N_TRIALS = 20
 """Finished trials a study runs to (a total: resuming continues to it)."""
 

@@ -23,11 +23,13 @@ from tuner._worker import WorkerResult, count_trials, run_worker
 if TYPE_CHECKING:
     import optuna
 
+    from search_spaces import Portfolio
 
 from tuner._defaults import (
     DEFAULT_ARTIFACT_DIR,
     DEFAULT_N_FOLDS,
     DEFAULT_N_TRIALS,
+    DEFAULT_PORTFOLIO,
     DEFAULT_SPACE,
 )
 from tuner._errors import USER_ERRORS
@@ -75,6 +77,7 @@ def tune(
     progress: bool = False,
     valid_fraction: float | None = None,
     references: bool = True,
+    portfolio: str | Portfolio | None = DEFAULT_PORTFOLIO,
 ) -> optuna.Study:
     """Create (or resume) a study and run it until it has ``n_trials`` finished trials.
 
@@ -107,6 +110,10 @@ def tune(
         references: Whether a new study starts with the reference trials (default
             fine-tuning, then the paper's CausalMixFT configuration; see
             :mod:`tuner._references`). Ignored when the study exists.
+        portfolio: The configurations a new study evaluates after the references: a
+            shipped portfolio's name, a portfolio YAML path, a
+            :class:`search_spaces.Portfolio`, or ``None`` / ``"none"`` for none. Ignored when
+            the study exists.
 
     Heartbeats, the grace period after which a dead worker's trial is retried, and how long a
     lost database is waited for come from the ``CAUSALMIX_*`` environment variables of
@@ -133,6 +140,7 @@ def tune(
     if timeout is not None and timeout <= 0:
         raise TunerError(f"`timeout > 0` must hold, but got timeout={timeout}.")
     search_space = load_space(space)
+    warm_start = _resolve_portfolio(portfolio)
     X, y = load_data(data, target)
     settings = StudySettings(
         data=str(Path(data).resolve()) if not data.startswith("sklearn:") else data,
@@ -182,10 +190,11 @@ def tune(
         )
         study.set_user_attr(SETTINGS_ATTR, settings.to_dict())
         name_objective(study)
-        if references:
-            enqueued = enqueue_references(study, search_space, n_trials)
-            if enqueued:
-                _logger.info("Enqueued the reference trials: %s.", ", ".join(enqueued))
+        enqueued = enqueue_references(
+            study, search_space, n_trials, references=references, portfolio=warm_start
+        )
+        if enqueued:
+            _logger.info("Enqueued the first trials: %s.", ", ".join(enqueued))
         _logger.info("Created study %r in %s.", study_name, mask_url(url))
     study.set_user_attr(N_TRIALS_ATTR, n_trials)
     if artifact_dir is not None and artifact_dir != "none":
@@ -210,6 +219,14 @@ def tune(
             study_complete=lambda: count_trials(study, include_active=False) >= n_trials,
         )
     return study
+
+
+def _resolve_portfolio(portfolio: str | Portfolio | None) -> Portfolio | None:
+    from search_spaces import Portfolio, load_portfolio
+
+    if portfolio is None or isinstance(portfolio, Portfolio):
+        return portfolio
+    return None if portfolio == "none" else load_portfolio(portfolio)
 
 
 def _run_with_progress(

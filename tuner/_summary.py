@@ -31,8 +31,13 @@ def summarize(study: optuna.Study, masked_url: str, artifact_dir: str | None) ->
     settings = study.user_attrs.get("causalmix", {})
     zero_shot = settings.get("zero_shot_roc_auc") or []
     zero_shot_mean = sum(zero_shot) / len(zero_shot) if zero_shot else float("nan")
+    origin = ""
+    if best.user_attrs.get("reference"):
+        origin = f" (the {best.user_attrs['reference']} reference)"
+    elif best.user_attrs.get("portfolio"):
+        origin = f" (portfolio configuration {best.user_attrs['portfolio']})"
     lines.append(
-        f"Best trial {best.number}: normalized ROC-AUC {best.value:+.3f}% "
+        f"Best trial {best.number}{origin}: normalized ROC-AUC {best.value:+.3f}% "
         f"(ROC-AUC {best.user_attrs.get('roc_auc', float('nan')):.4f} vs zero-shot "
         f"{zero_shot_mean:.4f})."
     )

@@ -282,6 +282,23 @@ def test_space_file_that_is_not_yaml(
     run_cli(*argv, verb="tune", expected=["broken.yaml", "YAML"])
 
 
+# --- the portfolio ----------------------------------------------------------------------------
+
+
+def test_unknown_portfolio_name(world: World, run_cli: Callable[..., str]) -> None:
+    argv = _tune(world, world.setup.data, "--portfolio", "defualt")
+    run_cli(*argv, verb="tune", expected=["Unknown portfolio 'defualt'", "'default'"])
+
+
+def test_portfolio_file_with_a_bad_value(
+    world: World, run_cli: Callable[..., str], inputs: Path
+) -> None:
+    path = inputs / "mine.yaml"
+    path.write_text("candidates:\n  big: {synthetic_ratio: 11}\n")
+    argv = _tune(world, world.setup.data, "--portfolio", str(path))
+    run_cli(*argv, verb="tune", expected=["mine.yaml", "candidate 'big'", "synthetic_ratio=11"])
+
+
 # --- storage and studies ----------------------------------------------------------------------
 
 

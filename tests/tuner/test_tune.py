@@ -264,11 +264,11 @@ def test_a_resumed_study_does_not_repeat_its_first_configurations(
     small_csv: Path, tiny_space: Path, tmp_path: Path
 ) -> None:
     url = f"sqlite:///{tmp_path / 'studies.db'}"
-    # No reference trials: they would make the first configurations fixed, and this test is
-    # about the sampler's.
+    # No reference or portfolio trials: they would make the first configurations fixed, and
+    # this test is about the sampler's.
     common = dict(
         storage=url, space=str(tiny_space), n_folds=2, artifact_dir=None, cache_dir="none",
-        valid_fraction=0.3, references=False,
+        valid_fraction=0.3, references=False, portfolio=None,
     )  # fmt: skip
     tuner.tune(str(small_csv), study_name="r", n_trials=2, **common)  # type: ignore[arg-type]
     study = tuner.tune(str(small_csv), study_name="r", n_trials=4, **common)  # type: ignore[arg-type]
@@ -309,7 +309,9 @@ def test_a_study_resumed_on_another_device_uses_that_devices_baseline(
     assert study.trials[1].user_attrs["zero_shot_fold_roc_auc"] == pytest.approx(cpu, abs=1e-6)
 
 
-def test_a_new_study_starts_with_the_reference_trials(small_csv: Path, tmp_path: Path) -> None:
+def test_a_new_study_starts_with_the_references_then_the_portfolio(
+    small_csv: Path, tmp_path: Path
+) -> None:
     space = tmp_path / "refs.yaml"
     space.write_text(
         """
@@ -332,9 +334,17 @@ params:
         storage=url, space=str(space), n_folds=2, artifact_dir=None,
         cache_dir=str(tmp_path / "cache"), device=TEST_DEVICE,
     )  # fmt: skip
-    study = tuner.tune(str(small_csv), study_name="refs", n_trials=3, **common)
+    portfolio = tmp_path / "mine.yaml"
+    portfolio.write_text("candidates:\n  fast-lr: {synthetic_ratio: 0.0, learning_rate: 1e-3}\n")
+    study = tuner.tune(
+        str(small_csv), study_name="refs", n_trials=4, portfolio=str(portfolio), **common
+    )
     trials = sorted(study.trials, key=lambda t: t.number)
-    assert [t.user_attrs.get("reference") for t in trials] == ["default_ft", "causalmixft", None]
+    assert [t.user_attrs.get("reference") for t in trials] == [
+        "default_ft", "causalmixft", None, None,
+    ]  # fmt: skip
+    assert [t.user_attrs.get("portfolio") for t in trials] == [None, None, "fast-lr", None]
+    assert trials[2].params == {"synthetic_ratio": 0.0, "learning_rate": 1e-3}
     assert trials[0].params == {"synthetic_ratio": 0.0, "learning_rate": 1e-4}
     assert trials[1].params["synthetic_ratio"] == 1.0 and trials[1].params["learning_rate"] == 1e-4
     assert trials[1].user_attrs["n_synthetic_rows"] > 0
@@ -344,4 +354,4 @@ params:
     document = tuner.export_best("refs", url, tmp_path / "best.yaml")
     selection = document["selection"]
     assert selection["reference_trial"] == 0 and selection["applied"] is True
-    assert selection["chosen_trial"] in (0, 1, 2) and selection["summary"]
+    assert selection["chosen_trial"] in (0, 1, 2, 3) and selection["summary"]
