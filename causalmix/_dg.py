@@ -31,7 +31,7 @@ from typing import Any
 
 import numpy as np
 
-from causalmix._fisherz import _partial_correlation
+from causalmix._fisherz import _partial_correlation, correlation_of
 
 __all__ = ["DG_TEST_NAME", "dg_class", "embed"]
 
@@ -135,12 +135,7 @@ def dg_class() -> type:
             self.check_cache_method_consistent(DG_TEST_NAME, str(mask.astype(int).tolist()))
             self.assert_input_data_is_valid()
             columns, self.blocks = embed(data, mask)
-            with np.errstate(invalid="ignore", divide="ignore"):
-                correlation = np.atleast_2d(np.corrcoef(columns.T)) if columns.size else None
-            if correlation is not None:
-                correlation = np.nan_to_num(correlation, nan=0.0)
-                np.fill_diagonal(correlation, 1.0)
-            self.correlation_matrix = correlation
+            self.correlation_matrix = correlation_of(columns) if columns.size else None
 
         def __call__(self, X: Any, Y: Any, condition_set: Any = None) -> float:
             xs, ys, conditions, key = self.get_formatted_XYZ_and_cachekey(X, Y, condition_set)

@@ -36,12 +36,7 @@ def fisherz_class() -> type:
             super().__init__(data, **kwargs)
             self.check_cache_method_consistent(FISHERZ_TEST_NAME, NO_SPECIFIED_PARAMETERS_MSG)
             self.assert_input_data_is_valid()
-            with np.errstate(invalid="ignore", divide="ignore"):
-                correlation = np.corrcoef(data.T)
-            # A constant column has no correlation; treat it as independent of everything.
-            correlation = np.nan_to_num(correlation, nan=0.0)
-            np.fill_diagonal(correlation, 1.0)
-            self.correlation_matrix = correlation
+            self.correlation_matrix = correlation_of(data)
 
         def __call__(self, X: Any, Y: Any, condition_set: Any = None) -> float:
             xs, ys, conditions, key = self.get_formatted_XYZ_and_cachekey(X, Y, condition_set)
@@ -64,6 +59,16 @@ def fisherz_class() -> type:
 
 
 _MAX_R = 1.0 - float(np.finfo(float).eps)
+
+
+def correlation_of(columns: np.ndarray) -> np.ndarray:
+    """The correlation matrix of the columns of ``columns`` ``(n, d)``; a constant column has
+    no correlation, so it is treated as independent of everything (0 off the diagonal)."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        correlation = np.atleast_2d(np.corrcoef(columns.T))
+    correlation = np.nan_to_num(correlation, nan=0.0)
+    np.fill_diagonal(correlation, 1.0)
+    return correlation
 
 
 def _partial_correlation(correlation: np.ndarray, variables: list[int]) -> float:

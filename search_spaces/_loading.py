@@ -53,14 +53,25 @@ def _loader() -> Any:
     return Loader
 
 
-def list_spaces() -> list[str]:
-    """Names of the search spaces shipped with the package, sorted."""
-    folder = resources.files("search_spaces") / "spaces"
+def shipped_names(folder: str) -> list[str]:
+    """Names of the ``.yaml`` files in the package folder ``search_spaces/FOLDER``, sorted."""
+    directory = resources.files("search_spaces") / folder
     return sorted(
         entry.name.removesuffix(".yaml")
-        for entry in folder.iterdir()
+        for entry in directory.iterdir()
         if entry.is_file() and entry.name.endswith(".yaml")
     )
+
+
+def did_you_mean(name: str, names: list[str]) -> str:
+    """`` Did you mean 'x'?`` for the closest of ``names``, or nothing."""
+    close = difflib.get_close_matches(name, names, n=1)
+    return f" Did you mean {close[0]!r}?" if close else ""
+
+
+def list_spaces() -> list[str]:
+    """Names of the search spaces shipped with the package, sorted."""
+    return shipped_names("spaces")
 
 
 def load_space(name_or_path: str | os.PathLike[str]) -> SearchSpace:
@@ -97,11 +108,9 @@ def load_space(name_or_path: str | os.PathLike[str]) -> SearchSpace:
 def _load_shipped(name: str) -> SearchSpace:
     names = list_spaces()
     if name not in names:
-        close = difflib.get_close_matches(name, names, n=1)
-        hint = f" Did you mean {close[0]!r}?" if close else ""
         raise SearchSpaceError(
-            f"Unknown search space {name!r}.{hint} Shipped spaces: {', '.join(names)}; or give "
-            f"a path to a {', '.join(SPACE_SUFFIXES)} file."
+            f"Unknown search space {name!r}.{did_you_mean(name, names)} Shipped spaces: "
+            f"{', '.join(names)}; or give a path to a {', '.join(SPACE_SUFFIXES)} file."
         )
     resource = resources.files("search_spaces") / "spaces" / f"{name}.yaml"
     data = _parse(resource.read_text(encoding="utf-8"), ".yaml", name)

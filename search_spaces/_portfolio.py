@@ -23,7 +23,6 @@ on.
 
 from __future__ import annotations
 
-import difflib
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -112,12 +111,9 @@ class Portfolio:
 
 def list_portfolios() -> list[str]:
     """Names of the portfolios shipped with the package, sorted."""
-    folder = resources.files("search_spaces") / "portfolios"
-    return sorted(
-        entry.name.removesuffix(".yaml")
-        for entry in folder.iterdir()
-        if entry.is_file() and entry.name.endswith(".yaml")
-    )
+    from search_spaces._loading import shipped_names
+
+    return shipped_names("portfolios")
 
 
 def load_portfolio(name_or_path: str | os.PathLike[str]) -> Portfolio:
@@ -129,18 +125,16 @@ def load_portfolio(name_or_path: str | os.PathLike[str]) -> Portfolio:
     """
     import yaml
 
-    from search_spaces._loading import load_yaml
+    from search_spaces._loading import did_you_mean, load_yaml
 
     text = os.fspath(name_or_path)
     path = Path(text)
     if not path.suffix and len(path.parts) == 1:
         names = list_portfolios()
         if text not in names:
-            close = difflib.get_close_matches(text, names, n=1)
-            hint = f" Did you mean {close[0]!r}?" if close else ""
             raise SearchSpaceError(
-                f"Unknown portfolio {text!r}.{hint} Shipped portfolios: {', '.join(names)}; "
-                "or give a path to a .yaml file, or 'none'."
+                f"Unknown portfolio {text!r}.{did_you_mean(text, names)} Shipped portfolios: "
+                f"{', '.join(names)}; or give a path to a .yaml file, or 'none'."
             )
         resource = resources.files("search_spaces") / "portfolios" / f"{text}.yaml"
         content, source = resource.read_text(encoding="utf-8"), f"shipped portfolio {text!r}"
