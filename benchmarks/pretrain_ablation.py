@@ -1,0 +1,103 @@
+"""Pretraining ablations at equal wall clock: run recipe arms side by side, print a table.
+
+Each arm is one ``python -m tabfm.pretrain`` run with its own flags on top of the common ones,
+all started together with the same torch thread count and the same ``--minutes``, so that each
+gets the same share of the same machine. The table compares the arms at their last
+evaluation (held-out prior loss, prior ROC-AUC, in-context probes, real-data panel), and at
+the last step every arm reached, where the comparison is per step instead of per minute.
+
+Usage::
+
+    python benchmarks/pretrain_ablation.py --out runs/ablation --minutes 15 \\
+        --arm adamw= --arm muon='--optimizer muon' -- --steps 7000 --panel datasets/diabetes.csv
+
+A checkpoint per arm (``OUT/ARM.pt``) stays behind, so an arm can be continued with
+``python -m tabfm.pretrain --checkpoint OUT/ARM.pt --resume``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from benchmarks._suite import format_table  # noqa: E402
+
+COLUMNS = (
+    "step",
+    "seconds",
+    "prior_loss",
+    "prior_auc",
+    "probe_x0_gt_0",
+    "probe_xor",
+    "panel_mean",
+)
+
+
+def _arms(values: list[str]) -> dict[str, list[str]]:
+    arms = {}
+    for value in values:
+        name, _, flags = value.partition("=")
+        if not name:
+            raise SystemExit(f"--arm must be NAME=FLAGS, but got {value!r}.")
+        arms[name] = shlex.split(flags)
+    return arms
+
+
+def _row(name: str, record: dict[str, Any]) -> dict[str, Any]:
+    return {"arm": name, **{key: record.get(key, float("nan")) for key in COLUMNS}}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--minutes", type=float, required=True, help="wall clock of every arm")
+    parser.add_argument("--threads", type=int, default=1, help="torch threads of every arm")
+    parser.add_argument("--arm", action="append", required=True, help="NAME=FLAGS (repeat)")
+    parser.add_argument("--report-only", action="store_true", help="only print the table")
+    args, common = parser.parse_known_args(argv)
+    common = [word for word in common if word != "--"]
+    arms = _arms(args.arm)
+    args.out.mkdir(parents=True, exist_ok=True)
+    if not args.report_only:
+        processes = []
+        for name, flags in arms.items():
+            command = [
+                sys.executable, "-m", "tabfm.pretrain",
+                "--checkpoint", str(args.out / f"{name}.pt"), "--resume",
+                "--minutes", str(args.minutes), "--threads", str(args.threads),
+                *common, *flags,
+            ]  # fmt: skip
+            log = (args.out / f"{name}.log").open("w")
+            print(shlex.join(command[1:]), flush=True)
+            processes.append(subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT))
+        codes = [process.wait() for process in processes]
+        if any(codes):
+            print(f"arms exited with {codes}; see the logs in {args.out}", file=sys.stderr)
+            return 1
+
+    from tabfm import load_checkpoint
+
+    histories = {name: load_checkpoint(args.out / f"{name}.pt")["history"] for name in arms}
+    last = [_row(name, history[-1]) for name, history in histories.items() if history]
+    print(f"At equal wall clock ({args.minutes:g} min, {args.threads} thread(s) each):")
+    print(format_table(last))
+    common_steps = set.intersection(*({r["step"] for r in h} for h in histories.values()))
+    if common_steps:
+        step = max(common_steps)
+        same = [
+            _row(name, next(r for r in history if r["step"] == step))
+            for name, history in histories.items()
+        ]
+        print(f"\nAt the same step ({step}):")
+        print(format_table(same))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
