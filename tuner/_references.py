@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 __all__ = [
     "METRIC_NAME",
     "PORTFOLIO_ATTR",
-    "enqueue_references",
+    "enqueue_first_trials",
     "name_objective",
     "note_reference",
 ]
@@ -58,7 +58,7 @@ def name_objective(study: optuna.Study) -> None:
         study.set_metric_names([METRIC_NAME])
 
 
-def enqueue_references(
+def enqueue_first_trials(
     study: optuna.Study,
     space: SearchSpace,
     n_trials: int,

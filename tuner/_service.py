@@ -33,7 +33,7 @@ from tuner._defaults import (
     DEFAULT_SPACE,
 )
 from tuner._errors import USER_ERRORS
-from tuner._references import enqueue_references, name_objective
+from tuner._references import enqueue_first_trials, name_objective
 from tuner._study import (
     N_TRIALS_ATTR,
     SETTINGS_ATTR,
@@ -190,7 +190,7 @@ def tune(
         )
         study.set_user_attr(SETTINGS_ATTR, settings.to_dict())
         name_objective(study)
-        enqueued = enqueue_references(
+        enqueued = enqueue_first_trials(
             study, search_space, n_trials, references=references, portfolio=warm_start
         )
         if enqueued:

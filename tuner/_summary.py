@@ -31,11 +31,14 @@ def summarize(study: optuna.Study, masked_url: str, artifact_dir: str | None) ->
     settings = study.user_attrs.get("causalmix", {})
     zero_shot = settings.get("zero_shot_roc_auc") or []
     zero_shot_mean = sum(zero_shot) / len(zero_shot) if zero_shot else float("nan")
+    from storage import REFERENCE_ATTR
+    from tuner._references import PORTFOLIO_ATTR
+
     origin = ""
-    if best.user_attrs.get("reference"):
-        origin = f" (the {best.user_attrs['reference']} reference)"
-    elif best.user_attrs.get("portfolio"):
-        origin = f" (portfolio configuration {best.user_attrs['portfolio']})"
+    if best.user_attrs.get(REFERENCE_ATTR):
+        origin = f" (the {best.user_attrs[REFERENCE_ATTR]} reference)"
+    elif best.user_attrs.get(PORTFOLIO_ATTR):
+        origin = f" (portfolio configuration {best.user_attrs[PORTFOLIO_ATTR]})"
     lines.append(
         f"Best trial {best.number}{origin}: normalized ROC-AUC {best.value:+.3f}% "
         f"(ROC-AUC {best.user_attrs.get('roc_auc', float('nan')):.4f} vs zero-shot "

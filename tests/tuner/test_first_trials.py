@@ -5,7 +5,7 @@ from __future__ import annotations
 import optuna
 
 from search_spaces import Portfolio, load_portfolio, load_space
-from tuner._references import PORTFOLIO_ATTR, enqueue_references
+from tuner._references import PORTFOLIO_ATTR, enqueue_first_trials
 
 
 def test_a_study_enqueues_the_references_then_the_portfolio() -> None:
@@ -20,7 +20,7 @@ def test_a_study_enqueues_the_references_then_the_portfolio() -> None:
         configs=("same-as-default-ft", "more", "fci"),
     )
     study = optuna.create_study(direction="maximize")
-    names = enqueue_references(study, space, 20, portfolio=portfolio)
+    names = enqueue_first_trials(study, space, 20, portfolio=portfolio)
     # The first candidate is default fine-tuning in this space: enqueued once.
     assert names == ["default_ft", "causalmixft", "more", "fci"]
     trials = study.get_trials(deepcopy=False)
@@ -35,10 +35,10 @@ def test_the_enqueued_trials_never_exceed_the_study_and_can_be_switched_off() ->
     space = load_space("default")
     portfolio = load_portfolio("default")
     study = optuna.create_study(direction="maximize")
-    assert len(enqueue_references(study, space, 3, portfolio=portfolio)) == 3
+    assert len(enqueue_first_trials(study, space, 3, portfolio=portfolio)) == 3
     study = optuna.create_study(direction="maximize")
-    names = enqueue_references(study, space, 20, references=False, portfolio=portfolio)
+    names = enqueue_first_trials(study, space, 20, references=False, portfolio=portfolio)
     assert names and names == [n for n in portfolio.configs if n in names]
     study = optuna.create_study(direction="maximize")
-    assert enqueue_references(study, space, 20, references=False, portfolio=None) == []
-    assert enqueue_references(study, load_space("paper"), 20, portfolio=portfolio) == []
+    assert enqueue_first_trials(study, space, 20, references=False, portfolio=None) == []
+    assert enqueue_first_trials(study, load_space("paper"), 20, portfolio=portfolio) == []
