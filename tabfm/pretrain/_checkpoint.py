@@ -20,6 +20,7 @@ def _save_checkpoint(
     step: int,
     history: list[dict[str, float]],
     elapsed: float,
+    snapshots: list[dict[str, Any]] | None = None,
 ) -> None:
     import torch
 
@@ -33,6 +34,7 @@ def _save_checkpoint(
         "history": history,
         "elapsed": elapsed,
         "hardware": hardware_description(),
+        "snapshots": snapshots or [],
     }
     temporary = path.with_suffix(path.suffix + ".tmp")
     torch.save(state, temporary)
@@ -86,31 +88,74 @@ def _cpu_name() -> str:
     return platform.processor() or platform.machine()
 
 
-def export_weights(checkpoint: str | Path, directory: str | Path) -> Path:
+def checkpoint_model(state: dict[str, Any], average_last: int = 1) -> Any:
+    """The model of a checkpoint: its last weights, or the mean of the last ``average_last``
+    evaluation snapshots (LAWA; the run must have kept that many, see ``keep_snapshots``).
+
+    Raises:
+        TabFMError: If the checkpoint holds fewer snapshots than asked for.
+    """
+    import torch
+
+    from tabfm._model import TabFMModel
+
+    config = PretrainConfig.from_dict(state["config"])
+    model = TabFMModel(config.model)
+    if average_last <= 1:
+        model.load_state_dict(state["model"])
+        return model
+    snapshots = state.get("snapshots", [])[-average_last:]
+    if len(snapshots) < average_last:
+        raise TabFMError(
+            f"Averaging the last {average_last} checkpoints needs as many snapshots, but the "
+            f"checkpoint keeps {len(snapshots)} (train with --keep-snapshots {average_last})."
+        )
+    model.load_state_dict(
+        {
+            name: torch.stack([s["model"][name].float() for s in snapshots]).mean(0).to(tensor)
+            for name, tensor in state["model"].items()
+        }
+    )
+    return model
+
+
+def export_weights(checkpoint: str | Path, directory: str | Path, average_last: int = 1) -> Path:
     """Write a checkpoint's model as shipped weights: safetensors, JSON config, RECIPE.md.
+
+    Args:
+        checkpoint: A pretraining checkpoint.
+        directory: Where the weights go.
+        average_last: Ship the mean of the last this many evaluation snapshots (LAWA)
+            instead of the last weights.
 
     Returns:
         The directory.
     """
-    from tabfm._model import TabFMModel
     from tabfm._weights import save_weights
 
     state = load_checkpoint(checkpoint)
     config = PretrainConfig.from_dict(state["config"])
-    model = TabFMModel(config.model)
-    model.load_state_dict(state["model"])
+    model = checkpoint_model(state, average_last)
     history = state["history"]
     final = history[-1] if history else {}
+    averaged = [s["step"] for s in state.get("snapshots", [])[-average_last:]]
     directory = save_weights(
         model,
         directory,
-        extra={"pretrain": config.to_dict(), "step": state["step"], "final_eval": final},
+        extra={
+            "pretrain": config.to_dict(),
+            "step": state["step"],
+            "final_eval": final,
+            "averaged_steps": averaged if average_last > 1 else [],
+        },
     )
-    (directory / "RECIPE.md").write_text(_recipe_card(model, config, state))
+    (directory / "RECIPE.md").write_text(_recipe_card(model, config, state, average_last))
     return directory
 
 
-def _recipe_card(model: Any, config: PretrainConfig, state: dict[str, Any]) -> str:
+def _recipe_card(
+    model: Any, config: PretrainConfig, state: dict[str, Any], average_last: int = 1
+) -> str:
     history = state["history"]
     lines = [
         "# TabFM shipped weights: recipe card",
@@ -127,8 +172,8 @@ def _recipe_card(model: Any, config: PretrainConfig, state: dict[str, Any]) -> s
         f"{config.weight_decay:g}, "
         f"{config.warmup_steps} warm-up steps, cosine to {config.min_lr_fraction:g} x peak, "
         f"grad clip {config.grad_clip:g}, {config.max_cells} cells per step",
-        "- shipped: the last step; `panel_*` columns (real datasets) were monitored only, "
-        "never used to pick a checkpoint",
+        f"- shipped: {_shipped_words(state, average_last)}; `panel_*` columns (real datasets) "
+        "were monitored only, never used to pick a checkpoint",
         "- reproduce: `python -m tabfm.pretrain --steps "
         f"{config.steps} --checkpoint CKPT --resume --export DIR` (in slices)",
         "",
@@ -146,6 +191,13 @@ def _recipe_card(model: Any, config: PretrainConfig, state: dict[str, Any]) -> s
                 "| " + " | ".join(_cell(record.get(k, float("nan"))) for k in keys) + " |"
             )
     return "\n".join(lines) + "\n"
+
+
+def _shipped_words(state: dict[str, Any], average_last: int) -> str:
+    if average_last <= 1:
+        return "the last step"
+    steps = [s["step"] for s in state["snapshots"][-average_last:]]
+    return f"the mean of the weights at steps {', '.join(map(str, steps))} (LAWA)"
 
 
 def _optimizer_words(config: PretrainConfig) -> str:

@@ -33,6 +33,15 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--max-rows", type=int, default=512)
     parser.add_argument("--max-features", type=int, default=40)
     parser.add_argument("--eval-every", type=int, default=250)
+    parser.add_argument(
+        "--keep-snapshots", type=int, default=0, help="keep the last K evaluations' weights"
+    )
+    parser.add_argument(
+        "--average-last",
+        type=int,
+        default=1,
+        help="export the mean of the last K kept snapshots (LAWA) instead of the last weights",
+    )
     parser.add_argument("--embed-dim", type=int, default=64)
     parser.add_argument("--layers", type=int, default=4)
     parser.add_argument("--heads", type=int, default=2)
@@ -67,6 +76,7 @@ def main(argv: list[str] | None = None) -> int:
                 max_rows=args.max_rows,
                 max_features=args.max_features,
                 eval_every=args.eval_every,
+                keep_snapshots=args.keep_snapshots,
                 seed=args.seed,
                 device=args.device,
                 model=TabFMConfig(
@@ -84,7 +94,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.export is not None:
             if args.checkpoint is None:
                 raise TabFMError("--export needs --checkpoint, but got no checkpoint.")
-            print(f"exported to {export_weights(args.checkpoint, args.export)}", flush=True)
+            exported = export_weights(args.checkpoint, args.export, args.average_last)
+            print(f"exported to {exported}", flush=True)
     except TabFMError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

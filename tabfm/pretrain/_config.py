@@ -33,6 +33,8 @@ class PretrainConfig:
         curriculum_fraction: Share of the steps spent ramping from easy to full tasks.
         eval_every: Steps between evaluations (held-out prior, probes, real-data panel).
         eval_batches: Held-out prior batches per evaluation.
+        keep_snapshots: Model weights of the last this many evaluations kept in the checkpoint,
+            for checkpoint averaging (LAWA) at export (0: none).
         seed: Seed of the prior, the identity vectors and the initial weights.
         device: ``"auto"``, ``"cpu"``, ``"cuda"`` or ``"cuda:N"``.
         model: The architecture.
@@ -51,6 +53,7 @@ class PretrainConfig:
     curriculum_fraction: float = 0.4
     eval_every: int = 250
     eval_batches: int = 8
+    keep_snapshots: int = 0
     seed: int = 0
     device: str = "auto"
     model: TabFMConfig = field(default_factory=TabFMConfig)

@@ -123,6 +123,7 @@ def pretrain(
     model = TabFMModel(config.model).to(device)
     optimizer = make_optimizer(model, config)
     step, history, elapsed = 0, [], 0.0
+    snapshots: list[dict[str, Any]] = []
     if state is not None:
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
@@ -131,6 +132,7 @@ def pretrain(
             list(state["history"]),
             float(state["elapsed"]),
         )
+        snapshots = list(state.get("snapshots", []))
         log(f"resumed from {checkpoint} at step {step} ({elapsed / 60:.1f} min trained)")
     else:
         log(f"new model: {model.n_parameters():,} parameters, {config.model}")
@@ -151,11 +153,17 @@ def pretrain(
             history.append(record)
             losses = []
             log(_format_record(record))
+            if config.keep_snapshots:
+                weights = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
+                snapshots = [*snapshots, {"step": step, "model": weights}]
+                snapshots = snapshots[-config.keep_snapshots :]
             if checkpoint:
-                _save_checkpoint(checkpoint, model, optimizer, config, step, history, seconds)
+                _save_checkpoint(
+                    checkpoint, model, optimizer, config, step, history, seconds, snapshots
+                )
     elapsed += time.monotonic() - started
     if checkpoint:
-        _save_checkpoint(checkpoint, model, optimizer, config, step, history, elapsed)
+        _save_checkpoint(checkpoint, model, optimizer, config, step, history, elapsed, snapshots)
     return {
         "model": model.cpu().eval(),
         "step": step,

@@ -137,3 +137,27 @@ def test_learning_rate_warms_up_then_decays() -> None:
     rates = [learning_rate_at(step, config) for step in range(100)]
     assert rates[0] == pytest.approx(0.1) and rates[9] == pytest.approx(1.0)
     assert rates[-1] == pytest.approx(0.1, abs=0.01) and rates[50] < rates[20]
+
+
+def test_lawa_exports_the_mean_of_the_last_snapshots(tmp_path: Path) -> None:
+    import dataclasses
+
+    from tabfm._weights import load_model
+    from tabfm.pretrain._checkpoint import checkpoint_model
+
+    checkpoint = tmp_path / "run.pt"
+    config = dataclasses.replace(_config(6), keep_snapshots=2)
+    pretrain(config, checkpoint=checkpoint, log=lambda _: None)
+    state = load_checkpoint(checkpoint)
+    assert [s["step"] for s in state["snapshots"]] == [4, 6]
+    torch.testing.assert_close(state["snapshots"][-1]["model"], state["model"])
+    averaged = checkpoint_model(state, average_last=2).state_dict()
+    for name, tensor in averaged.items():
+        expected = (state["snapshots"][0]["model"][name] + state["model"][name]) / 2
+        torch.testing.assert_close(tensor, expected)
+    directory = export_weights(checkpoint, tmp_path / "lawa", average_last=2)
+    assert "the mean of the weights at steps 4, 6 (LAWA)" in (directory / "RECIPE.md").read_text()
+    shipped = load_model(directory).state_dict()
+    torch.testing.assert_close(shipped["decoder.0.weight"], averaged["decoder.0.weight"])
+    with pytest.raises(TabFMError, match="needs as many snapshots, but the checkpoint keeps 2"):
+        export_weights(checkpoint, tmp_path / "three", average_last=3)
