@@ -13,6 +13,13 @@ Usage::
 
 A checkpoint per arm (``OUT/ARM.pt``) stays behind, so an arm can be continued with
 ``python -m tabfm.pretrain --checkpoint OUT/ARM.pt --resume``.
+
+Checkpoint averaging costs no training, so its ablation reads one finished run that kept
+snapshots (``--keep-snapshots K``) and evaluates the last weights against the mean of the last
+k snapshots, on the same held-out prior tasks, probes and panel::
+
+    python benchmarks/pretrain_ablation.py --lawa runs/tabfm.pt --average 1 4 10 \
+        --panel datasets/diabetes.csv
 """
 
 from __future__ import annotations
@@ -53,12 +60,43 @@ def _row(name: str, record: dict[str, Any]) -> dict[str, Any]:
     return {"arm": name, **{key: record.get(key, float("nan")) for key in COLUMNS}}
 
 
+def lawa(checkpoint: Path, averages: list[int], panel: list[Path]) -> int:
+    """Print the evaluation of the last weights and of the mean of the last k snapshots."""
+    import torch
+
+    from tabfm import PretrainConfig, load_checkpoint
+    from tabfm.pretrain import checkpoint_model, evaluate
+
+    state = load_checkpoint(checkpoint)
+    config = PretrainConfig.from_dict(state["config"])
+    rows = []
+    for k in averages:
+        metrics = evaluate(checkpoint_model(state, k), torch.device("cpu"), panel, config)
+        steps = [s["step"] for s in state.get("snapshots", [])[-k:]] if k > 1 else [state["step"]]
+        rows.append({"averaged": k, "steps": f"{steps[0]}-{steps[-1]}", **_row("", metrics)})
+    for row in rows:
+        row.pop("arm"), row.pop("step"), row.pop("seconds")
+    print(f"Checkpoint averaging on {checkpoint} (same held-out tasks, probes and panel):")
+    print(format_table(rows))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
+    if argv is None:
+        argv = sys.argv[1:]
+    if argv and argv[0] == "--lawa":
+        options = argparse.ArgumentParser(prog="pretrain_ablation.py --lawa")
+        options.add_argument("--lawa", type=Path, required=True)
+        options.add_argument("--average", type=int, nargs="+", default=[1, 4, 10])
+        options.add_argument("--panel", type=Path, nargs="*", default=[])
+        parsed = options.parse_args(argv)
+        return lawa(parsed.lawa, parsed.average, parsed.panel)
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--minutes", type=float, required=True, help="wall clock of every arm")
     parser.add_argument("--threads", type=int, default=1, help="torch threads of every arm")
     parser.add_argument("--arm", action="append", required=True, help="NAME=FLAGS (repeat)")
+    parser.add_argument("--lawa", type=Path, help="see the module docstring")
     parser.add_argument("--report-only", action="store_true", help="only print the table")
     args, common = parser.parse_known_args(argv)
     common = [word for word in common if word != "--"]

@@ -7,13 +7,16 @@ checkpoints and the export of the shipped weights (:mod:`._checkpoint`), the com
 
 from __future__ import annotations
 
-from tabfm.pretrain._checkpoint import export_weights, load_checkpoint
+from tabfm.pretrain._checkpoint import checkpoint_model, export_weights, load_checkpoint
 from tabfm.pretrain._cli import main
 from tabfm.pretrain._config import PretrainConfig
+from tabfm.pretrain._evaluation import evaluate
 from tabfm.pretrain._loop import learning_rate_at, pretrain
 
 __all__ = [
     "PretrainConfig",
+    "checkpoint_model",
+    "evaluate",
     "export_weights",
     "learning_rate_at",
     "load_checkpoint",
