@@ -81,9 +81,44 @@ def lawa(checkpoint: Path, averages: list[int], panel: list[Path]) -> int:
     return 0
 
 
+def calibrate(argv: list[str]) -> int:
+    """Print the schedule length (steps) that fits ``--minutes`` of training on this machine,
+    with 15 % left for the evaluations."""
+    from tabfm import PretrainConfig, TabFMConfig
+    from tabfm.pretrain import seconds_per_step
+
+    options = argparse.ArgumentParser(prog="pretrain_ablation.py --calibrate")
+    options.add_argument("--calibrate", action="store_true")
+    options.add_argument("--minutes", type=float, required=True)
+    options.add_argument("--device", default="auto")
+    options.add_argument("--loader-workers", type=int, default=0)
+    options.add_argument("--calibration-steps", type=int, default=60)
+    options.add_argument("--embed-dim", type=int, default=64)
+    options.add_argument("--layers", type=int, default=4)
+    options.add_argument("--max-cells", type=int, default=16_384)
+    options.add_argument("--max-rows", type=int, default=512)
+    options.add_argument("--max-features", type=int, default=40)
+    parsed = options.parse_args(argv)
+    config = PretrainConfig(
+        optimizer="muon",
+        device=parsed.device,
+        max_cells=parsed.max_cells,
+        max_rows=parsed.max_rows,
+        max_features=parsed.max_features,
+        model=TabFMConfig(embed_dim=parsed.embed_dim, n_layers=parsed.layers),
+    )
+    seconds = seconds_per_step(config, parsed.calibration_steps, parsed.loader_workers)
+    steps = max(1, int(0.85 * parsed.minutes * 60 / seconds))
+    print(f"{seconds * 1000:.1f} ms per step -> {steps} steps", file=sys.stderr)
+    print(steps)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     if argv is None:
         argv = sys.argv[1:]
+    if argv and argv[0] == "--calibrate":
+        return calibrate(argv)
     if argv and argv[0] == "--lawa":
         options = argparse.ArgumentParser(prog="pretrain_ablation.py --lawa")
         options.add_argument("--lawa", type=Path, required=True)

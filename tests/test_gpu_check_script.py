@@ -1,4 +1,5 @@
-"""`benchmarks/gpu_check.sh` runs where CI can check it: its smoke mode on the CPU."""
+"""`benchmarks/gpu_check.sh` and `benchmarks/gpu_pretrain.sh` run where CI can check them: their
+smoke modes on the CPU."""
 
 from __future__ import annotations
 
@@ -24,3 +25,22 @@ def test_the_gpu_check_script_runs_its_throughput_part_in_smoke_mode(tmp_path: P
     assert "| tabfm | cpu | 64 | 64 |" in log and "| tabfm | cpu | 128 | 128 |" in log
     assert (tmp_path / "machine.txt").is_file()
     assert not (tmp_path / "tests.log").exists()  # only the part that was named ran
+
+
+@pytest.mark.slow
+def test_the_gpu_pretraining_script_trains_exports_and_evaluates_in_smoke_mode(
+    tmp_path: Path,
+) -> None:
+    env = {**os.environ, "GPU_PRETRAIN_SMOKE": "1", "OUT": str(tmp_path), "PYTHON": sys.executable}
+    done = subprocess.run(
+        ["bash", "benchmarks/gpu_pretrain.sh"],
+        cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "steps in 0.15 minutes" in (tmp_path / "calibration.log").read_text()
+    assert {p.name for p in (tmp_path / "weights").iterdir()} == {
+        "model.safetensors", "config.json", "RECIPE.md",
+    }  # fmt: skip
+    assert "Muon" in (tmp_path / "weights" / "RECIPE.md").read_text()
+    table = (tmp_path / "zero_shot.txt").read_text()
+    assert "| diabetes | 768 | 8 | 2 |" in table and "RandomForest" in table

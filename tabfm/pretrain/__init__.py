@@ -11,7 +11,7 @@ from tabfm.pretrain._checkpoint import checkpoint_model, export_weights, load_ch
 from tabfm.pretrain._cli import main
 from tabfm.pretrain._config import PretrainConfig
 from tabfm.pretrain._evaluation import evaluate
-from tabfm.pretrain._loop import learning_rate_at, pretrain
+from tabfm.pretrain._loop import learning_rate_at, pretrain, seconds_per_step
 
 __all__ = [
     "PretrainConfig",
@@ -22,4 +22,5 @@ __all__ = [
     "load_checkpoint",
     "main",
     "pretrain",
+    "seconds_per_step",
 ]

@@ -49,6 +49,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--device", default="auto")
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads")
     parser.add_argument(
+        "--loader-workers",
+        type=int,
+        default=0,
+        help="processes drawing the prior ahead of the steps (for a GPU; default 0)",
+    )
+    parser.add_argument(
         "--panel", type=Path, nargs="*", default=None, help="real CSVs to monitor (monitor only)"
     )
     return parser
@@ -90,6 +96,7 @@ def main(argv: list[str] | None = None) -> int:
                 minutes=args.minutes,
                 panel=args.panel,
                 log=lambda line: print(line, flush=True),
+                loader_workers=args.loader_workers,
             )
         if args.export is not None:
             if args.checkpoint is None:

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from tabfm._device import autocast, resolve_device
-from tabfm._prior import curriculum, sample_batch
+from tabfm._prior import PriorBatch, curriculum, sample_batch
 from tabfm.pretrain._checkpoint import _load_checkpoint, _save_checkpoint
 from tabfm.pretrain._config import PretrainConfig
 from tabfm.pretrain._evaluation import _format_record, evaluate
@@ -95,6 +95,7 @@ def pretrain(
     panel: list[Path] | None = None,
     log: Callable[[str], None] = print,
     stop_at_step: int | None = None,
+    loader_workers: int = 0,
 ) -> dict[str, Any]:
     """Train (or continue training) a TabFM model on the prior.
 
@@ -107,6 +108,9 @@ def pretrain(
             (monitoring only).
         log: Where progress lines go.
         stop_at_step: Also stop this slice once this step is reached.
+        loader_workers: Processes that draw the prior tasks ahead of the training steps (0:
+            this process draws them). On a GPU, drawing is the bottleneck; the tasks are the
+            same either way.
 
     Returns:
         The final state: ``{"model": TabFMModel, "step", "config", "history", "elapsed"}``.
@@ -140,10 +144,11 @@ def pretrain(
     deadline = started + minutes * 60 if minutes else math.inf
     losses: list[float] = []
     last_step = config.steps if stop_at_step is None else min(config.steps, stop_at_step)
+    batches = _batches(config, step, last_step, loader_workers)
     while step < last_step and time.monotonic() < deadline:
         model.train()
         optimizer.set_lr(learning_rate_at(step, config))
-        loss = _train_step(model, optimizer, config, step, device)
+        loss = _train_step(model, optimizer, config, step, device, next(batches))
         losses.append(loss)
         step += 1
         if step % config.eval_every == 0 or step == last_step:
@@ -173,17 +178,86 @@ def pretrain(
     }
 
 
+def seconds_per_step(
+    config: PretrainConfig, n_steps: int = 60, loader_workers: int = 0, warmup: int = 10
+) -> float:
+    """The wall time of one training step of ``config`` on this machine (the prior drawn by
+    ``loader_workers``), measured over ``n_steps`` after ``warmup`` steps on a throwaway model;
+    for sizing a schedule to a time budget."""
+    import torch
+
+    from tabfm._model import TabFMModel
+
+    device = resolve_device(config.device)
+    model = TabFMModel(config.model).to(device).train()
+    optimizer = make_optimizer(model, config)
+    optimizer.set_lr(config.learning_rate)
+    batches = _batches(config, 0, warmup + n_steps, loader_workers)
+    started = 0.0
+    for step in range(warmup + n_steps):
+        if step == warmup:
+            if device.type == "cuda":
+                torch.cuda.synchronize(device)
+            started = time.monotonic()
+        _train_step(model, optimizer, config, step, device, next(batches))
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+    return (time.monotonic() - started) / n_steps
+
+
+def step_batch(config: PretrainConfig, step: int) -> PriorBatch:
+    """The prior tasks of training step ``step``: a function of the seed and the step only, so
+    that where they are drawn (this process or a loader worker) changes nothing."""
+    rng = np.random.default_rng([config.seed, step])
+    progress = step / max(1.0, config.curriculum_fraction * config.steps / 0.4)
+    return sample_batch(
+        rng, curriculum(progress, config.max_rows, config.max_features), config.max_cells
+    )
+
+
+class _StepBatches:
+    """A map-style dataset of step batches, for a ``torch.utils.data.DataLoader``."""
+
+    def __init__(self, config: PretrainConfig, start: int, stop: int) -> None:
+        self.config, self.start, self.stop = config, start, stop
+
+    def __len__(self) -> int:
+        return self.stop - self.start
+
+    def __getitem__(self, index: int) -> PriorBatch:
+        return step_batch(self.config, self.start + index)
+
+
+def _as_is(batch: Any) -> Any:
+    """No collation: with ``batch_size=None`` each item is one step's whole batch."""
+    return batch
+
+
+def _batches(config: PretrainConfig, start: int, stop: int, workers: int) -> Iterator[PriorBatch]:
+    """Step batches ``start .. stop - 1`` in order, drawn here or by ``workers`` processes
+    (which keep a GPU fed: drawing the prior is CPU work)."""
+    if workers == 0:
+        return (step_batch(config, step) for step in range(start, stop))
+    from torch.utils.data import DataLoader
+
+    dataset: Any = _StepBatches(config, start, stop)  # map-style: __len__, __getitem__
+    loader: DataLoader[PriorBatch] = DataLoader(
+        dataset,
+        batch_size=None,
+        shuffle=False,
+        num_workers=workers,
+        prefetch_factor=4,
+        collate_fn=_as_is,
+    )
+    return iter(loader)
+
+
 def _train_step(
-    model: Any, optimizer: Any, config: PretrainConfig, step: int, device: Any
+    model: Any, optimizer: Any, config: PretrainConfig, step: int, device: Any, batch: PriorBatch
 ) -> float:
     import torch
     import torch.nn.functional as F
 
-    rng = np.random.default_rng([config.seed, step])
-    progress = step / max(1.0, config.curriculum_fraction * config.steps / 0.4)
-    batch = sample_batch(
-        rng, curriculum(progress, config.max_rows, config.max_features), config.max_cells
-    )
     x = torch.from_numpy(batch.x).to(device)
     y = torch.from_numpy(batch.y).to(device)
     n_classes = torch.from_numpy(batch.n_classes).to(device)

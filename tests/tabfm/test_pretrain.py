@@ -161,3 +161,13 @@ def test_lawa_exports_the_mean_of_the_last_snapshots(tmp_path: Path) -> None:
     torch.testing.assert_close(shipped["decoder.0.weight"], averaged["decoder.0.weight"])
     with pytest.raises(TabFMError, match="needs as many snapshots, but the checkpoint keeps 2"):
         export_weights(checkpoint, tmp_path / "three", average_last=3)
+
+
+def test_loader_workers_draw_the_same_tasks(tmp_path: Path) -> None:
+    here = pretrain(_config(4), log=lambda _: None)
+    workers = pretrain(_config(4), log=lambda _: None, loader_workers=2)
+    for name, tensor in here["model"].state_dict().items():
+        torch.testing.assert_close(workers["model"].state_dict()[name], tensor)
+    assert [r["train_loss"] for r in workers["history"]] == [
+        r["train_loss"] for r in here["history"]
+    ]
