@@ -69,6 +69,29 @@ def did_you_mean(name: str, names: list[str]) -> str:
     return f" Did you mean {close[0]!r}?" if close else ""
 
 
+def read_shipped(folder: str, name: str, what: str, shipped: str, otherwise: str) -> str:
+    """The text of ``search_spaces/FOLDER/NAME.yaml``, or an error listing the shipped names
+    (``what``: "search space"; ``shipped``: "spaces"; ``otherwise``: what else to give)."""
+    names = shipped_names(folder)
+    if name not in names:
+        raise SearchSpaceError(
+            f"Unknown {what} {name!r}.{did_you_mean(name, names)} Shipped {shipped}: "
+            f"{', '.join(names)}; or give {otherwise}."
+        )
+    resource = resources.files("search_spaces") / folder / f"{name}.yaml"
+    return resource.read_text(encoding="utf-8")
+
+
+def read_file(path: Path, text: str, what: str) -> str:
+    """The text of a user's file, or an error naming it (``what``: "search space file")."""
+    try:
+        return path.expanduser().read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise SearchSpaceError(f"The {what} does not exist: {text!r}.") from None
+    except (OSError, UnicodeDecodeError) as e:
+        raise SearchSpaceError(f"Cannot read the {what} {text!r}: {e}.") from None
+
+
 def list_spaces() -> list[str]:
     """Names of the search spaces shipped with the package, sorted."""
     return shipped_names("spaces")
@@ -95,25 +118,14 @@ def load_space(name_or_path: str | os.PathLike[str]) -> SearchSpace:
             f"A search space file must end in {', '.join(SPACE_SUFFIXES)}, but got {text!r} "
             f"(suffix {suffix or 'none'!r}); shipped spaces: {', '.join(list_spaces())}."
         )
-    try:
-        content = path.expanduser().read_text(encoding="utf-8")
-    except FileNotFoundError as e:
-        raise SearchSpaceError(f"The search space file does not exist: {text!r}.") from e
-    except (OSError, UnicodeDecodeError) as e:
-        raise SearchSpaceError(f"Cannot read the search space file {text!r}: {e}.") from e
-    data = _parse(content, suffix, text)
+    data = _parse(read_file(path, text, "search space file"), suffix, text)
     return SearchSpace.from_dict(data, default_name=path.stem, source=text)
 
 
 def _load_shipped(name: str) -> SearchSpace:
-    names = list_spaces()
-    if name not in names:
-        raise SearchSpaceError(
-            f"Unknown search space {name!r}.{did_you_mean(name, names)} Shipped spaces: "
-            f"{', '.join(names)}; or give a path to a {', '.join(SPACE_SUFFIXES)} file."
-        )
-    resource = resources.files("search_spaces") / "spaces" / f"{name}.yaml"
-    data = _parse(resource.read_text(encoding="utf-8"), ".yaml", name)
+    otherwise = f"a path to a {', '.join(SPACE_SUFFIXES)} file"
+    content = read_shipped("spaces", name, "search space", "spaces", otherwise)
+    data = _parse(content, ".yaml", name)
     return SearchSpace.from_dict(data, default_name=name, source=f"shipped space {name!r}")
 
 

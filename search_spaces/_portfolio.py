@@ -26,7 +26,6 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -125,31 +124,21 @@ def load_portfolio(name_or_path: str | os.PathLike[str]) -> Portfolio:
     """
     import yaml
 
-    from search_spaces._loading import did_you_mean, load_yaml
+    from search_spaces._loading import load_yaml, read_file, read_shipped
 
     text = os.fspath(name_or_path)
     path = Path(text)
     if not path.suffix and len(path.parts) == 1:
-        names = list_portfolios()
-        if text not in names:
-            raise SearchSpaceError(
-                f"Unknown portfolio {text!r}.{did_you_mean(text, names)} Shipped portfolios: "
-                f"{', '.join(names)}; or give a path to a .yaml file, or 'none'."
-            )
-        resource = resources.files("search_spaces") / "portfolios" / f"{text}.yaml"
-        content, source = resource.read_text(encoding="utf-8"), f"shipped portfolio {text!r}"
+        otherwise = "a path to a .yaml file, or 'none'"
+        content = read_shipped("portfolios", text, "portfolio", "portfolios", otherwise)
+        source = f"shipped portfolio {text!r}"
     elif path.suffix.lower() not in PORTFOLIO_SUFFIXES:
         raise SearchSpaceError(
             f"A portfolio file must end in .yaml or .yml, but got {text!r}; shipped "
             f"portfolios: {', '.join(list_portfolios())}."
         )
     else:
-        try:
-            content = path.expanduser().read_text(encoding="utf-8")
-        except FileNotFoundError:
-            raise SearchSpaceError(f"The portfolio file does not exist: {text!r}.") from None
-        except (OSError, UnicodeDecodeError) as e:
-            raise SearchSpaceError(f"Cannot read the portfolio file {text!r}: {e}.") from None
+        content = read_file(path, text, "portfolio file")
         source = f"portfolio file {text!r}"
     try:
         document = load_yaml(content)
