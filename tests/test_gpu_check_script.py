@@ -41,6 +41,7 @@ def test_the_gpu_pretraining_script_trains_exports_and_evaluates_in_smoke_mode(
     assert {p.name for p in (tmp_path / "weights").iterdir()} == {
         "model.safetensors", "config.json", "RECIPE.md",
     }  # fmt: skip
-    assert "Muon" in (tmp_path / "weights" / "RECIPE.md").read_text()
+    recipe = (tmp_path / "weights" / "RECIPE.md").read_text()
+    assert "Muon" in recipe and "--optimizer muon --keep-snapshots 10" in recipe
     table = (tmp_path / "zero_shot.txt").read_text()
     assert "| diabetes | 768 | 8 | 2 |" in table and "RandomForest" in table

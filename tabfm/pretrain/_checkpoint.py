@@ -175,7 +175,8 @@ def _recipe_card(
         f"- shipped: {_shipped_words(state, average_last)}; `panel_*` columns (real datasets) "
         "were monitored only, never used to pick a checkpoint",
         "- reproduce: `python -m tabfm.pretrain --steps "
-        f"{config.steps} --checkpoint CKPT --resume --export DIR` (in slices)",
+        f"{config.steps}{_recipe_flags(config, average_last)} --checkpoint CKPT --resume "
+        "--export DIR` (in slices)",
         "",
         "## Evaluation history",
         "",
@@ -191,6 +192,15 @@ def _recipe_card(
                 "| " + " | ".join(_cell(record.get(k, float("nan"))) for k in keys) + " |"
             )
     return "\n".join(lines) + "\n"
+
+
+def _recipe_flags(config: PretrainConfig, average_last: int) -> str:
+    flags = " --optimizer muon" if config.optimizer == "muon" else ""
+    if config.keep_snapshots:
+        flags += f" --keep-snapshots {config.keep_snapshots}"
+    if average_last > 1:
+        flags += f" --average-last {average_last}"
+    return flags
 
 
 def _shipped_words(state: dict[str, Any], average_last: int) -> str:
