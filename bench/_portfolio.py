@@ -20,11 +20,9 @@ import pandas as pd
 
 from bench._config import PROTOCOL_FILE
 from bench._errors import BenchError
+from search_spaces import REFERENCE_NAMES as REFERENCES  # a study evaluates them first
 
-__all__ = ["build_portfolio_document", "REFERENCES"]
-
-REFERENCES = ("default_ft", "causalmixft")
-"""The reference configurations a study evaluates first; the portfolio is added to them."""
+__all__ = ["build_portfolio_document"]
 
 _PAIRING_KEYS = (
     "split",

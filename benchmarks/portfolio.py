@@ -124,12 +124,11 @@ def run(args: argparse.Namespace, extra: list[str]) -> int:
     commands = bench_commands(Path(args.out), args.datasets, args.folds, args.seed, extra)
     status = 0
     for number, command in enumerate(commands):
-        name = Path(command[command.index("--out") + 1]).name
-        if number % count != index or (args.only and name not in args.only):
+        directory = Path(command[command.index("--out") + 1])
+        if number % count != index or (args.only and directory.name not in args.only):
             continue
         # One discovery / mechanism cache for all benches: candidates that share the
         # discovery settings reuse each other's graphs and SCMs on the same fold.
-        directory = Path(command[command.index("--out") + 1])
         directory.mkdir(parents=True, exist_ok=True)
         (Path(args.out) / "cache").mkdir(exist_ok=True)
         link = directory / ".causalmix_cache"
