@@ -9,11 +9,22 @@ from storage._export import (
     SETTINGS_ATTR,
     export_best,
     read_config,
+    select_study_trial,
     write_config,
 )
 from storage._lock import study_lock, try_study_lock
 from storage._options import ENVIRONMENT_VARIABLES, StorageOptions
 from storage._pictures import csv_preview, dag_png, edge_probability_png
+from storage._predictions import (
+    OOF_ATTR,
+    StudyRows,
+    has_zero_shot_oof,
+    load_study_rows,
+    save_study_rows,
+    save_trial_oof,
+    save_zero_shot_oof,
+    trial_oof,
+)
 from storage._rdb import (
     create_storage,
     describe_connection_error,
@@ -22,18 +33,28 @@ from storage._rdb import (
     storage_url_of,
     study_exists,
 )
-from storage._selection import REFERENCE_ATTR, select_trial
+from storage._selection import (
+    DEFAULT_N_BOOT,
+    REFERENCE_ATTR,
+    SELECTION_RULES,
+    eligible_trials,
+    select_trial,
+)
 from storage._stale import fail_stale_trials
 from storage._url import DEFAULT_DATABASE, mask_url, resolve_storage_url
 
 __all__ = [
     "CONFIG_SUFFIXES",
+    "DEFAULT_N_BOOT",
+    "SELECTION_RULES",
     "DEFAULT_DATABASE",
     "ENVIRONMENT_VARIABLES",
     "EXPORT_FORMAT_VERSION",
     "SETTINGS_ATTR",
     "REFERENCE_ATTR",
+    "OOF_ATTR",
     "RDBCache",
+    "StudyRows",
     "StorageError",
     "StorageUnavailableError",
     "StorageOptions",
@@ -45,16 +66,24 @@ __all__ = [
     "edge_probability_png",
     "export_best",
     "fail_stale_trials",
+    "has_zero_shot_oof",
     "is_connection_error",
     "load_existing_study",
+    "load_study_rows",
     "mask_url",
     "open_artifact_store",
     "read_config",
     "resolve_storage_url",
+    "save_study_rows",
+    "save_trial_oof",
+    "save_zero_shot_oof",
+    "select_study_trial",
     "select_trial",
+    "eligible_trials",
     "storage_url_of",
     "study_exists",
     "study_lock",
+    "trial_oof",
     "try_study_lock",
     "upload_trial_artifact",
     "write_config",

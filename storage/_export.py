@@ -13,8 +13,9 @@ The export document (``format_version: 1``)::
       finetune: {learning_rate, weight_decay, epochs, ...}
     scores: {zero_shot_roc_auc, zero_shot_fold_roc_auc, best_roc_auc, best_fold_roc_auc,
              best_normalized_roc_auc, n_folds, trial_number, n_completed_trials}
-    selection: {rule, candidate_trial, reference_trial, n_folds, mean_difference,
-                lower_bound, p_value, passed, chosen_trial, summary}   # storage._selection
+    selection: {rule, rule_text, candidate_trial, reference_trial, n_configs, n_boot,
+                apparent_gain, estimate, lower_bound, p_value, passed, chosen_trial,
+                summary}   # storage._selection (fold_t: n_folds, mean_difference)
     backend: {name, weights, device}
     created_at: 2026-01-01T12:00:00+00:00
     versions: {causalmix-tuner, optuna, torch, causal-learn, dowhy, scikit-learn, numpy, pandas}
@@ -47,7 +48,7 @@ from search_spaces import (
 from storage._errors import StorageError
 from storage._optuna_private import study_storage
 from storage._rdb import storage_url_of
-from storage._selection import select_trial
+from storage._selection import DEFAULT_N_BOOT, select_trial
 
 if TYPE_CHECKING:
     import optuna
@@ -57,6 +58,7 @@ __all__ = [
     "EXPORT_FORMAT_VERSION",
     "SETTINGS_ATTR",
     "export_best",
+    "select_study_trial",
     "read_config",
     "write_config",
 ]
@@ -99,11 +101,19 @@ def _mean(values: Any) -> float | None:
     return float(sum(float(v) for v in values) / len(values))
 
 
-def export_best(study: optuna.Study) -> dict[str, Any]:
-    """Build the export document of the best completed trial of a ``causalmix tune`` study.
+def export_best(
+    study: optuna.Study, *, rule: str = "bbc", n_boot: int = DEFAULT_N_BOOT
+) -> dict[str, Any]:
+    """Build the export document of a ``causalmix tune`` study: the trial
+    :func:`storage.select_study_trial` chooses, and how it was chosen.
+
+    Args:
+        study: The study.
+        rule: The selection rule (:data:`SELECTION_RULES`).
+        n_boot: BBC-CV resamples.
 
     Raises:
-        StorageError: If the study has no tuner settings, no completed trial, or a best trial
+        StorageError: If the study has no tuner settings, no completed trial, or a chosen trial
             whose configuration cannot be recovered.
     """
     from optuna.trial import FixedTrial, TrialState
@@ -124,7 +134,7 @@ def export_best(study: optuna.Study) -> dict[str, Any]:
             f"study {name!r} has no completed trial ({len(trials)} trials"
             + (f": {detail})." if detail else ").")
         )
-    best, selection = select_trial(completed)
+    best, selection = select_study_trial(study, completed, rule=rule, n_boot=n_boot)
     config = best.user_attrs.get("config")
     try:
         if not isinstance(config, Mapping):
@@ -175,6 +185,41 @@ def export_best(study: optuna.Study) -> dict[str, Any]:
         "created_at": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "versions": _versions(),
     }
+
+
+def select_study_trial(
+    study: optuna.Study,
+    completed: list[Any] | None = None,
+    *,
+    rule: str = "bbc",
+    n_boot: int = DEFAULT_N_BOOT,
+) -> tuple[Any, dict[str, Any]]:
+    """:func:`select_trial` on a study's completed trials, with its rows, folds and seed.
+
+    Raises:
+        StorageError: As :func:`select_trial`.
+    """
+    from optuna.trial import TrialState
+
+    from storage._predictions import load_study_rows
+
+    if completed is None:
+        completed = [
+            t
+            for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+            if t.value is not None
+        ]
+    settings = study.user_attrs.get(SETTINGS_ATTR) or {}
+    n_folds = settings.get("n_folds") if isinstance(settings, Mapping) else None
+    seed = settings.get("seed") if isinstance(settings, Mapping) else None
+    return select_trial(
+        completed,
+        rows=load_study_rows(study) if rule == "bbc" else None,
+        rule=rule,
+        n_folds=n_folds if isinstance(n_folds, int) else None,
+        n_boot=n_boot,
+        seed=seed if isinstance(seed, int) else 0,
+    )
 
 
 def _plain(value: Any, where: str) -> Any:

@@ -1,12 +1,26 @@
-"""Which trial a study exports: the best one only when it beats default fine-tuning reliably.
+"""Which trial a study exports: the best one only when tuning beats default fine-tuning reliably.
 
-Picking the maximum of noisy inner-CV scores overfits the inner folds (the winner's curse). So
-the best completed trial is exported only if, paired fold by fold against the study's
-default-fine-tuning reference trial (``reference == "default_ft"``, trial 0 of a new study), the
-one-sided 95 % lower confidence bound of the mean difference in normalized ROC-AUC is above 0
-(a paired t bound over the inner folds). Otherwise the export falls back to the best reference
-trial and says so. Without a default-fine-tuning reference (``--no-references``, or a study
-from before references) the best trial is exported and the selection says that no rule applied.
+Picking the maximum of noisy inner-CV scores overstates it (the winner's curse), so the best
+trial is exported only when there is evidence that "tune, then pick" gains over the study's
+default-fine-tuning reference trial (``reference == "default_ft"``, trial 0 of a new study).
+
+Two rules (``rule=``):
+
+- ``"bbc"`` (the default): BBC-CV (:mod:`storage._bbc`) over every eligible trial's
+  out-of-fold predictions (:mod:`storage._predictions`): B bootstrap resamples of the rows,
+  stratified by fold and class; in each, the trial with the best in-bag score is picked and its
+  out-of-bag score minus the reference's recorded. The mean of those differences is the
+  bias-corrected gain, their 5 % quantile the one-sided 95 % lower bound. The best trial (on
+  all rows) is exported when the bound is above 0, the reference otherwise. Both references
+  compete like any trial, so neither is exported untested.
+- ``"fold_t"``: the former rule, a one-sided paired t bound over the inner-fold means of the
+  best trial against the reference (1-2 degrees of freedom at 2-3 folds, and biased upward by
+  the pick: kept for comparison, see the README's calibration table).
+
+Eligible trials are completed trials that saw every inner fold (a trial the Wilcoxon pruner cut
+short is stored COMPLETE with a partial mean, and does not compete). Without an eligible
+default reference nothing can be tested: the best eligible trial is exported and the selection
+says so plainly. A study from before OOF predictions were kept falls back to ``fold_t``.
 """
 
 from __future__ import annotations
@@ -14,10 +28,23 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
+from storage._errors import StorageError
+
 if TYPE_CHECKING:
     from optuna.trial import FrozenTrial
 
-__all__ = ["CONFIDENCE", "REFERENCE_ATTR", "select_trial"]
+    from storage._predictions import StudyRows
+
+__all__ = [
+    "CONFIDENCE",
+    "DEFAULT_N_BOOT",
+    "REFERENCE_ATTR",
+    "SELECTION_RULES",
+    "eligible_trials",
+    "select_trial",
+]
 
 REFERENCE_ATTR = "reference"
 """The user attribute naming a reference trial (the tuner writes it on the trials it enqueues)."""
@@ -25,52 +52,215 @@ REFERENCE_ATTR = "reference"
 CONFIDENCE = 0.95
 """One-sided confidence of the lower bound."""
 
-RULE = (
-    "export the best trial only if the one-sided 95% lower confidence bound of its mean paired "
-    "per-fold difference in normalized ROC-AUC against the default fine-tuning reference is "
-    "above 0 (paired t over the inner folds); otherwise the best reference trial"
-)
+DEFAULT_N_BOOT = 1000
+"""Bootstrap resamples of BBC-CV."""
+
+SELECTION_RULES = ("bbc", "fold_t")
+"""The selection rules; the first is the default."""
+
+RULES = {
+    "bbc": (
+        "BBC-CV: in each of B bootstrap resamples of the rows (stratified by fold and class) the "
+        "trial with the best in-bag score is picked and its out-of-bag normalized ROC-AUC minus "
+        "default fine-tuning's is recorded; the best trial is exported only if the 5% quantile "
+        "of those differences (a one-sided 95% lower bound of the gain of tuning) is above 0, "
+        "otherwise default fine-tuning"
+    ),
+    "fold_t": (
+        "export the best trial only if the one-sided 95% lower confidence bound of its mean "
+        "paired per-fold difference in normalized ROC-AUC against the default fine-tuning "
+        "reference is above 0 (paired t over the inner folds); otherwise default fine-tuning"
+    ),
+}
 
 
-def select_trial(completed: list[FrozenTrial]) -> tuple[FrozenTrial, dict[str, Any]]:
+def _key(trial: FrozenTrial) -> tuple[float, int]:
+    return (float(trial.value), -trial.number)  # type: ignore[arg-type]
+
+
+def eligible_trials(completed: list[FrozenTrial], n_folds: int | None) -> list[FrozenTrial]:
+    """Completed trials that saw every inner fold (all of them when ``n_folds`` is unknown)."""
+    if n_folds is None:
+        return list(completed)
+    eligible = []
+    for trial in completed:
+        folds = trial.user_attrs.get("folds_evaluated")
+        if folds is None or len(folds) >= n_folds:
+            eligible.append(trial)
+    return eligible
+
+
+def select_trial(
+    completed: list[FrozenTrial],
+    *,
+    rows: StudyRows | None = None,
+    rule: str = "bbc",
+    n_folds: int | None = None,
+    n_boot: int = DEFAULT_N_BOOT,
+    seed: int = 0,
+) -> tuple[FrozenTrial, dict[str, Any]]:
     """The trial to export among completed ones, and the record of how it was chosen.
 
     Args:
         completed: Completed trials with a value (at least one).
+        rows: The study's rows and zero-shot OOF predictions (``bbc`` needs them).
+        rule: ``"bbc"`` or ``"fold_t"``.
+        n_folds: The study's inner folds; trials that saw fewer do not compete.
+        n_boot: BBC-CV resamples.
+        seed: Seed of the resamples.
 
     Returns:
-        ``(trial, selection)``; ``selection`` holds the rule, the candidate (best) and reference
-        trial numbers, the number of paired folds, the mean difference, its lower bound, the
-        one-sided p-value, whether the candidate passed, the chosen trial and a sentence.
+        ``(trial, selection)``; ``selection`` holds the rule and its sentence, the candidate
+        (best) and reference trial numbers, the statistic and its bound, whether the candidate
+        passed, the chosen trial and a one-line summary.
+
+    Raises:
+        StorageError: For an unknown rule, or when no completed trial saw every fold.
     """
-    best = max(completed, key=lambda t: (float(t.value), -t.number))  # type: ignore[arg-type]
-    references = [t for t in completed if t.user_attrs.get(REFERENCE_ATTR)]
-    default = next(
-        (t for t in references if t.user_attrs.get(REFERENCE_ATTR) == "default_ft"), None
-    )
-    selection: dict[str, Any] = {"rule": RULE, "candidate_trial": best.number}
+    if rule not in SELECTION_RULES:
+        raise StorageError(
+            f"Unknown selection rule {rule!r}; choose from {', '.join(SELECTION_RULES)}."
+        )
+    pool = eligible_trials(completed, n_folds)
+    if not pool:
+        raise StorageError(
+            f"No completed trial saw all {n_folds} inner folds ({len(completed)} completed "
+            "with fewer): run more trials."
+        )
+    best = max(pool, key=_key)
+    default = next((t for t in pool if t.user_attrs.get(REFERENCE_ATTR) == "default_ft"), None)
+    left_out = len(completed) - len(pool)
+    selection: dict[str, Any] = {"rule": rule, "rule_text": RULES[rule]}
+    if left_out:
+        selection["left_out_partial_trials"] = left_out
     if default is None:
         selection.update(
             applied=False,
+            candidate_trial=best.number,
             chosen_trial=best.number,
-            summary="no default fine-tuning reference trial in the study: the best trial, "
-            "without the reference comparison",
+            passed=None,
+            summary=f"UNTESTED: no default fine-tuning reference trial with every fold in the "
+            f"study, so trial {best.number} is exported for its inner-CV score alone, which "
+            "overstates it",
         )
         return best, selection
     selection["reference_trial"] = default.number
-    if best.user_attrs.get(REFERENCE_ATTR):
+    if rule == "bbc":
+        usable = _with_predictions(pool, rows)
+        if usable is not None and default in usable:
+            return _select_bbc(usable, default, rows, selection, n_boot=n_boot, seed=seed)
+        selection["rule"] = "fold_t"
+        selection["rule_text"] = RULES["fold_t"]
+        selection["note"] = (
+            "the study has no out-of-fold predictions (created before they were kept), so the "
+            "fold-t rule applied"
+        )
+    return _select_fold_t(pool, best, default, selection)
+
+
+def _with_predictions(pool: list[FrozenTrial], rows: StudyRows | None) -> list[FrozenTrial] | None:
+    from storage._predictions import trial_oof
+
+    if rows is None or not rows.zero_shot:
+        return None
+    usable = []
+    for trial in pool:
+        proba = trial_oof(trial)
+        if proba is not None and len(proba) == rows.n_rows and not np.isnan(proba).any():
+            usable.append(trial)
+    return usable
+
+
+def _select_bbc(
+    pool: list[FrozenTrial],
+    default: FrozenTrial,
+    rows: StudyRows | None,
+    selection: dict[str, Any],
+    *,
+    n_boot: int,
+    seed: int,
+) -> tuple[FrozenTrial, dict[str, Any]]:
+    from storage._bbc import bbc_gain
+    from storage._predictions import trial_oof
+
+    assert rows is not None
+    # The reference first: ties between in-bag scores then go to it.
+    ordered = [default] + sorted((t for t in pool if t is not default), key=lambda t: t.number)
+    device = default.user_attrs.get("device")
+    zero_shot = rows.zero_shot.get(device) if device else None
+    if zero_shot is None:
+        zero_shot = next(iter(rows.zero_shot.values()))
+    candidates = [trial_oof(t) for t in ordered]
+    result = bbc_gain(
+        candidates,  # type: ignore[arg-type]
+        0,
+        zero_shot,
+        rows.labels,
+        rows.folds,
+        n_boot=n_boot,
+        seed=seed,
+        confidence=CONFIDENCE,
+    )
+    picked = ordered[result.picked]
+    passed = bool(np.isfinite(result.lower_bound) and result.lower_bound > 0.0)
+    chosen = picked if passed else default
+    apparent = float(result.scores[result.picked] - result.scores[0])
+    selection.update(
+        applied=True,
+        candidate_trial=picked.number,
+        n_configs=len(ordered),
+        n_boot=result.n_boot,
+        seed=seed,
+        apparent_gain=_round(apparent),
+        estimate=_round(result.estimate),
+        lower_bound=_round(result.lower_bound),
+        p_value=_round(result.p_value),
+        candidate_pick_share=_round(float(result.pick_share[result.picked])),
+        passed=passed if picked is not default else None,
+        chosen_trial=chosen.number,
+    )
+    stats = (
+        f"bias-corrected gain {result.estimate:+.3f} points, 95% lower bound "
+        f"{result.lower_bound:+.3f}, B={result.n_boot}, {len(ordered)} configurations"
+    )
+    if picked is default:
+        selection["summary"] = (
+            f"default fine-tuning (trial {default.number}) scores best on all rows; exporting it "
+            f"({stats})"
+        )
+    elif passed:
+        selection["summary"] = (
+            f"trial {picked.number} beats default fine-tuning: apparent gain {apparent:+.3f}, "
+            f"{stats}"
+        )
+    else:
+        selection["summary"] = (
+            f"trial {picked.number} (apparent gain {apparent:+.3f}) is not reliably better than "
+            f"default fine-tuning ({stats}): exporting default fine-tuning "
+            f"(trial {default.number})"
+        )
+    return chosen, selection
+
+
+def _select_fold_t(
+    pool: list[FrozenTrial],
+    best: FrozenTrial,
+    default: FrozenTrial,
+    selection: dict[str, Any],
+) -> tuple[FrozenTrial, dict[str, Any]]:
+    selection["candidate_trial"] = best.number
+    if best is default:
         selection.update(
             applied=True,
             passed=None,
             chosen_trial=best.number,
-            summary=f"the best trial is the {best.user_attrs[REFERENCE_ATTR]} reference",
+            summary=f"default fine-tuning (trial {best.number}) scores best; exporting it",
         )
         return best, selection
     differences = _paired_differences(best, default)
     mean, bound, p_value = _lower_bound(differences)
     passed = bound is not None and bound > 0
-    fallback = max(references, key=lambda t: (float(t.value), -t.number))  # type: ignore[arg-type]
-    chosen = best if passed else fallback
+    chosen = best if passed else default
     selection.update(
         applied=True,
         n_folds=len(differences),
@@ -80,17 +270,17 @@ def select_trial(completed: list[FrozenTrial]) -> tuple[FrozenTrial, dict[str, A
         passed=passed,
         chosen_trial=chosen.number,
     )
+    shown = "undefined" if bound is None else f"{bound:+.3f}"
     if passed:
         selection["summary"] = (
             f"trial {best.number} beats default fine-tuning by {mean:+.3f} points "
-            f"(95% lower bound {bound:+.3f}, p={p_value:.3g}, {len(differences)} folds)"
+            f"(95% lower bound {shown}, p={p_value:.3g}, {len(differences)} folds)"
         )
     else:
-        shown = "n/a" if bound is None else f"{bound:+.3f}"
         selection["summary"] = (
             f"trial {best.number} is not reliably better than default fine-tuning "
             f"(mean {mean:+.3f}, 95% lower bound {shown}, {len(differences)} folds): exporting "
-            f"the best reference, {fallback.user_attrs[REFERENCE_ATTR]} (trial {fallback.number})"
+            f"default fine-tuning (trial {default.number})"
         )
     return chosen, selection
 
@@ -108,7 +298,11 @@ def _paired_differences(trial: FrozenTrial, reference: FrozenTrial) -> list[floa
 
 
 def _lower_bound(differences: list[float]) -> tuple[float, float | None, float | None]:
-    """Mean, one-sided lower confidence bound and one-sided p-value (paired t)."""
+    """Mean, one-sided lower confidence bound and one-sided p-value (paired t).
+
+    With fewer than two differences, or no spread among them, the t statistic is undefined:
+    bound and p-value are ``None`` and the candidate does not pass.
+    """
     from scipy import stats
 
     n = len(differences)
@@ -118,8 +312,8 @@ def _lower_bound(differences: list[float]) -> tuple[float, float | None, float |
     if n < 2:
         return mean, None, None
     sd = math.sqrt(sum((d - mean) ** 2 for d in differences) / (n - 1))
-    if sd == 0.0:
-        return mean, mean, 0.0 if mean > 0 else 1.0
+    if sd <= 1e-9 * max(1.0, abs(mean)):  # no spread, up to float rounding
+        return mean, None, None
     error = sd / math.sqrt(n)
     bound = mean - float(stats.t.ppf(CONFIDENCE, n - 1)) * error
     p_value = float(stats.t.sf(mean / error, n - 1))

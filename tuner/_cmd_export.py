@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 
-from tuner._cmd_common import add_storage_arguments, storage_from
+from tuner._cmd_common import add_storage_arguments, positive_int, storage_from
 
 _logger = logging.getLogger("causalmix")
 
@@ -19,13 +19,28 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     add_storage_arguments(parser, study_required=True)
     parser.add_argument("--out", required=True, help="best.yaml or best.json")
+    parser.add_argument(
+        "--selection",
+        choices=("bbc", "fold_t"),
+        default="bbc",
+        help="how the exported trial is chosen: bbc (default; BBC-CV over the trials' "
+        "out-of-fold predictions) or fold_t (the former paired t over the inner folds)",
+    )
+    parser.add_argument(
+        "--n-boot",
+        type=positive_int,
+        default=None,
+        help="bootstrap resamples of BBC-CV (default 1000)",
+    )
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from tuner._model import export_best
 
-    document = export_best(args.study, storage_from(args), args.out)
+    document = export_best(
+        args.study, storage_from(args), args.out, rule=args.selection, n_boot=args.n_boot
+    )
     scores = document.get("scores", {})
     _logger.info(
         "Wrote %s: trial %s, normalized ROC-AUC %+.3f%% (ROC-AUC %.4f vs zero-shot %.4f).",
@@ -36,5 +51,6 @@ def run(args: argparse.Namespace) -> int:
         scores.get("zero_shot_roc_auc", float("nan")),
     )
     selection = document.get("selection", {})
-    _logger.info("Selection: %s. Rule: %s.", selection.get("summary"), selection.get("rule"))
+    _logger.info("Selection: %s.", selection.get("summary"))
+    _logger.info("Rule (%s): %s.", selection.get("rule"), selection.get("rule_text"))
     return 0

@@ -22,14 +22,27 @@ __all__ = ["export_best", "fit", "predict"]
 _logger = logging.getLogger("causalmix")
 
 
-def export_best(study_name: str, storage: str | None, out: str | Path) -> dict[str, Any]:
-    """Write the best trial's full configuration (YAML or JSON by suffix) and return it."""
+def export_best(
+    study_name: str,
+    storage: str | None,
+    out: str | Path,
+    *,
+    rule: str = "bbc",
+    n_boot: int | None = None,
+) -> dict[str, Any]:
+    """Write the chosen trial's full configuration (YAML or JSON by suffix) and return it.
+
+    The selection (``rule``: ``bbc`` or ``fold_t``) is also left as the study's note on the
+    dashboard's study page.
+    """
+    from storage import DEFAULT_N_BOOT, write_config
     from storage import export_best as export_document
-    from storage import write_config
+    from tuner._summary import note_selection
 
     study, _, _ = load_study(study_name, storage)
-    document = export_document(study)
+    document = export_document(study, rule=rule, n_boot=n_boot or DEFAULT_N_BOOT)
     write_config(document, out)
+    note_selection(study, document["selection"])
     return document
 
 

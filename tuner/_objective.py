@@ -24,7 +24,15 @@ if TYPE_CHECKING:
     from search_spaces import SearchSpace
     from tabfm import BaseBackend
 
-__all__ = ["Fold", "Objective", "make_folds", "zero_shot_scores"]
+__all__ = [
+    "Fold",
+    "Objective",
+    "ZeroShot",
+    "fold_ids",
+    "make_folds",
+    "oof_proba",
+    "zero_shot_scores",
+]
 
 _logger = logging.getLogger(__name__)
 
@@ -35,6 +43,8 @@ class Fold:
     y_train: pd.Series
     X_test: pd.DataFrame
     y_test: pd.Series
+    test_index: np.ndarray
+    """Positions of the held-out rows in the study's row order (for the OOF predictions)."""
 
 
 def make_folds(X: pd.DataFrame, y: pd.Series, n_folds: int, seed: int) -> list[Fold]:
@@ -48,21 +58,61 @@ def make_folds(X: pd.DataFrame, y: pd.Series, n_folds: int, seed: int) -> list[F
                 y.iloc[train].reset_index(drop=True),
                 X.iloc[test].reset_index(drop=True),
                 y.iloc[test].reset_index(drop=True),
+                np.asarray(test),
             )
         )
     return folds
 
 
-def zero_shot_scores(backend: BaseBackend, folds: list[Fold]) -> list[float]:
-    """ROC-AUC of the pre-trained model on each fold (context = the fold's training rows)."""
+def fold_ids(folds: list[Fold]) -> np.ndarray:
+    """``(n,)`` the inner fold whose held-out part holds each row (study row order)."""
+    ids = np.full(sum(len(f.test_index) for f in folds), -1, dtype=np.int64)
+    for number, fold in enumerate(folds):
+        ids[fold.test_index] = number
+    return ids
+
+
+def oof_proba(folds: list[Fold], n_classes: int, probas: dict[int, np.ndarray]) -> np.ndarray:
+    """The OOF probability matrix ``(n, n_classes)`` from per-fold held-out probabilities;
+    rows of folds missing from ``probas`` are NaN."""
+    oof = np.full((sum(len(f.test_index) for f in folds), n_classes), np.nan)
+    for number, proba in probas.items():
+        oof[folds[number].test_index] = proba
+    return oof
+
+
+@dataclass(frozen=True)
+class ZeroShot:
+    """The pre-trained model on the inner folds.
+
+    Attributes:
+        scores: ROC-AUC per fold (context = the fold's training rows).
+        oof: ``(n, n_classes)`` its held-out probabilities, study row order.
+        labels: ``(n,)`` each row's class as an index into the columns of ``oof``.
+    """
+
+    scores: list[float]
+    oof: np.ndarray
+    labels: np.ndarray
+
+
+def zero_shot_scores(backend: BaseBackend, folds: list[Fold]) -> ZeroShot:
+    """Evaluate the pre-trained model on each fold (context = the fold's training rows)."""
     from tabfm import roc_auc
 
     scores = []
-    for fold in folds:
+    probas = {}
+    classes = np.asarray([])
+    labels = np.full(sum(len(f.test_index) for f in folds), -1, dtype=np.int64)
+    for number, fold in enumerate(folds):
         classifier = backend.make_classifier().fit(fold.X_train, fold.y_train)
         proba = classifier.predict_proba(fold.X_test)
-        scores.append(float(roc_auc(fold.y_test, proba, classifier.classes_)))
-    return scores
+        classes = np.asarray(classifier.classes_)
+        scores.append(float(roc_auc(fold.y_test, proba, classes)))
+        probas[number] = np.asarray(proba, dtype=np.float64)
+        lookup = {label: index for index, label in enumerate(classes.tolist())}
+        labels[fold.test_index] = [lookup[v] for v in fold.y_test.tolist()]
+    return ZeroShot(scores, oof_proba(folds, len(classes), probas), labels)
 
 
 class Objective:
@@ -110,6 +160,8 @@ class Objective:
         n_edges: list[float] = []
         n_synthetic = 0
         histories: dict[int, list[dict[str, Any]]] = {}
+        probas: dict[int, np.ndarray] = {}
+        n_classes = 0
         wilcoxon = settings.resolved_pruner == "wilcoxon"
         # The Wilcoxon pruner pairs folds by id, so the order can change per trial (a pruned
         # trial has then not always seen the same folds); the median pruner compares running
@@ -121,6 +173,9 @@ class Objective:
             )
         else:
             order = np.arange(len(self.folds))
+        # The OOF predictions are written once, when the trial completes or is pruned; a trial
+        # that fails (or a worker killed mid-trial) leaves none.
+        keep_predictions = False
         try:
             for step, fold_index in enumerate(order.tolist()):
                 fold = self.folds[fold_index]
@@ -139,6 +194,8 @@ class Objective:
                 start = time.perf_counter()
                 proba = classifier.predict_proba(fold.X_test)
                 auc = float(roc_auc(fold.y_test, proba, classifier.classes_))
+                probas[fold_index] = np.asarray(proba, dtype=np.float64)
+                n_classes = len(classifier.classes_)
                 timings["evaluation"] += time.perf_counter() - start
                 fold_auc[fold_index] = auc
                 fold_normalized[fold_index] = float(
@@ -156,14 +213,21 @@ class Objective:
                     trial.set_user_attr("pruned_after_folds", step + 1)
                     if wilcoxon:
                         # Optuna's advice for the Wilcoxon pruner: end the trial with the mean
-                        # of the folds it saw, so that the sampler learns from it.
+                        # of the folds it saw, so that the sampler learns from it. Selection
+                        # leaves such a trial out: it has not seen every row.
                         break
+                    keep_predictions = True
                     raise optuna.TrialPruned(f"pruned after {step + 1} of {len(self.folds)} folds")
+            keep_predictions = True
         finally:
             start = time.perf_counter()
             self._record(
                 trial, timings, fold_auc, fold_normalized, n_edges, n_synthetic, histories
             )
+            if keep_predictions and probas:
+                from storage import save_trial_oof
+
+                save_trial_oof(trial, oof_proba(self.folds, n_classes, probas))
             timings["storage"] += time.perf_counter() - start
             trial.set_user_attr("timings", {k: round(v, 4) for k, v in timings.items()})
         return float(np.mean(list(fold_normalized.values())))

@@ -204,20 +204,29 @@ def make_objective(
     study: optuna.Study, settings: StudySettings, runtime: _Runtime
 ) -> Callable[[optuna.Trial], float]:
     from search_spaces import SearchSpace
-    from tuner._objective import Objective, zero_shot_scores
+    from storage import has_zero_shot_oof, save_study_rows, save_zero_shot_oof
+    from tuner._objective import Objective, fold_ids, zero_shot_scores
 
     device = runtime.backend.device_name
     baselines = settings.zero_shot_by_device
-    if device not in baselines:
-        if len(settings.zero_shot_roc_auc) == settings.n_folds and (
-            settings.zero_shot_device in ("", device)
-        ):
+    changed = False
+    if device not in baselines and len(settings.zero_shot_roc_auc) == settings.n_folds:
+        if settings.zero_shot_device in ("", device):
             baselines[device] = settings.zero_shot_roc_auc  # a study from before per-device
-        else:
-            _logger.info(
-                "Computing the zero-shot baseline on %d folds on %s...", settings.n_folds, device
-            )
-            baselines[device] = zero_shot_scores(runtime.backend, runtime.folds)
+            changed = True
+    if device not in baselines or not has_zero_shot_oof(study, device):
+        _logger.info(
+            "Computing the zero-shot baseline on %d folds on %s...", settings.n_folds, device
+        )
+        zero_shot = zero_shot_scores(runtime.backend, runtime.folds)
+        # The selection (BBC-CV) reads the rows' labels and folds and the zero-shot OOF
+        # predictions once per study; every worker computes the same values.
+        save_study_rows(study, zero_shot.labels, fold_ids(runtime.folds))
+        save_zero_shot_oof(study, device, zero_shot.oof)
+        if device not in baselines:
+            baselines[device] = zero_shot.scores
+            changed = True
+    if changed:
         if len(settings.zero_shot_roc_auc) != settings.n_folds:
             settings.zero_shot_roc_auc = baselines[device]
             settings.zero_shot_device = device

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     import optuna
 
-__all__ = ["summarize"]
+__all__ = ["note_selection", "summarize"]
 
 
 def summarize(study: optuna.Study, masked_url: str, artifact_dir: str | None) -> str:
@@ -47,10 +47,18 @@ def summarize(study: optuna.Study, masked_url: str, artifact_dir: str | None) ->
     if best.params:
         shown = ", ".join(f"{k}={_fmt(v)}" for k, v in sorted(best.params.items()))
         lines.append(f"Best parameters: {shown}")
-    from storage import select_trial
+    from storage import StorageError, select_study_trial
 
-    _, selection = select_trial([t for t in completed if t.value is not None])
-    lines.append(f"Export would choose trial {selection['chosen_trial']}: {selection['summary']}.")
+    try:
+        _, selection = select_study_trial(study, [t for t in completed if t.value is not None])
+    except StorageError as e:
+        lines.append(f"Export cannot choose a trial yet: {e}")
+    else:
+        note_selection(study, selection)
+        lines.append(
+            f"Export would choose trial {selection['chosen_trial']}: {selection['summary']}."
+        )
+        lines.append(f"Rule ({selection['rule']}): {selection['rule_text']}.")
     storage_flag = f"--storage '{masked_url}'"
     lines.append("Next:")
     lines.append(f"  causalmix export --study {study.study_name} {storage_flag} --out best.yaml")
@@ -59,6 +67,29 @@ def summarize(study: optuna.Study, masked_url: str, artifact_dir: str | None) ->
         dashboard += f" --artifact-dir {artifact_dir}"
     lines.append(dashboard)
     return "\n".join(lines)
+
+
+def note_selection(study: optuna.Study, selection: dict[str, Any]) -> None:
+    """Leave the selection on the dashboard's study page (the study's note)."""
+    from optuna_dashboard import save_note
+
+    lines = [
+        "## Which trial export chooses",
+        "",
+        f"**Trial {selection.get('chosen_trial')}**: {selection.get('summary')}.",
+        "",
+        f"Rule ({selection.get('rule')}): {selection.get('rule_text')}.",
+    ]
+    if selection.get("rule") == "bbc" and selection.get("applied"):
+        lines += [
+            "",
+            "| estimate | 95% lower bound | B | configurations | candidate | passed |",
+            "|---|---|---|---|---|---|",
+            f"| {selection.get('estimate')} | {selection.get('lower_bound')} | "
+            f"{selection.get('n_boot')} | {selection.get('n_configs')} | "
+            f"{selection.get('candidate_trial')} | {selection.get('passed')} |",
+        ]
+    save_note(study, "\n".join(lines))
 
 
 def _fmt(value: object) -> str:

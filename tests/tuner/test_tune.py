@@ -50,7 +50,9 @@ def test_tune_export_fit_predict(small_csv: Path, tiny_space: Path, tmp_path: Pa
     best = tmp_path / "best.yaml"
     document = tuner.export_best("e2e", url, best)
     assert read_config(best)["config"] == document["config"]
-    assert document["scores"]["best_normalized_roc_auc"] == pytest.approx(study.best_value)
+    chosen = study.trials[document["selection"]["chosen_trial"]]
+    assert document["scores"]["trial_number"] == chosen.number
+    assert document["scores"]["best_normalized_roc_auc"] == pytest.approx(chosen.value)
     assert (
         document["dataset"]["fingerprint"] == study.user_attrs["causalmix"]["dataset_fingerprint"]
     )
@@ -355,3 +357,50 @@ params:
     selection = document["selection"]
     assert selection["reference_trial"] == 0 and selection["applied"] is True
     assert selection["chosen_trial"] in (0, 1, 2, 3) and selection["summary"]
+
+
+def test_every_finished_trial_keeps_its_out_of_fold_predictions(
+    small_csv: Path, tiny_space: Path, tmp_path: Path
+) -> None:
+    import numpy as np
+
+    from storage import load_study_rows, trial_oof
+    from tabfm import roc_auc
+
+    url = f"sqlite:///{tmp_path / 'oof.db'}"
+    study = tuner.tune(
+        str(small_csv), study_name="oof", storage=url, space=str(tiny_space), n_trials=3,
+        n_folds=2, artifact_dir=None, cache_dir=str(tmp_path / "cache"), device=TEST_DEVICE,
+    )  # fmt: skip
+    rows = load_study_rows(study)
+    assert rows is not None and rows.n_rows == 240
+    assert sorted(np.bincount(rows.folds).tolist()) == [120, 120]
+    labels = pd.read_csv(small_csv)["target"].to_numpy()
+    classes = sorted(set(labels))
+    np.testing.assert_array_equal(rows.labels, [classes.index(v) for v in labels])
+    settings = study.user_attrs["causalmix"]
+    (zero_shot,) = rows.zero_shot.values()
+    for trial in [*_finished(study), None]:
+        proba = zero_shot if trial is None else trial_oof(trial)
+        assert proba is not None and proba.shape == (240, 2) and not np.isnan(proba).any()
+        expected = (
+            settings["zero_shot_roc_auc"] if trial is None else trial.user_attrs["fold_roc_auc"]
+        )
+        # The stored probabilities give back the fold scores the objective reported.
+        got = [
+            roc_auc(rows.labels[rows.folds == f], proba[rows.folds == f], [0, 1]) for f in (0, 1)
+        ]
+        np.testing.assert_allclose(got, expected, atol=1e-5)
+    # A resumed study reuses them and adds its new trials' predictions.
+    again = tuner.tune(
+        str(small_csv), study_name="oof", storage=url, space=str(tiny_space), n_trials=4,
+        n_folds=2, artifact_dir=None, cache_dir=str(tmp_path / "cache"), device=TEST_DEVICE,
+    )  # fmt: skip
+    assert all(trial_oof(t) is not None for t in _finished(again))
+    document = tuner.export_best("oof", url, tmp_path / "best.yaml")
+    selection = document["selection"]
+    assert selection["rule"] == "bbc" and selection["n_configs"] == len(_finished(again))
+    assert selection["n_boot"] == 1000 and "B=1000" in selection["summary"]
+    from optuna_dashboard import get_note
+
+    assert "Which trial export chooses" in get_note(again)
