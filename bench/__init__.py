@@ -14,6 +14,7 @@ import lazy_loader
 from bench._errors import BenchError
 
 if TYPE_CHECKING:
+    from bench._calibration import Scenario, SimulatedOutcome, simulate_rule_rates
     from bench._config import BenchConfig
     from bench._portfolio import build_portfolio_document
     from bench._run import run_bench
@@ -23,8 +24,11 @@ __all__ = [
     "BenchConfig",
     "BenchDataset",
     "BenchError",
+    "Scenario",
+    "SimulatedOutcome",
     "build_portfolio_document",
     "run_bench",
+    "simulate_rule_rates",
     "subsample",
 ]
 
@@ -32,6 +36,7 @@ __all__ = [
 __getattr__, _, _ = lazy_loader.attach(
     __name__,
     submod_attrs={
+        "_calibration": ["Scenario", "SimulatedOutcome", "simulate_rule_rates"],
         "_config": ["BenchConfig"],
         "_portfolio": ["build_portfolio_document"],
         "_run": ["run_bench"],

@@ -1,6 +1,13 @@
 """Study storage (SQLite / PostgreSQL), artifact storage and best-config export."""
 
 from storage._artifacts import check_artifact_name, open_artifact_store, upload_trial_artifact
+from storage._bbc import (
+    BBCResult,
+    bbc_gain,
+    fold_auc,
+    normalized_score,
+    stratified_bootstrap_counts,
+)
 from storage._cache import RDBCache
 from storage._errors import StorageError, StorageUnavailableError
 from storage._export import (
@@ -44,6 +51,11 @@ from storage._stale import fail_stale_trials
 from storage._url import DEFAULT_DATABASE, mask_url, resolve_storage_url
 
 __all__ = [
+    "BBCResult",
+    "bbc_gain",
+    "fold_auc",
+    "normalized_score",
+    "stratified_bootstrap_counts",
     "CONFIG_SUFFIXES",
     "DEFAULT_N_BOOT",
     "SELECTION_RULES",
