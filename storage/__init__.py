@@ -41,6 +41,7 @@ from storage._rdb import (
     study_exists,
 )
 from storage._selection import (
+    CONFIRMATION_ATTR,
     DEFAULT_N_BOOT,
     REFERENCE_ATTR,
     SELECTION_RULES,
@@ -57,6 +58,7 @@ __all__ = [
     "normalized_score",
     "stratified_bootstrap_counts",
     "CONFIG_SUFFIXES",
+    "CONFIRMATION_ATTR",
     "DEFAULT_N_BOOT",
     "SELECTION_RULES",
     "DEFAULT_DATABASE",

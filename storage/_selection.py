@@ -39,6 +39,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "CONFIDENCE",
+    "CONFIRMATION_ATTR",
     "DEFAULT_N_BOOT",
     "REFERENCE_ATTR",
     "SELECTION_RULES",
@@ -48,6 +49,11 @@ __all__ = [
 
 REFERENCE_ATTR = "reference"
 """The user attribute naming a reference trial (the tuner writes it on the trials it enqueues)."""
+
+CONFIRMATION_ATTR = "confirmation"
+"""The user attribute of a confirmation trial: ``{"of": trial number, "seed_offset": k}``, the
+configuration of trial ``of`` run again with fresh fine-tuning seeds (the tuner's
+``confirm_seeds``). Confirmation trials never compete; they only confirm."""
 
 CONFIDENCE = 0.95
 """One-sided confidence of the lower bound."""
@@ -121,7 +127,10 @@ def select_trial(
         raise StorageError(
             f"Unknown selection rule {rule!r}; choose from {', '.join(SELECTION_RULES)}."
         )
-    pool = eligible_trials(completed, n_folds)
+    confirmations = [t for t in completed if t.user_attrs.get(CONFIRMATION_ATTR)]
+    pool = eligible_trials(
+        [t for t in completed if not t.user_attrs.get(CONFIRMATION_ATTR)], n_folds
+    )
     if not pool:
         raise StorageError(
             f"No completed trial saw all {n_folds} inner folds ({len(completed)} completed "
@@ -129,7 +138,7 @@ def select_trial(
         )
     best = max(pool, key=_key)
     default = next((t for t in pool if t.user_attrs.get(REFERENCE_ATTR) == "default_ft"), None)
-    left_out = len(completed) - len(pool)
+    left_out = len(completed) - len(confirmations) - len(pool)
     selection: dict[str, Any] = {"rule": rule, "rule_text": RULES[rule]}
     if left_out:
         selection["left_out_partial_trials"] = left_out
@@ -148,7 +157,9 @@ def select_trial(
     if rule == "bbc":
         usable = _with_predictions(pool, rows)
         if usable is not None and default in usable:
-            return _select_bbc(usable, default, rows, selection, n_boot=n_boot, seed=seed)
+            return _select_bbc(
+                usable, default, rows, selection, confirmations, n_boot=n_boot, seed=seed
+            )
         selection["rule"] = "fold_t"
         selection["rule_text"] = RULES["fold_t"]
         selection["note"] = (
@@ -176,6 +187,7 @@ def _select_bbc(
     default: FrozenTrial,
     rows: StudyRows | None,
     selection: dict[str, Any],
+    confirmations: list[FrozenTrial],
     *,
     n_boot: int,
     seed: int,
@@ -203,6 +215,12 @@ def _select_bbc(
     )
     picked = ordered[result.picked]
     passed = bool(np.isfinite(result.lower_bound) and result.lower_bound > 0.0)
+    confirmation = None
+    bbc_passed = passed and picked is not default
+    if bbc_passed:
+        confirmation = _confirm(picked, default, confirmations, rows, zero_shot, n_boot, seed)
+        if confirmation is not None:
+            passed = bool(confirmation["passed"])
     chosen = picked if passed else default
     apparent = float(result.scores[result.picked] - result.scores[0])
     selection.update(
@@ -218,6 +236,8 @@ def _select_bbc(
         candidate_pick_share=_round(float(result.pick_share[result.picked])),
         passed=passed if picked is not default else None,
         chosen_trial=chosen.number,
+        bbc_passed=bbc_passed,
+        confirmation=confirmation,
     )
     stats = (
         f"bias-corrected gain {result.estimate:+.3f} points, 95% lower bound "
@@ -233,6 +253,21 @@ def _select_bbc(
             f"trial {picked.number} beats default fine-tuning: apparent gain {apparent:+.3f}, "
             f"{stats}"
         )
+        if confirmation is None:
+            selection["summary"] += "; not confirmed with a fresh fine-tuning seed"
+        else:
+            selection["summary"] += (
+                f"; confirmed with {len(confirmation['seed_offsets'])} fresh seed(s): "
+                f"{confirmation['estimate']:+.3f}, 95% lower bound "
+                f"{confirmation['lower_bound']:+.3f}"
+            )
+    elif confirmation is not None:
+        selection["summary"] = (
+            f"trial {picked.number} passed BBC-CV ({stats}) but not the fresh-seed "
+            f"confirmation ({confirmation['estimate']:+.3f}, 95% lower bound "
+            f"{confirmation['lower_bound']:+.3f}): exporting default fine-tuning "
+            f"(trial {default.number})"
+        )
     else:
         selection["summary"] = (
             f"trial {picked.number} (apparent gain {apparent:+.3f}) is not reliably better than "
@@ -240,6 +275,57 @@ def _select_bbc(
             f"(trial {default.number})"
         )
     return chosen, selection
+
+
+def _confirm(
+    picked: FrozenTrial,
+    default: FrozenTrial,
+    confirmations: list[FrozenTrial],
+    rows: StudyRows,
+    zero_shot: np.ndarray,
+    n_boot: int,
+    seed: int,
+) -> dict[str, Any] | None:
+    """The fresh-seed check of a pick: ``None`` when no confirmation trials exist.
+
+    Rows cannot show a fine-tuning seed's luck (a lucky seed is better on every row), and the
+    pick favours lucky seeds. The picked configuration and default fine-tuning were run again
+    with the same fresh seeds; their OOF probabilities (averaged over those seeds) are compared
+    by a paired bootstrap of the rows (stratified by fold and class, all rows in every
+    resample): passed when the 5 % quantile of the differences is above 0.
+    """
+    from storage._bbc import fold_auc, normalized_score, stratified_bootstrap_counts
+    from storage._predictions import trial_oof
+
+    def runs(of: int) -> dict[int, np.ndarray]:
+        found = {}
+        for trial in confirmations:
+            attr = trial.user_attrs[CONFIRMATION_ATTR]
+            proba = trial_oof(trial)
+            if attr.get("of") == of and proba is not None and not np.isnan(proba).any():
+                found[int(attr.get("seed_offset", 0))] = proba
+        return found
+
+    mine, theirs = runs(picked.number), runs(default.number)
+    offsets = sorted(set(mine) & set(theirs))
+    if not offsets:
+        return None
+    a = np.mean([mine[k] for k in offsets], axis=0)
+    b = np.mean([theirs[k] for k in offsets], axis=0)
+    labels, folds = rows.labels, rows.folds
+    counts = stratified_bootstrap_counts(folds * (labels.max() + 1) + labels, n_boot, seed + 1)
+    base = fold_auc(zero_shot, labels, folds, counts)
+    deltas = normalized_score(fold_auc(a, labels, folds, counts), base) - normalized_score(
+        fold_auc(b, labels, folds, counts), base
+    )
+    deltas = deltas[np.isfinite(deltas)]
+    bound = float(np.quantile(deltas, 1.0 - CONFIDENCE)) if deltas.size else float("nan")
+    return {
+        "seed_offsets": offsets,
+        "estimate": _round(float(np.mean(deltas)) if deltas.size else float("nan")),
+        "lower_bound": _round(bound),
+        "passed": bool(np.isfinite(bound) and bound > 0.0),
+    }
 
 
 def _select_fold_t(

@@ -8,6 +8,7 @@ import logging
 from tuner._cmd_common import add_storage_arguments, positive_float, positive_int, storage_from
 from tuner._defaults import (
     DEFAULT_ARTIFACT_DIR,
+    DEFAULT_CONFIRM_SEEDS,
     DEFAULT_N_FOLDS,
     DEFAULT_N_TRIALS,
     DEFAULT_PORTFOLIO,
@@ -69,7 +70,25 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="configurations a new study evaluates after the references: a shipped "
         f"portfolio's name, a YAML path, or none (default: {DEFAULT_PORTFOLIO})",
     )
+    parser.add_argument(
+        "--confirm-seeds",
+        type=_non_negative_int,
+        default=DEFAULT_CONFIRM_SEEDS,
+        help="when the best trial passes BBC-CV, run it and default fine-tuning again with "
+        "this many fresh fine-tuning seeds so that export can confirm it; 0: no confirmation "
+        f"(default: {DEFAULT_CONFIRM_SEEDS})",
+    )
     parser.set_defaults(func=run)
+
+
+def _non_negative_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0, got {value}")
+    return value
 
 
 def run(args: argparse.Namespace) -> int:
@@ -98,6 +117,7 @@ def run(args: argparse.Namespace) -> int:
         progress=not args.no_progress and not args.quiet,
         references=not args.no_references,
         portfolio=args.portfolio,
+        confirm_seeds=args.confirm_seeds,
     )
     print(summarize(study, mask_url(resolve_storage_url(storage)), args.artifact_dir))
     return 0

@@ -23,3 +23,6 @@ DEFAULT_ARTIFACT_DIR = "causalmix_artifacts"
 
 PRUNERS = ("auto", "wilcoxon", "median", "none")
 """Pruner names; ``auto`` is Wilcoxon with 5 or more folds, else the median pruner."""
+
+DEFAULT_CONFIRM_SEEDS = 1
+"""Fresh fine-tuning seeds with which ``tune`` confirms a pick that passed BBC-CV."""

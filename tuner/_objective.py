@@ -36,6 +36,10 @@ __all__ = [
 
 _logger = logging.getLogger(__name__)
 
+SEED_STRIDE = 1000
+"""A confirmation trial with ``seed_offset`` k trains each fold with seed ``seed + fold + k *
+SEED_STRIDE`` (no other trial's fold uses those)."""
+
 
 @dataclass(frozen=True)
 class Fold:
@@ -148,10 +152,15 @@ class Objective:
     def __call__(self, trial: optuna.Trial) -> float:
         import optuna
 
+        from storage import CONFIRMATION_ATTR
         from tabfm import normalized_roc_auc, roc_auc
 
         settings = self.settings
         note_reference(trial)
+        # A confirmation trial reruns a configuration with fresh fine-tuning seeds, on every
+        # fold (never pruned).
+        confirmation = trial.user_attrs.get(CONFIRMATION_ATTR) or {}
+        seed_offset = SEED_STRIDE * int(confirmation.get("seed_offset", 0))
         config = self.space.suggest(trial)
         trial.set_user_attr("config", config)
         timings: dict[str, float] = defaultdict(float)
@@ -184,7 +193,7 @@ class Objective:
                     fold.X_train,
                     fold.y_train,
                     config,
-                    seed=settings.seed + fold_index,
+                    seed=settings.seed + fold_index + seed_offset,
                     valid_fraction=settings.valid_fraction,
                     device=settings.device,
                     cache=self.cache,
@@ -209,7 +218,7 @@ class Objective:
                         timings["storage"] += self._upload_artifacts(trial, run)
                 self._report(trial, step, fold_index, fold_normalized)
                 last = step + 1 == len(self.folds)
-                if not last and trial.should_prune():
+                if not last and not confirmation and trial.should_prune():
                     trial.set_user_attr("pruned_after_folds", step + 1)
                     if wilcoxon:
                         # Optuna's advice for the Wilcoxon pruner: end the trial with the mean

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 
 from tuner._defaults import (
     DEFAULT_ARTIFACT_DIR,
+    DEFAULT_CONFIRM_SEEDS,
     DEFAULT_N_FOLDS,
     DEFAULT_N_TRIALS,
     DEFAULT_PORTFOLIO,
@@ -78,6 +79,7 @@ def tune(
     valid_fraction: float | None = None,
     references: bool = True,
     portfolio: str | Portfolio | None = DEFAULT_PORTFOLIO,
+    confirm_seeds: int = DEFAULT_CONFIRM_SEEDS,
 ) -> optuna.Study:
     """Create (or resume) a study and run it until it has ``n_trials`` finished trials.
 
@@ -114,6 +116,9 @@ def tune(
             shipped portfolio's name, a portfolio YAML path, a
             :class:`search_spaces.Portfolio`, or ``None`` / ``"none"`` for none. Ignored when
             the study exists.
+        confirm_seeds: When the selection passes BBC-CV, run the picked configuration and
+            default fine-tuning again with this many fresh fine-tuning seeds, so that export
+            can confirm the pick (``0``: no confirmation; see :mod:`tuner._confirm`).
 
     Heartbeats, the grace period after which a dead worker's trial is retried, and how long a
     lost database is waited for come from the ``CAUSALMIX_*`` environment variables of
@@ -139,6 +144,10 @@ def tune(
         raise TunerError(f"`workers >= 1` must hold, but got workers={workers}.")
     if timeout is not None and timeout <= 0:
         raise TunerError(f"`timeout > 0` must hold, but got timeout={timeout}.")
+    if isinstance(confirm_seeds, bool) or not isinstance(confirm_seeds, int) or confirm_seeds < 0:
+        raise TunerError(
+            f"`confirm_seeds >= 0` must hold, but got confirm_seeds={confirm_seeds!r}."
+        )
     search_space = load_space(space)
     warm_start = _resolve_portfolio(portfolio)
     X, y = load_data(data, target)
@@ -218,6 +227,10 @@ def tune(
             extra,
             study_complete=lambda: count_trials(study, include_active=False) >= n_trials,
         )
+        if count_trials(study, include_active=False) >= n_trials:
+            from tuner._confirm import confirm_pick
+
+            confirm_pick(study, objective, confirm_seeds)
     return study
 
 

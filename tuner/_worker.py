@@ -93,7 +93,14 @@ def count_trials(study: optuna.Study, *, include_active: bool) -> int:
 def _counts(study: optuna.Study) -> TrialCounts:
     from optuna.trial import TrialState
 
-    states = [t.state for t in study.get_trials(deepcopy=False)]
+    from storage import CONFIRMATION_ATTR
+
+    # Confirmation trials (run by `tune` after the study's trials) are not among its n_trials.
+    states = [
+        t.state
+        for t in study.get_trials(deepcopy=False)
+        if not t.user_attrs.get(CONFIRMATION_ATTR)
+    ]
     return TrialCounts(
         finished=states.count(TrialState.COMPLETE) + states.count(TrialState.PRUNED),
         running=states.count(TrialState.RUNNING),
