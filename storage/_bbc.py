@@ -124,8 +124,9 @@ class BBCResult:
             recomputed from the OOF predictions).
         estimate: The bias-corrected gain: the mean over resamples of the out-of-bag score of
             the in-bag pick minus the reference's (normalized ROC-AUC points).
-        lower_bound: The one-sided lower bound: the ``1 - confidence`` quantile of those
-            differences.
+        lower_bound: The one-sided lower bound of the kind asked for (``bound``).
+        percentile_bound: The ``1 - confidence`` quantile of those differences.
+        rescaled_bound: ``estimate - z * sd * sqrt(f)``, the out-of-bag SD brought to all rows.
         p_value: The share of resamples whose difference is not above 0.
         deltas: ``(B,)`` the differences.
         pick_share: ``(C,)`` how often each configuration was the in-bag pick.
@@ -136,6 +137,8 @@ class BBCResult:
     scores: np.ndarray
     estimate: float
     lower_bound: float
+    percentile_bound: float
+    rescaled_bound: float
     p_value: float
     deltas: np.ndarray
     pick_share: np.ndarray
@@ -194,25 +197,25 @@ def bbc_gain(
     deltas = out_bag[picks, np.arange(n_boot)] - out_bag[reference]
     deltas = deltas[np.isfinite(deltas)]
     picked = int(np.argmax(np.where(np.isnan(scores), -np.inf, scores)))
-    if deltas.size == 0:
-        estimate = lower = p_value = float("nan")
-    else:
+    nan = float("nan")
+    estimate = percentile = rescaled = percentile_p = rescaled_p = nan
+    if deltas.size > 1:
         from scipy.stats import norm
 
         estimate = float(np.mean(deltas))
-        if bound == "percentile":
-            lower = float(np.quantile(deltas, 1.0 - confidence))
-            p_value = float(np.mean(deltas <= 0.0))
-        else:
-            error = float(np.std(deltas, ddof=1)) * math.sqrt(float(out_of_bag.mean()))
-            lower = estimate - float(norm.ppf(confidence)) * error
-            p_value = float(norm.sf(estimate / error)) if error > 0 else float(estimate <= 0)
+        percentile = float(np.quantile(deltas, 1.0 - confidence))
+        percentile_p = float(np.mean(deltas <= 0.0))
+        error = float(np.std(deltas, ddof=1)) * math.sqrt(float(out_of_bag.mean()))
+        rescaled = estimate - float(norm.ppf(confidence)) * error
+        rescaled_p = float(norm.sf(estimate / error)) if error > 0 else float(estimate <= 0)
     return BBCResult(
         picked=picked,
         scores=scores,
         estimate=estimate,
-        lower_bound=lower,
-        p_value=p_value,
+        lower_bound=percentile if bound == "percentile" else rescaled,
+        percentile_bound=percentile,
+        rescaled_bound=rescaled,
+        p_value=percentile_p if bound == "percentile" else rescaled_p,
         deltas=deltas,
         pick_share=np.bincount(picks, minlength=len(candidates)) / n_boot,
         n_boot=n_boot,
