@@ -28,7 +28,7 @@ setup: $(VENV)/.installed
 # (causalmix.db in the working directory), then the best configuration exported. Running it
 # again resumes the study, which already has its trials, and exports again.
 demo: setup
-	$(BIN)/causalmix tune --data datasets/diabetes.csv --target target --study demo \
+	$(BIN)/causalmix tune --data datasets/tic-tac-toe.csv --target target --study demo \
 		--space fast --n-trials 10
 	$(BIN)/causalmix export --study demo --out runs/best.yaml
 

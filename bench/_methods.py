@@ -245,6 +245,7 @@ def _tuned(context: MethodContext, data: FoldData) -> MethodOutput:
         portfolio=None if context.portfolio is None else context.portfolio.without(data.dataset),
     )
     document = export_best(study_name, context.storage, directory / "best.yaml")
+    selection = document.get("selection", {})
     flat: dict[str, Any] = {}
     for group in GROUPS:
         flat.update(document["config"].get(group, {}))
@@ -264,10 +265,18 @@ def _tuned(context: MethodContext, data: FoldData) -> MethodOutput:
     valid, extra = _run_facts(run)
     extra.update(
         n_trials=len(study.trials),
-        # The exported trial's inner-CV score: the best trial, or the best reference when the
-        # best one did not beat default fine-tuning reliably (storage._selection).
+        # The exported trial's inner-CV score: the best trial, or default fine-tuning when the
+        # best one did not beat it reliably (storage._selection).
         tuned_cv_normalized_roc_auc=round(float(document["scores"]["best_normalized_roc_auc"]), 6),
-        tuned_selection=document.get("selection", {}).get("summary"),
+        tuned_selection=selection.get("summary"),
+        # The selection's outcome, so that results.csv says when a study fell back.
+        tuned_selection_rule=selection.get("rule"),
+        tuned_selection_passed=selection.get("passed"),
+        tuned_selection_estimate=selection.get("estimate"),
+        tuned_selection_bound=selection.get("lower_bound"),
+        tuned_candidate_trial=selection.get("candidate_trial"),
+        tuned_exported_trial=selection.get("chosen_trial"),
+        tuned_fallback=selection.get("chosen_trial") != selection.get("candidate_trial"),
         tuned_synthetic_ratio=flat.get("synthetic_ratio"),
         study=study_name,
     )

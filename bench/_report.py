@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from bench._stats import ALPHA, paired_comparison, write_critical_difference
+from bench._stats import ALPHA, holm, paired_comparison, verdict, write_critical_difference
 from bench._store import ECE_BINS, write_atomic
 
 __all__ = ["REFERENCE", "hardware", "method_table", "plot_normalized_auc", "write_summary"]
@@ -182,21 +182,36 @@ def _goals(table: pd.DataFrame) -> list[str]:
 
 def _comparisons(frame: pd.DataFrame, methods: list[str]) -> list[str]:
     lines = []
+    tables = {}
     for reference in ("default_ft", "zero_shot"):
         table = paired_comparison(frame, methods, reference) if len(frame) else pd.DataFrame()
-        if table.empty:
-            continue
+        if not table.empty:
+            tables[reference] = table
+    # Holm across every comparison of the report.
+    adjusted = iter(holm([p for t in tables.values() for p in t["wilcoxon_p"]]))
+    for table in tables.values():
+        table["p_holm"] = [next(adjusted) for _ in range(len(table))]
+        table["verdict"] = [verdict(m, p) for m, p in zip(table["median_diff"], table["p_holm"])]
+    for reference, table in tables.items():
         table["median_diff"] = [
             f"{m:+.3f} [{lo:+.3f}, {hi:+.3f}]"
             for m, lo, hi in zip(table["median_diff"], table["ci_low"], table["ci_high"])
         ]
         table["wilcoxon_p"] = [f"{p:.3g}" for p in table["wilcoxon_p"]]
+        table["p_holm"] = [f"{p:.3g}" for p in table["p_holm"]]
         table["W/T/L"] = [
             f"{w}/{t}/{lo}" for w, t, lo in zip(table["wins"], table["ties"], table["losses"])
         ]
-        shown = table[["method", "pairs", "median_diff", "wilcoxon_p", "W/T/L", "verdict"]]
+        shown = table[
+            ["method", "datasets", "pairs", "median_diff", "wilcoxon_p", "p_holm", "W/T/L",
+             "verdict"]
+        ]  # fmt: skip
         shown = shown.rename(
-            columns={"median_diff": "median diff [95 % CI] (pp)", "wilcoxon_p": "p"}
+            columns={
+                "median_diff": "median diff [95 % CI] (pp)",
+                "wilcoxon_p": "p",
+                "p_holm": "p (Holm)",
+            }
         )
         lines += ["", f"Against `{reference}`:", "", _markdown(shown)]
     return lines or ["", "(no pairs)"]

@@ -1,9 +1,14 @@
-"""Paired statistics of the benchmark: per-(dataset, split, fold) differences between methods,
-their median with a bootstrap interval, the Wilcoxon signed-rank test, wins / ties / losses,
-and mean ranks with the Friedman test and Nemenyi's critical difference (Demšar, 2006).
+"""Paired statistics of the benchmark at the dataset level (Demšar, 2006): one value per
+dataset, its median over datasets with an interval from resampling datasets, the Wilcoxon
+signed-rank test with Pratt's handling of zero differences, Holm's correction across the
+comparisons of a report, wins / ties / losses over datasets, and mean ranks with the Friedman
+test and, only when Friedman rejects, Nemenyi's critical difference.
 
 Every method runs on the same folds with the same seeds, so each comparison is paired: a
-difference exists only where both methods have a result for the same (dataset, split, fold).
+difference exists only where both methods have a result for the same (dataset, split, fold),
+and a dataset's value is the mean of those differences. The folds of one dataset share its rows
+and its difficulty, so they are not independent samples: testing over them (as this module did
+before) overstates the evidence.
 """
 
 from __future__ import annotations
@@ -18,6 +23,8 @@ import pandas as pd
 __all__ = [
     "ALPHA",
     "critical_difference",
+    "holm",
+    "verdict",
     "mean_ranks",
     "paired_comparison",
     "paired_differences",
@@ -33,21 +40,54 @@ _SCORE = "normalized_roc_auc"
 
 
 def paired_differences(frame: pd.DataFrame, method: str, reference: str) -> pd.Series:
-    """``method - reference`` in normalized ROC-AUC (%) per (dataset, split, fold) both ran."""
+    """``method - reference`` in normalized ROC-AUC (%) per dataset: the mean over the
+    (split, fold) pairs both ran. Indexed by dataset; its ``attrs["pairs"]`` is the number of
+    (dataset, split, fold) pairs behind it."""
     scores = frame.pivot_table(index=_PAIR, columns="method", values=_SCORE, aggfunc="first")
     if method not in scores or reference not in scores:
         return pd.Series(dtype=float)
-    return (scores[method] - scores[reference]).dropna()
+    per_pair = (scores[method] - scores[reference]).dropna()
+    per_dataset = per_pair.groupby(level="dataset").mean()
+    per_dataset.attrs["pairs"] = len(per_pair)
+    return per_dataset
+
+
+def holm(p_values: list[float]) -> list[float]:
+    """Holm's step-down adjusted p-values (NaN stays NaN)."""
+    values = np.asarray(p_values, dtype=float)
+    adjusted = np.full(len(values), np.nan)
+    finite = np.flatnonzero(np.isfinite(values))
+    order = finite[np.argsort(values[finite], kind="mergesort")]
+    running = 0.0
+    for rank, index in enumerate(order):
+        running = max(running, min(1.0, (len(order) - rank) * values[index]))
+        adjusted[index] = running
+    return adjusted.tolist()
+
+
+def verdict(median: float, p_value: float) -> str:
+    """``better`` / ``worse`` only where the (adjusted) test rejects and the median difference
+    points that way; never a direction with a median of 0."""
+    if not (p_value < ALPHA):
+        return "not significant"
+    if median > 0:
+        return "better"
+    if median < 0:
+        return "worse"
+    return "significant, but the median difference is 0: no direction claimed"
 
 
 def paired_comparison(frame: pd.DataFrame, methods: list[str], reference: str) -> pd.DataFrame:
-    """One row per method (other than ``reference``) compared with ``reference``.
+    """One row per method (other than ``reference``) compared with ``reference``, at the
+    dataset level.
 
-    Columns: ``pairs``, ``median_diff`` (percentage points of normalized ROC-AUC) with its
-    bootstrap 95 % interval ``ci_low`` / ``ci_high`` (percentile method, 2,000 resamples, seed
-    0), ``wilcoxon_p`` (two-sided signed-rank test; 1 when every difference is 0), ``wins`` /
-    ``ties`` / ``losses`` and ``verdict``: ``better`` or ``worse`` where ``p < 0.05``, else
-    ``not significant``.
+    Columns: ``datasets`` and ``pairs`` (the (dataset, split, fold) pairs behind them),
+    ``median_diff`` (percentage points of normalized ROC-AUC, the median over datasets of each
+    dataset's mean difference) with its 95 % interval ``ci_low`` / ``ci_high`` (percentile
+    bootstrap over datasets, 2,000 resamples, seed 0), ``wilcoxon_p`` (two-sided signed-rank
+    test over the datasets, zeros handled by Pratt's method; 1 when every difference is 0),
+    ``p_holm`` (Holm across this table's rows; :func:`holm` adjusts across a whole report),
+    ``wins`` / ``ties`` / ``losses`` over datasets and the :func:`verdict` at ``p_holm``.
     """
     from scipy import stats
 
@@ -55,7 +95,8 @@ def paired_comparison(frame: pd.DataFrame, methods: list[str], reference: str) -
     for method in methods:
         if method == reference:
             continue
-        differences = paired_differences(frame, method, reference).to_numpy(dtype=float)
+        series = paired_differences(frame, method, reference)
+        differences = series.to_numpy(dtype=float)
         if len(differences) == 0:
             continue
         median = float(np.median(differences))
@@ -71,15 +112,14 @@ def paired_comparison(frame: pd.DataFrame, methods: list[str], reference: str) -
                 random_state=0,
             ).confidence_interval
             low, high = float(interval.low), float(interval.high)
-        nonzero = differences[differences != 0]
-        p = float(stats.wilcoxon(nonzero).pvalue) if len(nonzero) else 1.0
-        verdict = "not significant"
-        if p < ALPHA:
-            verdict = "better" if median > 0 or (median == 0 and nonzero.mean() > 0) else "worse"
+        p = 1.0
+        if np.any(differences != 0) and len(differences) >= 2:
+            p = float(stats.wilcoxon(differences, zero_method="pratt").pvalue)
         rows.append(
             {
                 "method": method,
-                "pairs": len(differences),
+                "datasets": len(differences),
+                "pairs": int(series.attrs.get("pairs", len(differences))),
                 "median_diff": median,
                 "ci_low": low,
                 "ci_high": high,
@@ -87,10 +127,13 @@ def paired_comparison(frame: pd.DataFrame, methods: list[str], reference: str) -
                 "wins": int((differences > 0).sum()),
                 "ties": int((differences == 0).sum()),
                 "losses": int((differences < 0).sum()),
-                "verdict": verdict,
             }
         )
-    return pd.DataFrame(rows)
+    table = pd.DataFrame(rows)
+    if not table.empty:
+        table["p_holm"] = holm(table["wilcoxon_p"].tolist())
+        table["verdict"] = [verdict(m, p) for m, p in zip(table["median_diff"], table["p_holm"])]
+    return table
 
 
 def mean_ranks(frame: pd.DataFrame, methods: list[str]) -> tuple[pd.Series, int, float]:
@@ -178,18 +221,20 @@ def write_critical_difference(path: Path, frame: pd.DataFrame, methods: list[str
     ranks, n_datasets, friedman_p = mean_ranks(frame, methods)
     if len(ranks) < 2 or n_datasets < 2:
         return "(fewer than 2 methods on 2 datasets: no ranking)"
-    cd = critical_difference(len(ranks), n_datasets)
-    write_atomic(path, plot_critical_difference(ranks, cd, n_datasets))
     listed = ", ".join(f"`{m}` {r:.2f}" for m, r in ranks.sort_values().items())
     friedman = "n/a (fewer than 3 methods)" if math.isnan(friedman_p) else f"{friedman_p:.3g}"
-    verdict = (
-        "the ranks differ significantly"
-        if friedman_p < ALPHA
-        else "not significant: the data do not separate the methods' ranks"
-    )
+    if not friedman_p < ALPHA:
+        path.unlink(missing_ok=True)  # a diagram of an earlier report would mislead
+        return (
+            f"Mean ranks over the {n_datasets} datasets every method ran on: {listed}. "
+            f"Friedman p = {friedman}: not significant, so no post-hoc test (Nemenyi) and no "
+            "critical-difference diagram; the data do not separate the methods' ranks."
+        )
+    cd = critical_difference(len(ranks), n_datasets)
+    write_atomic(path, plot_critical_difference(ranks, cd, n_datasets))
     return (
         f"Mean ranks over the {n_datasets} datasets every method ran on: {listed}. Friedman "
-        f"p = {friedman} ({verdict if not math.isnan(friedman_p) else 'no test'}). Nemenyi "
+        f"p = {friedman} (the ranks differ significantly). Nemenyi "
         f"critical difference at alpha = {ALPHA}: {cd:.2f}; two methods whose mean ranks "
         f"differ by less are not significantly different. Diagram: `{path.name}`."
     )

@@ -32,6 +32,7 @@ SCENARIOS = {
     "a: 20 null, 500 rows, corr 0.97, seed SD 0.5": Scenario(500, seed_sd=0.5),
     "a: 20 null, 500 rows, corr 0.998, seed SD 0.1": Scenario(500, correlation=0.998, seed_sd=0.1),
     "a: 20 null, 500 rows, corr 0.9, seed SD 1.0": Scenario(500, correlation=0.9, seed_sd=1.0),
+    "a: 20 null, 958 rows, corr 0.93, seed SD 3.0": Scenario(958, correlation=0.93, seed_sd=3.0),
     "b: +1 %, 700 rows, corr 0.998, seed SD 0.1": Scenario(
         700, gain=1.0, correlation=0.998, seed_sd=0.1
     ),
@@ -52,9 +53,15 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    rows: list[dict[str, object]] = []
+    # Resumable, and --only adds to the table: rows are kept by scenario, in SCENARIOS' order.
+    stored = out / "rates.json"
+    done = (
+        {row["scenario"]: row for row in json.loads(stored.read_text())} if stored.exists() else {}
+    )
     for name, scenario in SCENARIOS.items():
-        if args.only and not any(name.startswith(prefix) for prefix in args.only):
+        if args.only is not None and not any(name.startswith(p) for p in args.only):
+            continue
+        if args.only is None and name in done:
             continue
         started = time.perf_counter()
         outcome = simulate_rule_rates(scenario, args.studies, n_boot=args.n_boot)
@@ -63,9 +70,11 @@ def main(argv: list[str] | None = None) -> int:
         for rule, share in outcome.exported.items():
             row[rule] = share if null else outcome.exported_true[rule]
         row["measures"] = "false positives" if null else "power"
-        rows.append(row)
+        done[name] = row
         print(f"{name}: {time.perf_counter() - started:.0f} s", flush=True)
-        (out / "rates.json").write_text(json.dumps(rows, indent=1) + "\n")
+        rows = [done[n] for n in SCENARIOS if n in done]
+        stored.write_text(json.dumps(rows, indent=1) + "\n")
+    rows = [done[n] for n in SCENARIOS if n in done]
     table = format_table(rows)
     print(table)
     (out / "rates.md").write_text(table + "\n")

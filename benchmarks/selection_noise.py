@@ -31,7 +31,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks._suite import folds, format_table, load_suite  # noqa: E402
 
-BUDGET: dict[str, Any] = {"epochs": 2, "steps_per_epoch": 10, "episodes_per_step": 2, "context_size": 256}
+BUDGET: dict[str, Any] = {
+    "epochs": 2,
+    "steps_per_epoch": 10,
+    "episodes_per_step": 2,
+    "context_size": 256,
+}
 ARMS = {
     "default s0": (1e-4, 0),
     "default s1": (1e-4, 1),

@@ -25,35 +25,43 @@ _logger = logging.getLogger("causalmix")
 
 
 def confirm_pick(
-    study: optuna.Study, objective: Callable[[optuna.Trial], float], seeds: int
-) -> list[int]:
-    """Run the missing confirmation trials of the study's current pick.
+    study: optuna.Study,
+    objective: Callable[[optuna.Trial], float],
+    seeds: int,
+    *,
+    storage_url: str,
+    user_errors: tuple[type[Exception], ...] = (),
+    reconnect_timeout: float = 120.0,
+) -> int:
+    """Run the missing confirmation trials of the study's current pick, each like a worker's
+    trial (heartbeat, retries on a lost database, failure recorded).
 
     Returns:
-        The numbers of the trials run (none when the selection did not pass, or picked default
-        fine-tuning, or every confirmation exists).
+        How many confirmation trials completed here (none when the selection did not pass
+        BBC-CV, or every confirmation exists).
     """
     from optuna.trial import TrialState
 
     from storage import CONFIRMATION_ATTR, StorageError, select_study_trial
+    from tuner._worker import run_enqueued_trial
 
     if seeds < 1:
-        return []
+        return 0
     try:
         _, selection = select_study_trial(study)
     except StorageError:
-        return []
+        return 0
     candidate = selection.get("candidate_trial")
     reference = selection.get("reference_trial")
     if not selection.get("bbc_passed") or candidate is None or reference is None:
-        return []
+        return 0
     trials = {t.number: t for t in study.get_trials(deepcopy=False)}
     done = {
         (attr.get("of"), attr.get("seed_offset"))
         for t in trials.values()
         if t.state == TrialState.COMPLETE and (attr := t.user_attrs.get(CONFIRMATION_ATTR))
     }
-    ran = []
+    ran = 0
     for offset in range(1, seeds + 1):
         for of in (int(candidate), int(reference)):
             if (of, offset) in done:
@@ -65,17 +73,20 @@ def confirm_pick(
                 of,
                 offset,
             )
-            study.enqueue_trial(
+            result = run_enqueued_trial(
+                study,
+                objective,
                 params,
-                user_attrs={CONFIRMATION_ATTR: {"of": of, "seed_offset": offset}},
-                skip_if_exists=False,
+                {CONFIRMATION_ATTR: {"of": of, "seed_offset": offset}},
+                storage_url=storage_url,
+                user_errors=user_errors,
+                reconnect_timeout=reconnect_timeout,
             )
-            trial = study.ask()
-            try:
-                value = objective(trial)
-            except BaseException:
-                study.tell(trial, state=TrialState.FAIL)
-                raise
-            study.tell(trial, value)
-            ran.append(trial.number)
+            if not result.completed:
+                _logger.warning(
+                    "A confirmation trial did not complete; export will not use it. Run the "
+                    "same command again to retry."
+                )
+                return ran
+            ran += 1
     return ran

@@ -230,7 +230,14 @@ def tune(
         if count_trials(study, include_active=False) >= n_trials:
             from tuner._confirm import confirm_pick
 
-            confirm_pick(study, objective, confirm_seeds)
+            confirm_pick(
+                study,
+                objective,
+                confirm_seeds,
+                storage_url=url,
+                user_errors=USER_ERRORS,
+                reconnect_timeout=options.reconnect_timeout,
+            )
     return study
 
 

@@ -39,7 +39,7 @@ from tuner._heartbeat import DeferredSignals, Heartbeat, heartbeat_interval_of
 if TYPE_CHECKING:
     import optuna
 
-__all__ = ["TrialCounts", "WorkerResult", "count_trials", "run_worker"]
+__all__ = ["TrialCounts", "WorkerResult", "count_trials", "run_enqueued_trial", "run_worker"]
 
 _logger = logging.getLogger("causalmix")
 
@@ -405,4 +405,50 @@ def run_worker(
             except Exception as e:
                 if not is_connection_error(e):
                     raise
+    return loop.result
+
+
+def run_enqueued_trial(
+    study: optuna.Study,
+    objective: Callable[[optuna.Trial], float],
+    params: dict[str, Any],
+    user_attrs: dict[str, Any],
+    *,
+    storage_url: str,
+    user_errors: tuple[type[Exception], ...] = (),
+    reconnect_timeout: float = 120.0,
+) -> WorkerResult:
+    """Enqueue one trial with fixed ``params`` and ``user_attrs`` and run it here, with the
+    worker loop's heartbeat, retries and failure handling.
+
+    Enqueueing and claiming happen under the study lock, so another worker cannot take the
+    trial in between (and this process cannot end up running a sampled trial instead).
+    """
+    from storage import is_connection_error
+
+    loop = _Loop(
+        study,
+        objective,
+        storage_url=storage_url,
+        n_trials=0,
+        user_errors=user_errors,
+        reconnect_timeout=reconnect_timeout,
+    )
+    deferred = DeferredSignals()
+
+    def claim() -> optuna.Trial:
+        with study_lock(storage_url, study.study_name), deferred, warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=".*[Hh]eartbeat.*")
+            study.enqueue_trial(params, user_attrs=user_attrs, skip_if_exists=False)
+            trial = study.ask()
+            if loop.heartbeats:
+                try:
+                    record_heartbeat(study, trial)
+                except Exception as e:
+                    if not is_connection_error(e):
+                        raise
+            return trial
+
+    trial = loop.retry(claim, "enqueue a trial")
+    loop.run_trial(trial, deferred)
     return loop.result

@@ -69,8 +69,13 @@ def _objective(labels: np.ndarray, separations: dict[float, float]):  # type: ig
 
 def test_a_real_gain_is_confirmed_and_exported(tmp_path) -> None:  # type: ignore[no-untyped-def]
     study, labels = _study(tmp_path, good=2.0)
-    ran = confirm_pick(study, _objective(labels, {0.0: 1.0, 2.0: 2.0}), seeds=1)
-    assert len(ran) == 2  # the pick and default fine-tuning, seed offset 1
+    ran = confirm_pick(
+        study,
+        _objective(labels, {0.0: 1.0, 2.0: 2.0}),
+        1,
+        storage_url=f"sqlite:///{tmp_path / 'c.db'}",
+    )
+    assert ran == 2  # the pick and default fine-tuning, seed offset 1
     confirmations = [t for t in study.trials if t.user_attrs.get(CONFIRMATION_ATTR)]
     assert sorted(t.user_attrs[CONFIRMATION_ATTR]["of"] for t in confirmations) == [0, 2]
     chosen, selection = select_study_trial(study, n_boot=200)
@@ -80,12 +85,22 @@ def test_a_real_gain_is_confirmed_and_exported(tmp_path) -> None:  # type: ignor
     assert "confirmed with 1 fresh seed" in selection["summary"]
     assert selection["n_configs"] == 3  # confirmation trials never compete
     # Running it again has nothing left to do.
-    assert confirm_pick(study, _objective(labels, {0.0: 1.0, 2.0: 2.0}), seeds=1) == []
+    assert (
+        confirm_pick(
+            study, _objective(labels, {}), 1, storage_url=f"sqlite:///{tmp_path / 'c.db'}"
+        )
+        == 0
+    )
 
 
 def test_seed_luck_is_caught_by_the_fresh_seed(tmp_path) -> None:  # type: ignore[no-untyped-def]
     study, labels = _study(tmp_path, good=2.0)  # the pick looked good with its seed...
-    confirm_pick(study, _objective(labels, {0.0: 1.0, 2.0: 1.0}), seeds=1)  # ...but is not
+    confirm_pick(
+        study,
+        _objective(labels, {0.0: 1.0, 2.0: 1.0}),
+        1,
+        storage_url=f"sqlite:///{tmp_path / 'c.db'}",
+    )  # no
     chosen, selection = select_study_trial(study, n_boot=200)
     assert selection["bbc_passed"] is True and selection["passed"] is False
     assert chosen.number == 0
@@ -94,6 +109,16 @@ def test_seed_luck_is_caught_by_the_fresh_seed(tmp_path) -> None:  # type: ignor
 
 def test_nothing_is_confirmed_when_bbc_does_not_pass(tmp_path) -> None:  # type: ignore[no-untyped-def]
     study, labels = _study(tmp_path, good=1.0)
-    assert confirm_pick(study, _objective(labels, {}), seeds=2) == []
-    assert confirm_pick(study, _objective(labels, {}), seeds=0) == []
+    assert (
+        confirm_pick(
+            study, _objective(labels, {}), 2, storage_url=f"sqlite:///{tmp_path / 'c.db'}"
+        )
+        == 0
+    )
+    assert (
+        confirm_pick(
+            study, _objective(labels, {}), 0, storage_url=f"sqlite:///{tmp_path / 'c.db'}"
+        )
+        == 0
+    )
     assert all(t.state == TrialState.COMPLETE for t in study.trials) and len(study.trials) == 3
