@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from tabfm._finetune import finetune, sample_episode
     from tabfm._finetune_config import FinetuneConfig
     from tabfm._finetuned import FineTunedClassifier
-    from tabfm._metrics import normalized_roc_auc, roc_auc
+    from tabfm._metrics import delong_z, normalized_roc_auc, roc_auc
     from tabfm._model import TabFMModel
     from tabfm._preprocess import TablePreprocessor
     from tabfm._weights import load_model, save_weights, shipped_weights_dir
@@ -44,6 +44,7 @@ __all__ = [
     "get_backend",
     "load_checkpoint",
     "load_model",
+    "delong_z",
     "normalized_roc_auc",
     "pretrain",
     "resolve_device",
@@ -65,7 +66,7 @@ __getattr__, _, _ = lazy_loader.attach(
         "_finetune": ["finetune", "sample_episode"],
         "_finetune_config": ["FinetuneConfig"],
         "_finetuned": ["FineTunedClassifier"],
-        "_metrics": ["normalized_roc_auc", "roc_auc"],
+        "_metrics": ["delong_z", "normalized_roc_auc", "roc_auc"],
         "_model": ["TabFMModel"],
         "_preprocess": ["TablePreprocessor"],
         "pretrain": ["PretrainConfig", "export_weights", "load_checkpoint", "pretrain"],

@@ -15,7 +15,7 @@ import pandas as pd
 from tabfm._device import autocast, resolve_device
 from tabfm._errors import TabFMError
 from tabfm._finetune_config import FinetuneConfig
-from tabfm._metrics import roc_auc
+from tabfm._metrics import delong_z, roc_auc
 from tabfm._preprocess import as_frame, encode_target
 
 if TYPE_CHECKING:
@@ -29,6 +29,8 @@ _logger = logging.getLogger(__name__)
 Split = tuple[pd.DataFrame, pd.Series]
 _MIN_CONTEXT = 16  # out-of-memory halving stops here
 _EVAL_CONTEXT = 2048  # context rows when predicting the validation rows
+DELONG_Z = 1.645
+"""One-sided 5 % critical value of the ``delong`` rule (see ``FinetuneConfig.min_delta_rule``)."""
 
 
 @dataclass
@@ -71,7 +73,8 @@ def finetune(
         ``(classifier, history)``: a :class:`FineTunedClassifier` fitted on ``train_real``
         (``n_estimators=4``, ``random_state=0``, as :class:`TabFMClassifier`), and
         one dict per validation with ``epoch``, ``train_loss``, ``valid_roc_auc``,
-        ``valid_log_loss``, ``seconds``, ``lr``, ``context_size``, ``steps``,
+        ``valid_log_loss``, ``valid_delong_z`` (against epoch 0), ``seconds``, ``lr``,
+        ``context_size``, ``steps``,
         ``steps_per_second``, ``best_epoch`` and (on CUDA) ``peak_memory_mb``.
 
     Raises:
@@ -110,8 +113,10 @@ def finetune(
     x_pool = torch.from_numpy(pool.x).to(device)
     y_pool = torch.from_numpy(pool.y).to(device)
 
+    pretrained_proba: np.ndarray | None = None
+
     def validate(epoch: int, extra: dict[str, float]) -> dict[str, float]:
-        nonlocal eval_context
+        nonlocal eval_context, pretrained_proba
         proba, eval_context = _with_oom_retry(
             lambda size: model.predict_proba(
                 real_context[0],
@@ -126,6 +131,11 @@ def finetune(
             device,
         )
         finite = bool(np.isfinite(proba).all())  # a diverged network predicts NaN
+        if epoch == 0:
+            pretrained_proba = proba
+        z = math.nan
+        if finite and pretrained_proba is not None:
+            z = delong_z(codes_valid, proba, pretrained_proba)
         return {
             "epoch": epoch,
             **extra,
@@ -133,6 +143,7 @@ def finetune(
                 roc_auc(codes_valid, proba, np.arange(len(classes))) if finite else math.nan
             ),
             "valid_log_loss": _log_loss(codes_valid, proba) if finite else math.inf,
+            "valid_delong_z": z,  # against the pre-trained weights (epoch 0), same rows
             "context_size": context_size,
         }
 
@@ -176,7 +187,7 @@ def finetune(
                 {"train_loss": float(np.mean(losses)), "lr": lr, "steps": epoch * len(losses)},
             )
             score = _score(record, config)
-            if score > best_score + min_delta:
+            if score > best_score + min_delta and _has_evidence(record, config):
                 best_score, best_state, best_epoch, stale = score, model.state_dict(), epoch, 0
             else:
                 stale += 1
@@ -358,7 +369,7 @@ def _learning_rate(step: int, total_steps: int, config: FinetuneConfig) -> float
 
 def _min_delta(config: FinetuneConfig, codes: np.ndarray, n_classes: int) -> float:
     """The improvement threshold of best-epoch selection (see ``FinetuneConfig``)."""
-    if config.min_delta_rule == "absolute" or config.metric != "roc_auc":
+    if config.min_delta_rule != "resolution" or config.metric != "roc_auc":
         return config.min_delta
     counts = np.bincount(codes, minlength=n_classes).astype(float)
     pairs = counts * (len(codes) - counts)
@@ -367,6 +378,14 @@ def _min_delta(config: FinetuneConfig, codes: np.ndarray, n_classes: int) -> flo
         return config.min_delta
     step = 1.0 / pairs.max() if n_classes == 2 else 1.0 / pairs.max() / n_classes
     return max(config.min_delta, float(step))
+
+
+def _has_evidence(record: dict[str, float], config: FinetuneConfig) -> bool:
+    """Under the ``delong`` rule, whether the epoch beats the pre-trained weights on the
+    validation rows by a paired DeLong z above :data:`DELONG_Z`."""
+    if config.min_delta_rule != "delong" or config.metric != "roc_auc":
+        return True
+    return bool(record["valid_delong_z"] > DELONG_Z)
 
 
 def _score(record: dict[str, float], config: FinetuneConfig) -> float:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -56,3 +57,54 @@ def normalized_roc_auc(auc_method: float, auc_zero_shot: float, metric_sign: int
     if not auc_zero_shot > 0:
         raise TabFMError(f"`auc_zero_shot > 0` must hold, but got auc_zero_shot={auc_zero_shot}.")
     return metric_sign * (auc_method / auc_zero_shot - 1.0) * 100.0
+
+
+def delong_z(codes: np.ndarray, proba_a: np.ndarray, proba_b: np.ndarray) -> float:
+    """Paired DeLong z statistic of ``AUC(a) - AUC(b)`` on the same rows.
+
+    DeLong, DeLong and Clarke-Pearson (1988), with the midrank computation of Sun and Xu
+    (2014). Binary: the AUC of the second column. Multiclass: the macro one-vs-rest AUC (as
+    :func:`roc_auc`), whose variance is taken as the mean of the classes' variances over the
+    number of classes (the covariance between classes is left out).
+
+    Args:
+        codes: ``(n,)`` class indices into the columns.
+        proba_a, proba_b: ``(n, n_classes)`` probabilities of the two models.
+
+    Returns:
+        ``z``: ``0`` when the two AUCs are equal, ``+/-inf`` when they differ with no
+        variance, NaN when fewer than two classes are present.
+    """
+    from scipy.stats import rankdata
+
+    codes = np.asarray(codes)
+    n_classes = proba_a.shape[1]
+    columns = [1] if n_classes == 2 else [c for c in range(n_classes) if np.any(codes == c)]
+    differences, variances = [], []
+    for column in columns:
+        positive = codes == column
+        m, n = int(positive.sum()), int((~positive).sum())
+        if m == 0 or n == 0:
+            continue
+        components = []
+        for proba in (proba_a, proba_b):
+            scores = proba[:, column]
+            x, y = scores[positive], scores[~positive]
+            all_ranks = rankdata(np.concatenate([x, y]))
+            v10 = (all_ranks[:m] - rankdata(x)) / n
+            v01 = 1.0 - (all_ranks[m:] - rankdata(y)) / m
+            components.append((v10, v01))
+        (a10, a01), (b10, b01) = components
+        differences.append(float(a10.mean() - b10.mean()))
+        d10, d01 = a10 - b10, a01 - b01
+        variance = (d10.var(ddof=1) if m > 1 else 0.0) / m + (
+            d01.var(ddof=1) if n > 1 else 0.0
+        ) / n
+        variances.append(float(variance))
+    if not differences:
+        return float("nan")
+    difference = float(np.mean(differences))
+    variance = float(np.sum(variances)) / len(variances) ** 2
+    if variance <= 0.0:
+        return 0.0 if difference == 0.0 else math.copysign(math.inf, difference)
+    return difference / math.sqrt(variance)

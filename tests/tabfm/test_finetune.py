@@ -73,7 +73,7 @@ def test_never_worse_than_pretrained_with_an_absurd_learning_rate(
         classifier.y_context_,
         classifier.preprocessor_.transform(valid[0]),
         2,
-        n_estimators=1,
+        n_estimators=config.eval_estimators,
         seed=0,
     )
     from tabfm import roc_auc
@@ -268,3 +268,50 @@ def test_the_resolution_rule_needs_more_than_one_step_of_the_validation_auc() ->
     assert _min_delta(resolution, three, 3) == pytest.approx(1 / (15 * 15) / 3)
     log_loss = FinetuneConfig(min_delta=1e-3, min_delta_rule="resolution", metric="log_loss")
     assert _min_delta(log_loss, codes, 2) == 1e-3  # no AUC steps to count
+
+
+def test_delong_z_is_zero_for_identical_models_and_matches_the_bootstrap() -> None:
+    from sklearn.metrics import roc_auc_score
+
+    from tabfm import delong_z
+
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 2, 300)
+    s = rng.normal(y * 1.0)
+    t = s + rng.normal(0, 0.5, 300) + 0.3 * y
+    a = np.column_stack([1 - 1 / (1 + np.exp(-t)), 1 / (1 + np.exp(-t))])
+    b = np.column_stack([1 - 1 / (1 + np.exp(-s)), 1 / (1 + np.exp(-s))])
+    assert delong_z(y, a, a) == 0.0
+    z = delong_z(y, a, b)
+    assert delong_z(y, b, a) == pytest.approx(-z)
+    differences = []
+    for _ in range(1000):
+        rows = rng.integers(0, 300, 300)
+        differences.append(roc_auc_score(y[rows], a[rows, 1]) - roc_auc_score(y[rows], b[rows, 1]))
+    observed = roc_auc_score(y, a[:, 1]) - roc_auc_score(y, b[:, 1])
+    assert z == pytest.approx(observed / np.std(differences), rel=0.1)
+
+
+def test_the_delong_rule_leaves_the_pretrained_weights_only_with_evidence(
+    toy_table: tuple[pd.DataFrame, pd.Series],
+) -> None:
+    from tabfm._finetune import DELONG_Z
+
+    train, valid = _splits(toy_table)
+    backend = _backend()
+    for learning_rate in (1e-6, 3e-3):
+        config = FinetuneConfig(learning_rate=learning_rate, epochs=3, patience=0, **FAST)
+        assert config.min_delta_rule == "delong" and config.eval_estimators == 4
+        _, history = finetune(backend, train, None, valid, config)
+        assert history[0]["valid_delong_z"] == 0.0
+        chosen = history[-1]["best_epoch"]
+        if chosen:
+            assert history[chosen]["valid_delong_z"] > DELONG_Z
+        # No epoch whose gain over the pre-trained weights is within noise is ever chosen.
+        for record in history[1:]:
+            if record["valid_delong_z"] <= DELONG_Z:
+                assert record["best_epoch"] != record["epoch"]
+    # A learning rate too small to move the model keeps the pre-trained weights.
+    config = FinetuneConfig(learning_rate=1e-9, epochs=2, patience=0, min_delta=0.0, **FAST)
+    _, history = finetune(backend, train, None, valid, config)
+    assert history[-1]["best_epoch"] == 0
