@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from bench._calibration import Scenario, SimulatedOutcome, simulate_rule_rates
     from bench._config import BenchConfig
     from bench._portfolio import build_portfolio_document
+    from bench._report import comparisons_markdown
     from bench._run import run_bench
     from bench._suite import BenchDataset, subsample
 
@@ -27,6 +28,7 @@ __all__ = [
     "Scenario",
     "SimulatedOutcome",
     "build_portfolio_document",
+    "comparisons_markdown",
     "run_bench",
     "simulate_rule_rates",
     "subsample",
@@ -39,6 +41,7 @@ __getattr__, _, _ = lazy_loader.attach(
         "_calibration": ["Scenario", "SimulatedOutcome", "simulate_rule_rates"],
         "_config": ["BenchConfig"],
         "_portfolio": ["build_portfolio_document"],
+        "_report": ["comparisons_markdown"],
         "_run": ["run_bench"],
         "_suite": ["BenchDataset", "subsample"],
     },

@@ -24,9 +24,9 @@ stratified 3-fold ids. The rules:
 - ``bbc-rescaled``: the same estimate with the normal bound whose SD is the out-of-bag SD
   brought to all rows (tighter), alone: shown to say why it needs the confirmation.
 - ``bbc+confirm`` (``tune``'s default): ``bbc-rescaled``, then the picked configuration and
-  default fine-tuning are drawn again with a fresh seed (new ``zeta`` and ``eta``), and the pick
-  is exported only if a paired row bootstrap of the fresh pair also has its 5 % quantile above
-  0 (:mod:`tuner._confirm`, :func:`storage.select_trial`).
+  default fine-tuning are drawn again with ``confirm_seeds`` fresh seeds (new ``zeta`` and
+  ``eta``), and the pick is exported only if :func:`storage.confirm_gain`'s bound over rows and
+  seeds is above 0 (:mod:`tuner._confirm`, :func:`storage.select_trial`).
 
 An export of a null configuration is a false positive; in a study with one true gain, power is
 the share of studies that export that configuration.
@@ -39,9 +39,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from tuner._defaults import DEFAULT_CONFIRM_SEEDS
+
 __all__ = ["Scenario", "SimulatedOutcome", "simulate_rule_rates"]
 
 RULES = ("fold_t", "bbc-unconfirmed", "bbc-rescaled", "bbc+confirm")
+
 N_FOLDS = 3
 
 
@@ -147,20 +150,6 @@ def _fold_t_export(
     return best if bound > 0 else None
 
 
-def _paired_bound(
-    a: np.ndarray, b: np.ndarray, zero_shot: np.ndarray, y: np.ndarray, folds: np.ndarray,
-    n_boot: int, seed: int,
-) -> float:  # fmt: skip
-    from storage import fold_auc, normalized_score, stratified_bootstrap_counts
-
-    counts = stratified_bootstrap_counts(folds * 2 + y, n_boot, seed)
-    base = fold_auc(zero_shot, y, folds, counts)
-    deltas = normalized_score(fold_auc(a, y, folds, counts), base) - normalized_score(
-        fold_auc(b, y, folds, counts), base
-    )
-    return float(np.quantile(deltas[np.isfinite(deltas)], 0.05))
-
-
 def simulate_rule_rates(
     scenario: Scenario,
     n_studies: int = 200,
@@ -168,14 +157,16 @@ def simulate_rule_rates(
     n_boot: int = 500,
     seed: int = 0,
     rules: tuple[str, ...] = RULES,
+    confirm_seeds: int = DEFAULT_CONFIRM_SEEDS,
 ) -> SimulatedOutcome:
-    """Run ``n_studies`` simulated studies of ``scenario`` under each rule.
+    """Run ``n_studies`` simulated studies of ``scenario`` under each rule (``bbc+confirm``
+    with ``confirm_seeds`` fresh seeds, as ``tune --confirm-seeds``).
 
     Returns:
         The share of studies in which each rule exported a non-reference configuration, and
         the share in which it exported the configuration with the true gain.
     """
-    from storage import bbc_gain
+    from storage import bbc_gain, confirm_gain
 
     tau, d, delta, seed_sd_d = _parameters(scenario)
     n = scenario.n_rows
@@ -208,12 +199,17 @@ def simulate_rule_rates(
             if "bbc+confirm" in rules:
                 confirmed = None
                 if picked is not None:
-                    fresh = _draw(rng, y, u, separations[picked], tau, seed_sd_d)
-                    fresh_default = _draw(rng, y, u, d, tau, seed_sd_d)
-                    bound = _paired_bound(
-                        fresh, fresh_default, zero_shot, y, folds, n_boot, study + 1
+                    fresh = [
+                        _draw(rng, y, u, separations[picked], tau, seed_sd_d)
+                        for _ in range(confirm_seeds)
+                    ]
+                    fresh_default = [
+                        _draw(rng, y, u, d, tau, seed_sd_d) for _ in range(confirm_seeds)
+                    ]
+                    check = confirm_gain(
+                        fresh, fresh_default, zero_shot, y, folds, n_boot=n_boot, seed=study + 1
                     )
-                    confirmed = picked if bound > 0 else None
+                    confirmed = picked if check.lower_bound > 0 else None
                 choice["bbc+confirm"] = confirmed
         for rule in rules:
             if choice.get(rule) is not None:

@@ -211,6 +211,7 @@ def _ctgan_only(context: MethodContext, data: FoldData) -> MethodOutput:
 
 def _tuned(context: MethodContext, data: FoldData) -> MethodOutput:
     from search_spaces import GROUPS
+    from storage import CONFIRMATION_ATTR
     from tuner import export_best, tune
     from tuner._pipeline import train_causalmixft
 
@@ -264,7 +265,7 @@ def _tuned(context: MethodContext, data: FoldData) -> MethodOutput:
     proba = classifier.predict_proba(data.X_test)
     valid, extra = _run_facts(run)
     extra.update(
-        n_trials=len(study.trials),
+        n_trials=sum(not t.user_attrs.get(CONFIRMATION_ATTR) for t in study.trials),
         # The exported trial's inner-CV score: the best trial, or default fine-tuning when the
         # best one did not beat it reliably (storage._selection).
         tuned_cv_normalized_roc_auc=round(float(document["scores"]["best_normalized_roc_auc"]), 6),

@@ -13,7 +13,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from bench._stats import ALPHA, holm, paired_comparison, verdict, write_critical_difference
+from bench._stats import (
+    ALPHA,
+    holm,
+    mean_ranks,
+    paired_comparison,
+    verdict,
+    write_critical_difference,
+)
 from bench._store import ECE_BINS, write_atomic
 
 __all__ = ["REFERENCE", "hardware", "method_table", "plot_normalized_auc", "write_summary"]
@@ -215,6 +222,17 @@ def _comparisons(frame: pd.DataFrame, methods: list[str]) -> list[str]:
         )
         lines += ["", f"Against `{reference}`:", "", _markdown(shown)]
     return lines or ["", "(no pairs)"]
+
+
+def comparisons_markdown(frame: pd.DataFrame, methods: list[str]) -> str:
+    """The paired comparisons of ``summary.md`` (dataset level, Holm across all of them) and
+    the Friedman test, as Markdown, for a ``results.csv`` frame (e.g. a stored benchmark's)."""
+    _, n_datasets, friedman_p = mean_ranks(frame, methods)
+    friedman = (
+        f"Friedman over the {n_datasets} datasets every method ran on: p = {friedman_p:.3g} "
+        f"({'significant' if friedman_p < ALPHA else 'not significant'})."
+    )
+    return "\n".join([*_comparisons(frame, methods), "", friedman]).strip() + "\n"
 
 
 def _per_dataset(frame: pd.DataFrame, methods: list[str]) -> pd.DataFrame:

@@ -3,7 +3,9 @@
 from storage._artifacts import check_artifact_name, open_artifact_store, upload_trial_artifact
 from storage._bbc import (
     BBCResult,
+    ConfirmResult,
     bbc_gain,
+    confirm_gain,
     fold_auc,
     normalized_score,
     stratified_bootstrap_counts,
@@ -53,7 +55,9 @@ from storage._url import DEFAULT_DATABASE, mask_url, resolve_storage_url
 
 __all__ = [
     "BBCResult",
+    "ConfirmResult",
     "bbc_gain",
+    "confirm_gain",
     "fold_auc",
     "normalized_score",
     "stratified_bootstrap_counts",

@@ -25,7 +25,9 @@ import numpy as np
 
 __all__ = [
     "BBCResult",
+    "ConfirmResult",
     "bbc_gain",
+    "confirm_gain",
     "fold_auc",
     "normalized_score",
     "stratified_bootstrap_counts",
@@ -220,3 +222,79 @@ def bbc_gain(
         pick_share=np.bincount(picks, minlength=len(candidates)) / n_boot,
         n_boot=n_boot,
     )
+
+
+@dataclass(frozen=True)
+class ConfirmResult:
+    """What :func:`confirm_gain` found.
+
+    Attributes:
+        estimate: Mean over the fresh seeds of the pick's normalized score minus default
+            fine-tuning's (all rows).
+        lower_bound: The one-sided lower bound (see :func:`confirm_gain`).
+        row_se: The row bootstrap's SD of that difference (predictions averaged over seeds).
+        seed_sd: SD of the per-seed differences (NaN with one seed).
+        n_seeds: Fresh seeds.
+    """
+
+    estimate: float
+    lower_bound: float
+    row_se: float
+    seed_sd: float
+    n_seeds: int
+
+
+def confirm_gain(
+    picked_runs: list[np.ndarray],
+    default_runs: list[np.ndarray],
+    zero_shot: np.ndarray,
+    labels: np.ndarray,
+    folds: np.ndarray,
+    *,
+    n_boot: int = 1000,
+    seed: int = 0,
+    confidence: float = 0.95,
+) -> ConfirmResult:
+    """The gain of a pick over default fine-tuning on runs with fresh fine-tuning seeds.
+
+    Run ``s`` of each (the same seed offset) gives a paired difference ``D_s`` of normalized
+    scores on all rows. Two noises blur their mean: the rows (a paired bootstrap of the rows,
+    stratified by fold and class, on the seed-averaged predictions: ``row_se``) and the seeds
+    (``seed_sd / sqrt(S)``). With ``S >= 2`` seeds the bound is ``mean - t(S - 1) * sqrt(row_se^2
+    + seed_sd^2 / S)``, Student's quantile because ``seed_sd`` is estimated from ``S`` values
+    (the per-seed differences also carry row noise, so this is conservative). With one seed the
+    seed noise cannot be estimated: the bound is the bootstrap's ``1 - confidence`` quantile,
+    which covers the rows only.
+    """
+    from scipy import stats
+
+    labels, folds = np.asarray(labels), np.asarray(folds)
+    full = np.ones((1, len(labels)))
+    base = fold_auc(zero_shot, labels, folds, full)
+
+    def score(proba: np.ndarray, weights: np.ndarray, baseline: np.ndarray) -> np.ndarray:
+        return normalized_score(fold_auc(proba, labels, folds, weights), baseline)
+
+    differences = np.array(
+        [
+            score(a, full, base)[0] - score(b, full, base)[0]
+            for a, b in zip(picked_runs, default_runs)
+        ]
+    )
+    counts = stratified_bootstrap_counts(folds * (labels.max() + 1) + labels, n_boot, seed)
+    base_boot = fold_auc(zero_shot, labels, folds, counts)
+    deltas = score(np.mean(picked_runs, axis=0), counts, base_boot) - score(
+        np.mean(default_runs, axis=0), counts, base_boot
+    )
+    deltas = deltas[np.isfinite(deltas)]
+    n_seeds = len(differences)
+    estimate = float(np.mean(differences))
+    row_se = float(np.std(deltas, ddof=1)) if deltas.size > 1 else float("nan")
+    if n_seeds >= 2:
+        seed_sd = float(np.std(differences, ddof=1))
+        error = math.sqrt(row_se**2 + seed_sd**2 / n_seeds)
+        bound = estimate - float(stats.t.ppf(confidence, n_seeds - 1)) * error
+    else:
+        seed_sd = float("nan")
+        bound = float(np.quantile(deltas, 1.0 - confidence)) if deltas.size else float("nan")
+    return ConfirmResult(estimate, bound, row_se, seed_sd, n_seeds)

@@ -302,11 +302,10 @@ def _confirm(
 
     Rows cannot show a fine-tuning seed's luck (a lucky seed is better on every row), and the
     pick favours lucky seeds. The picked configuration and default fine-tuning were run again
-    with the same fresh seeds; their OOF probabilities (averaged over those seeds) are compared
-    by a paired bootstrap of the rows (stratified by fold and class, all rows in every
-    resample): passed when the 5 % quantile of the differences is above 0.
+    with the same fresh seeds; :func:`storage.confirm_gain` bounds the pick's gain on those
+    runs over both the rows and the seeds: passed when the bound is above 0.
     """
-    from storage._bbc import fold_auc, normalized_score, stratified_bootstrap_counts
+    from storage._bbc import confirm_gain
     from storage._predictions import trial_oof
 
     def runs(of: int) -> dict[int, np.ndarray]:
@@ -322,20 +321,23 @@ def _confirm(
     offsets = sorted(set(mine) & set(theirs))
     if not offsets:
         return None
-    a = np.mean([mine[k] for k in offsets], axis=0)
-    b = np.mean([theirs[k] for k in offsets], axis=0)
-    labels, folds = rows.labels, rows.folds
-    counts = stratified_bootstrap_counts(folds * (labels.max() + 1) + labels, n_boot, seed + 1)
-    base = fold_auc(zero_shot, labels, folds, counts)
-    deltas = normalized_score(fold_auc(a, labels, folds, counts), base) - normalized_score(
-        fold_auc(b, labels, folds, counts), base
+    result = confirm_gain(
+        [mine[k] for k in offsets],
+        [theirs[k] for k in offsets],
+        zero_shot,
+        rows.labels,
+        rows.folds,
+        n_boot=n_boot,
+        seed=seed + 1,
+        confidence=CONFIDENCE,
     )
-    deltas = deltas[np.isfinite(deltas)]
-    bound = float(np.quantile(deltas, 1.0 - CONFIDENCE)) if deltas.size else float("nan")
+    bound = result.lower_bound
     return {
         "seed_offsets": offsets,
-        "estimate": _round(float(np.mean(deltas)) if deltas.size else float("nan")),
+        "estimate": _round(result.estimate),
         "lower_bound": _round(bound),
+        "row_se": _round(result.row_se),
+        "seed_sd": _round(result.seed_sd),
         "passed": bool(np.isfinite(bound) and bound > 0.0),
     }
 

@@ -141,6 +141,8 @@ def test_tiny_bench_writes_sane_results_and_resumes_without_recomputing(
     tuned = results[results["method"] == "tuned"]
     assert (tuned["n_trials"] == 2).all() and tuned["tuned_cv_normalized_roc_auc"].notna().all()
     assert set(tuned["tuned_synthetic_ratio"]) <= {0.0, 0.5}
+    assert set(tuned["tuned_selection_rule"]) == {"bbc"}
+    assert tuned["tuned_exported_trial"].notna().all() and tuned["tuned_fallback"].notna().all()
     assert (out / "tuned" / "diabetes-kfold-fold0" / "best.yaml").is_file()
 
     summary = (out / "summary.md").read_text()

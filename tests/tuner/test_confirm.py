@@ -69,28 +69,23 @@ def _objective(labels: np.ndarray, separations: dict[float, float]):  # type: ig
 
 def test_a_real_gain_is_confirmed_and_exported(tmp_path) -> None:  # type: ignore[no-untyped-def]
     study, labels = _study(tmp_path, good=2.0)
-    ran = confirm_pick(
-        study,
-        _objective(labels, {0.0: 1.0, 2.0: 2.0}),
-        1,
-        storage_url=f"sqlite:///{tmp_path / 'c.db'}",
-    )
-    assert ran == 2  # the pick and default fine-tuning, seed offset 1
+    url = f"sqlite:///{tmp_path / 'c.db'}"
+    ran = confirm_pick(study, _objective(labels, {0.0: 1.0, 2.0: 2.0}), 3, storage_url=url)
+    assert ran == 6  # the pick and default fine-tuning, seed offsets 1, 2 and 3
     confirmations = [t for t in study.trials if t.user_attrs.get(CONFIRMATION_ATTR)]
-    assert sorted(t.user_attrs[CONFIRMATION_ATTR]["of"] for t in confirmations) == [0, 2]
+    assert (
+        sorted(t.user_attrs[CONFIRMATION_ATTR]["of"] for t in confirmations) == [0] * 3 + [2] * 3
+    )
     chosen, selection = select_study_trial(study, n_boot=200)
     assert chosen.number == 2 and selection["passed"] is True
-    assert selection["confirmation"]["seed_offsets"] == [1]
-    assert selection["confirmation"]["lower_bound"] > 0
-    assert "confirmed with 1 fresh seed" in selection["summary"]
+    assert selection["confirmation"]["seed_offsets"] == [1, 2, 3]
+    assert (
+        selection["confirmation"]["lower_bound"] > 0 and selection["confirmation"]["seed_sd"] > 0
+    )
+    assert "confirmed with 3 fresh seed" in selection["summary"]
     assert selection["n_configs"] == 3  # confirmation trials never compete
     # Running it again has nothing left to do.
-    assert (
-        confirm_pick(
-            study, _objective(labels, {}), 1, storage_url=f"sqlite:///{tmp_path / 'c.db'}"
-        )
-        == 0
-    )
+    assert confirm_pick(study, _objective(labels, {}), 3, storage_url=url) == 0
 
 
 def test_seed_luck_is_caught_by_the_fresh_seed(tmp_path) -> None:  # type: ignore[no-untyped-def]
@@ -122,3 +117,22 @@ def test_nothing_is_confirmed_when_bbc_does_not_pass(tmp_path) -> None:  # type:
         == 0
     )
     assert all(t.state == TrialState.COMPLETE for t in study.trials) and len(study.trials) == 3
+
+
+def test_the_confirmation_bound_counts_the_seed_noise() -> None:
+    from storage import confirm_gain
+
+    labels = np.arange(N) % 2
+    folds = (np.arange(N) // 2) % 3
+    zero_shot = _proba(labels, 1.0, 999)
+    default = [_proba(labels, 1.0, 10 + s) for s in range(3)]
+    steady = [_proba(labels, 1.6, 20 + s) for s in range(3)]
+    lucky_once = [_proba(labels, sep, 30 + s) for s, sep in enumerate((3.0, 0.7, 0.9))]
+    result = confirm_gain(steady, default, zero_shot, labels, folds, n_boot=200)
+    assert result.n_seeds == 3 and result.lower_bound > 0
+    result = confirm_gain(lucky_once, default, zero_shot, labels, folds, n_boot=200)
+    # A positive mean carried by one seed: the seeds' spread keeps the bound below 0, where
+    # the rows alone (one seed) would not.
+    assert result.estimate > 0 > result.lower_bound and result.seed_sd > result.row_se
+    alone = confirm_gain(lucky_once[:1], default[:1], zero_shot, labels, folds, n_boot=200)
+    assert alone.lower_bound > 0 and np.isnan(alone.seed_sd)
