@@ -25,6 +25,27 @@ from bench import comparisons_markdown  # noqa: E402
 ORDER = ("zero_shot", "default_ft", "causalmixft", "scm_only", "ctgan", "ctgan_only", "tuned")
 
 
+def kept_table(frame: pd.DataFrame, methods: list[str]) -> str:
+    """Per fine-tuned method: the share of runs that kept the pre-trained weights (best epoch
+    0), and of the runs that left them, how many scored below zero-shot on the test fold."""
+    lines = [
+        "| method | runs | kept pre-trained | left them | of those, worse on test | share |",
+        "|---|---|---|---|---|---|",
+    ]
+    for method in methods:
+        runs = frame[(frame["method"] == method) & frame["best_epoch"].notna()]
+        if method == "zero_shot" or runs.empty:
+            continue
+        left = runs[runs["best_epoch"] > 0]
+        worse = int((left["normalized_roc_auc"] < 0).sum())
+        share = worse / len(left) if len(left) else float("nan")
+        lines.append(
+            f"| {method} | {len(runs)} | {1 - len(left) / len(runs):.3f} | {len(left)} | "
+            f"{worse} | {share:.3f} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("folders", nargs="+", type=Path)
@@ -34,6 +55,8 @@ def main(argv: list[str] | None = None) -> int:
         methods = [m for m in ORDER if m in set(frame["method"])]
         text = f"# {folder.name}: paired statistics at the dataset level\n\n"
         text += comparisons_markdown(frame, methods)
+        text += "\nFine-tuned runs that left the pre-trained weights:\n\n"
+        text += kept_table(frame, methods)
         (folder / "dataset-level.md").write_text(text)
         print(text)
     return 0

@@ -14,20 +14,28 @@ def summarize(study: optuna.Study, masked_url: str, artifact_dir: str | None) ->
     """Best normalized ROC-AUC, best parameters, and where to look next."""
     from optuna.trial import TrialState
 
-    trials = study.get_trials(deepcopy=False)
+    from storage import CONFIRMATION_ATTR
+
+    everything = study.get_trials(deepcopy=False)
+    trials = [t for t in everything if not t.user_attrs.get(CONFIRMATION_ATTR)]
+    confirmations = len(everything) - len(trials)
     counts = {
         state.name.lower(): sum(t.state == state for t in trials)
         for state in (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
     }
     lines = [
         f"Study {study.study_name!r}: {counts['complete']} complete, {counts['pruned']} pruned, "
-        f"{counts['fail']} failed trials."
+        f"{counts['fail']} failed trials"
+        + (f" (and {confirmations} confirmation trials)." if confirmations else ".")
     ]
     completed = [t for t in trials if t.state == TrialState.COMPLETE]
     if not completed:
         lines.append("No trial completed yet.")
         return "\n".join(lines)
-    best = study.best_trial
+    best = max(
+        (t for t in completed if t.value is not None),
+        key=lambda t: (float(t.value), -t.number),  # type: ignore[arg-type]
+    )
     settings = study.user_attrs.get("causalmix", {})
     zero_shot = settings.get("zero_shot_roc_auc") or []
     zero_shot_mean = sum(zero_shot) / len(zero_shot) if zero_shot else float("nan")
@@ -50,7 +58,7 @@ def summarize(study: optuna.Study, masked_url: str, artifact_dir: str | None) ->
     from storage import StorageError, select_study_trial
 
     try:
-        _, selection = select_study_trial(study, [t for t in completed if t.value is not None])
+        _, selection = select_study_trial(study)  # confirmation trials included
     except StorageError as e:
         lines.append(f"Export cannot choose a trial yet: {e}")
     else:
