@@ -194,10 +194,15 @@ def _comparisons(frame: pd.DataFrame, methods: list[str]) -> list[str]:
         table = paired_comparison(frame, methods, reference) if len(frame) else pd.DataFrame()
         if not table.empty:
             tables[reference] = table
-    # Holm across every comparison of the report.
-    adjusted = iter(holm([p for t in tables.values() for p in t["wilcoxon_p"]]))
-    for table in tables.values():
-        table["p_holm"] = [next(adjusted) for _ in range(len(table))]
+    # Holm across every comparison of the report; A against B and B against A are one
+    # hypothesis (the same test), counted once.
+    raw: dict[frozenset[str], float] = {}
+    for reference, table in tables.items():
+        for method, p in zip(table["method"], table["wilcoxon_p"]):
+            raw[frozenset((method, reference))] = float(p)
+    adjusted = dict(zip(raw, holm(list(raw.values()))))
+    for reference, table in tables.items():
+        table["p_holm"] = [adjusted[frozenset((m, reference))] for m in table["method"]]
         table["verdict"] = [verdict(m, p) for m, p in zip(table["median_diff"], table["p_holm"])]
     for reference, table in tables.items():
         table["median_diff"] = [
@@ -228,10 +233,13 @@ def comparisons_markdown(frame: pd.DataFrame, methods: list[str]) -> str:
     """The paired comparisons of ``summary.md`` (dataset level, Holm across all of them) and
     the Friedman test, as Markdown, for a ``results.csv`` frame (e.g. a stored benchmark's)."""
     _, n_datasets, friedman_p = mean_ranks(frame, methods)
-    friedman = (
-        f"Friedman over the {n_datasets} datasets every method ran on: p = {friedman_p:.3g} "
-        f"({'significant' if friedman_p < ALPHA else 'not significant'})."
-    )
+    if friedman_p != friedman_p:  # NaN: fewer than 3 methods or 2 datasets
+        friedman = "Friedman: no test (fewer than 3 methods or 2 datasets)."
+    else:
+        friedman = (
+            f"Friedman over the {n_datasets} datasets every method ran on: p = "
+            f"{friedman_p:.3g} ({'significant' if friedman_p < ALPHA else 'not significant'})."
+        )
     return "\n".join([*_comparisons(frame, methods), "", friedman]).strip() + "\n"
 
 

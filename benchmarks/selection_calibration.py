@@ -49,6 +49,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--studies", type=int, default=200)
     parser.add_argument("--n-boot", type=int, default=500)
     parser.add_argument("--only", nargs="*", default=None, help="scenario name prefixes")
+    parser.add_argument(
+        "--confirm-seeds",
+        type=int,
+        default=None,
+        help="fresh seeds of bbc+confirm (default: tune's)",
+    )
     parser.add_argument("--out", default="benchmarks/results/selection-calibration")
     args = parser.parse_args(argv)
     out = Path(args.out)
@@ -64,7 +70,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.only is None and name in done:
             continue
         started = time.perf_counter()
-        outcome = simulate_rule_rates(scenario, args.studies, n_boot=args.n_boot)
+        extra = {} if args.confirm_seeds is None else {"confirm_seeds": args.confirm_seeds}
+        outcome = simulate_rule_rates(scenario, args.studies, n_boot=args.n_boot, **extra)
         null = scenario.gain == 0
         row: dict[str, object] = {"scenario": name, "studies": args.studies}
         for rule, share in outcome.exported.items():
