@@ -12,7 +12,7 @@ from tabfm._errors import TabFMError
 
 QUERY_SOURCES = ("real", "mixed")
 METRICS = ("roc_auc", "log_loss")
-MIN_DELTA_RULES = ("delong", "absolute", "resolution")
+MIN_DELTA_RULES = ("absolute", "resolution", "delong")
 
 
 def setting(
@@ -70,15 +70,17 @@ class FinetuneConfig:
         min_delta: Smallest gain of the metric that counts as an improvement (``>= 0``); on
             small validation splits, smaller gains are noise, and taking them trades the
             pre-trained weights for a model that is as likely to be worse on new rows.
-        min_delta_rule: ``"delong"`` (default): an epoch replaces the pre-trained weights only
-            with evidence: its validation ROC-AUC beats the best so far by ``min_delta`` and
-            beats epoch 0's (the pre-trained weights') on the same rows by a paired DeLong
-            ``z > 1.645`` (one-sided 5 %; ``metric="roc_auc"`` only). On a 160-row split the
-            AUC's standard error is ~0.03, thirty times ``min_delta``: without the test, half
-            the fine-tuned runs that left the pre-trained weights did so on noise.
-            ``"absolute"``: ``min_delta`` as given; ``"resolution"``: at least one step of the
-            validation split's ROC-AUC (``1 / (n_pos * n_neg)`` for two classes; for more, the
-            smallest one-vs-rest step over the number of classes).
+        min_delta_rule: ``"absolute"`` (default): ``min_delta`` as given; ``"resolution"``: at
+            least one step of the validation split's ROC-AUC (``1 / (n_pos * n_neg)`` for two
+            classes; for more, the smallest one-vs-rest step over the number of classes);
+            ``"delong"``: an epoch replaces the pre-trained weights only with evidence: its
+            validation ROC-AUC beats the best so far by ``min_delta`` and beats epoch 0's (the
+            pre-trained weights') on the same rows by a paired DeLong ``z > 1.645`` (one-sided
+            5 %; ``metric="roc_auc"`` only). Measured on the benchmark (README, "The
+            best-epoch rule"), ``delong`` kept the pre-trained weights in 77 % of runs instead of
+            48 % and gave up the dataset-level gain over zero-shot without making the runs that
+            left them more reliable, so it is not the default; the export's selection (BBC-CV
+            with a fresh-seed confirmation) is where noise is guarded against.
         eval_estimators: Ensemble members used for validation predictions (4, as the
             fine-tuned classifier deploys, so that an epoch is chosen by the model that ships).
         seed: Seed of the episodes and per-episode permutations.
@@ -131,9 +133,9 @@ class FinetuneConfig:
         1e-3, "smallest validation gain that counts as an improvement", kind="float", low=0.0
     )
     min_delta_rule: str = setting(
-        "delong",
-        "leave the pre-trained weights only on a paired DeLong z > 1.645 against them "
-        "(delong), or on min_delta as given, or one step of the validation ROC-AUC",
+        "absolute",
+        "min_delta as given, or at least one step of the validation split's ROC-AUC, or a "
+        "paired DeLong z > 1.645 against the pre-trained weights (delong)",
         kind="categorical",
         choices=MIN_DELTA_RULES,
     )
