@@ -29,7 +29,7 @@ setup: $(VENV)/.installed
 # again resumes the study, which already has its trials, and exports again.
 demo: setup
 	$(BIN)/causalmix tune --data datasets/tic-tac-toe.csv --target target --study demo \
-		--space fast --n-trials 10
+		--space demo --n-trials 10
 	$(BIN)/causalmix export --study demo --out runs/best.yaml
 
 lint: setup
