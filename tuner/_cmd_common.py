@@ -22,15 +22,24 @@ def storage_from(args: argparse.Namespace) -> str | None:
     return args.storage or os.environ.get("CAUSALMIX_STORAGE_URL") or None
 
 
-def positive_int(text: str) -> int:
-    """An argparse type for integers >= 1, with a one-line error naming the value."""
+def _int_at_least(text: str, minimum: int) -> int:
     try:
         value = int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
+    if value < minimum:
+        raise argparse.ArgumentTypeError(f"must be >= {minimum}, got {value}")
     return value
+
+
+def positive_int(text: str) -> int:
+    """An argparse type for integers >= 1, with a one-line error naming the value."""
+    return _int_at_least(text, 1)
+
+
+def non_negative_int(text: str) -> int:
+    """An argparse type for integers >= 0, with a one-line error naming the value."""
+    return _int_at_least(text, 0)
 
 
 def positive_float(text: str) -> float:

@@ -5,7 +5,13 @@ from __future__ import annotations
 import argparse
 import logging
 
-from tuner._cmd_common import add_storage_arguments, positive_float, positive_int, storage_from
+from tuner._cmd_common import (
+    add_storage_arguments,
+    non_negative_int,
+    positive_float,
+    positive_int,
+    storage_from,
+)
 from tuner._defaults import (
     DEFAULT_ARTIFACT_DIR,
     DEFAULT_CONFIRM_SEEDS,
@@ -72,23 +78,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument(
         "--confirm-seeds",
-        type=_non_negative_int,
+        type=non_negative_int,
         default=DEFAULT_CONFIRM_SEEDS,
         help="when the best trial passes BBC-CV, run it and default fine-tuning again with "
         "this many fresh fine-tuning seeds so that export can confirm it; 0: no confirmation "
         f"(default: {DEFAULT_CONFIRM_SEEDS})",
     )
     parser.set_defaults(func=run)
-
-
-def _non_negative_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be >= 0, got {value}")
-    return value
 
 
 def run(args: argparse.Namespace) -> int:

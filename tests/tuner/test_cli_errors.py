@@ -509,3 +509,13 @@ def test_dashboard_on_a_port_in_use(
             inputs / "artifacts",
             verb="dashboard", expected=[f"127.0.0.1:{port}", "Address already in use"],
         )  # fmt: skip
+
+
+def test_selection_options_are_checked_at_the_boundary(
+    world: World, run_cli: Callable[..., str]
+) -> None:
+    run_cli(*_tune(world, world.setup.data, "--confirm-seeds", "-1"), verb="tune",
+            expected=["--confirm-seeds", "must be >= 0, got -1"])  # fmt: skip
+    export = ["export", "--study", "existing", "--storage", world.url, "--out", "b.yaml"]
+    run_cli(*export, "--selection", "best", verb="export", expected=["--selection", "'best'"])
+    run_cli(*export, "--n-boot", "0", verb="export", expected=["--n-boot", "must be >= 1"])
