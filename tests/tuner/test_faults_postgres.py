@@ -204,6 +204,12 @@ def test_killed_worker_trial_is_failed_within_the_grace_period_and_retried(
                 process.wait()
     trials = _trials(postgres_url, "kill")
     _check_consistent(trials, 6)
+    # The killed trial left no OOF predictions (not half of them); the finished ones have theirs.
+    from storage import OOF_ATTR
+
+    (killed,) = [t for t in trials if t.number == trial.number]
+    assert OOF_ATTR not in killed.system_attrs
+    assert all(OOF_ATTR in t.system_attrs for t in trials if t.state in FINISHED)
     (retried,) = [t for t in trials if t.system_attrs.get("failed_trial") == trial.number]
     assert retried.state in FINISHED
     assert retried.params == trial.params
