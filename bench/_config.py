@@ -201,6 +201,14 @@ def ctgan_params(config: BenchConfig) -> dict[str, Any]:
     return {"epochs": config.ctgan_epochs, "batch_size": config.ctgan_batch_size}
 
 
+def _weights_sha256(config: BenchConfig) -> str | None:
+    if config.backend != "tabfm":
+        return None  # other backends' weights are not one file
+    from tabfm import weights_sha256
+
+    return weights_sha256(config.weights)
+
+
 def protocol(config: BenchConfig) -> dict[str, Any]:
     """What the results depend on; a resumed benchmark must not change it."""
     values: dict[str, Any] = {
@@ -213,6 +221,8 @@ def protocol(config: BenchConfig) -> dict[str, Any]:
         "valid_fraction": config.valid_fraction,
         "backend": config.backend,
         "weights": str(Path(config.weights).resolve()) if config.weights else None,
+        # The weights' content: a path or a default says nothing when the file changes.
+        "weights_sha256": _weights_sha256(config),
         "fixed_space": config.fixed_space,
         "fixed_config": _fixed_config(config),
         "tuned_space": _tuned_space(config),

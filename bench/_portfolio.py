@@ -34,6 +34,7 @@ _PAIRING_KEYS = (
     "valid_fraction",
     "backend",
     "weights",
+    "weights_sha256",
 )
 """Protocol entries every configuration's benchmark must share (not the fixed config)."""
 
@@ -136,6 +137,8 @@ def build_portfolio_document(
             "datasets": datasets,
             "folds": len(folds),
             "protocol": {key: first.get(key) for key in _PAIRING_KEYS},
+            # What tune compares with the weights in use (search_spaces.Portfolio).
+            "weights_sha256": first.get("weights_sha256"),
             "fixed_config": first.get("fixed_config"),
             "size": size,
         },

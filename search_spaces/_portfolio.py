@@ -97,7 +97,16 @@ class Portfolio:
             configs=self.leave_one_dataset_out[dataset],
             base=self.base,
             source=self.source,
+            document=self.document,
         )
+
+    @property
+    def weights_sha256(self) -> str | None:
+        """SHA-256 of the TabFM weights it was learned with (``learned_with.weights_sha256``),
+        or ``None`` when its file does not record them."""
+        learned = self.document.get("learned_with")
+        value = learned.get("weights_sha256") if isinstance(learned, Mapping) else None
+        return value if isinstance(value, str) else None
 
     def full_configs(self) -> list[tuple[str, dict[str, Any]]]:
         """``(name, full flat config)`` of each configuration of the portfolio, in order."""

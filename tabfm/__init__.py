@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from tabfm._metrics import delong_z, normalized_roc_auc, roc_auc
     from tabfm._model import TabFMModel
     from tabfm._preprocess import TablePreprocessor
-    from tabfm._weights import load_model, save_weights, shipped_weights_dir
+    from tabfm._weights import load_model, save_weights, shipped_weights_dir, weights_sha256
     from tabfm.backends import BACKENDS, BaseBackend, get_backend
     from tabfm.backends._tabfm import TabFMBackend
     from tabfm.pretrain import PretrainConfig, export_weights, load_checkpoint, pretrain
@@ -52,6 +52,7 @@ __all__ = [
     "sample_episode",
     "save_weights",
     "shipped_weights_dir",
+    "weights_sha256",
 ]
 
 
@@ -70,7 +71,7 @@ __getattr__, _, _ = lazy_loader.attach(
         "_model": ["TabFMModel"],
         "_preprocess": ["TablePreprocessor"],
         "pretrain": ["PretrainConfig", "export_weights", "load_checkpoint", "pretrain"],
-        "_weights": ["load_model", "save_weights", "shipped_weights_dir"],
+        "_weights": ["load_model", "save_weights", "shipped_weights_dir", "weights_sha256"],
         "backends": ["BACKENDS", "BaseBackend", "get_backend"],
         "backends._tabfm": ["TabFMBackend"],
     },

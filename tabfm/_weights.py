@@ -37,6 +37,23 @@ def resolve_weights_dir(weights: str | Path | None) -> Path:
     return path.parent if path.suffix == ".safetensors" else path
 
 
+def weights_sha256(weights: str | Path | None = None) -> str:
+    """SHA-256 of the ``model.safetensors`` that ``weights`` names (the shipped one for
+    ``None``): what a benchmark protocol and a portfolio record, so that results learned with
+    other weights are noticed.
+
+    Raises:
+        TabFMError: If the file cannot be read.
+    """
+    import hashlib
+
+    path = resolve_weights_dir(weights) / WEIGHTS_FILE
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError as e:
+        raise TabFMError(f"Cannot read the weights file {str(path)!r}: {e}.") from e
+
+
 def save_weights(
     model: TabFMModel, directory: str | Path, extra: dict[str, Any] | None = None
 ) -> Path:

@@ -199,6 +199,7 @@ def tune(
         )
         study.set_user_attr(SETTINGS_ATTR, settings.to_dict())
         name_objective(study)
+        _check_portfolio_weights(warm_start, settings)
         enqueued = enqueue_first_trials(
             study, search_space, n_trials, references=references, portfolio=warm_start
         )
@@ -239,6 +240,28 @@ def tune(
                 reconnect_timeout=options.reconnect_timeout,
             )
     return study
+
+
+def _check_portfolio_weights(portfolio: Portfolio | None, settings: StudySettings) -> None:
+    """Warn when the portfolio was learned with other TabFM weights than the study uses: its
+    configurations and their order were chosen for those."""
+    if portfolio is None or settings.backend != "tabfm":
+        return
+    from tabfm import weights_sha256
+
+    learned, current = portfolio.weights_sha256, weights_sha256(settings.weights)
+    if learned is None:
+        _logger.warning(
+            "The portfolio %r does not record the weights it was learned with; it may not suit "
+            "the weights in use (sha256 %s).", portfolio.name, current[:12],
+        )  # fmt: skip
+    elif learned != current:
+        _logger.warning(
+            "The portfolio %r was learned with other TabFM weights (sha256 %s) than this study "
+            "uses (%s): its configurations are a warm start chosen for those; relearn it with "
+            "benchmarks/portfolio.py, or pass --portfolio none.",
+            portfolio.name, learned[:12], current[:12],
+        )  # fmt: skip
 
 
 def _resolve_portfolio(portfolio: str | Portfolio | None) -> Portfolio | None:

@@ -198,7 +198,7 @@ def test_unknown_shipped_space_suggests_closest() -> None:
     message = str(info.value)
     assert "Unknown search space 'defualt'" in message
     assert "Did you mean 'default'?" in message
-    assert "default, fast, paper, wide" in message
+    assert "default, demo, fast, paper, wide" in message
 
 
 def test_space_file_with_unsupported_suffix() -> None:
