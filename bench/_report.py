@@ -297,10 +297,13 @@ def write_summary(
         "",
         "## Paired differences",
         "",
-        "Per (dataset, split, fold) on which both methods ran: the method's normalized ROC-AUC "
-        "minus the reference's, in percentage points. Median with a bootstrap 95 % interval "
-        "(percentile, 2,000 resamples); p: two-sided Wilcoxon signed-rank test; wins / ties / "
-        f"losses of the method. A difference with p >= {ALPHA} is not significant.",
+        "At the dataset level (Demšar 2006): per dataset, the mean over the (split, fold) pairs "
+        "on which both methods ran of the method's normalized ROC-AUC minus the reference's, in "
+        "percentage points. Median over datasets with a 95 % interval from resampling datasets "
+        "(percentile, 2,000 resamples); p: two-sided Wilcoxon signed-rank test over datasets, "
+        "zero differences kept (Pratt); p (Holm): corrected across every comparison below (a "
+        "comparison and its mirror once); wins / ties / losses over datasets. A difference with "
+        f"p (Holm) >= {ALPHA} is not significant, and no direction is claimed for a median of 0.",
         *_comparisons(frame, methods),
     ]
     lines = [
