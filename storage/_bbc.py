@@ -51,6 +51,13 @@ def stratified_bootstrap_counts(strata: np.ndarray, n_boot: int, seed: int) -> n
     return counts
 
 
+def _fold_class_counts(
+    labels: np.ndarray, folds: np.ndarray, n_boot: int, seed: int
+) -> np.ndarray:
+    """Bootstrap counts stratified by (fold, class): each fold keeps its size and class counts."""
+    return stratified_bootstrap_counts(folds * (labels.max() + 1) + labels, n_boot, seed)
+
+
 def weighted_auc(scores: np.ndarray, positive: np.ndarray, weights: np.ndarray) -> np.ndarray:
     """ROC-AUC of ``scores`` for ``positive`` under each row of ``weights`` (ties count half).
 
@@ -181,7 +188,7 @@ def bbc_gain(
     """
     labels = np.asarray(labels)
     folds = np.asarray(folds)
-    counts = stratified_bootstrap_counts(folds * (labels.max() + 1) + labels, n_boot, seed)
+    counts = _fold_class_counts(labels, folds, n_boot, seed)
     out_of_bag = (counts == 0).astype(np.float64)
     full = np.ones((1, len(labels)))
     base_full = fold_auc(zero_shot, labels, folds, full)
@@ -281,7 +288,7 @@ def confirm_gain(
             for a, b in zip(picked_runs, default_runs)
         ]
     )
-    counts = stratified_bootstrap_counts(folds * (labels.max() + 1) + labels, n_boot, seed)
+    counts = _fold_class_counts(labels, folds, n_boot, seed)
     base_boot = fold_auc(zero_shot, labels, folds, counts)
     deltas = score(np.mean(picked_runs, axis=0), counts, base_boot) - score(
         np.mean(default_runs, axis=0), counts, base_boot

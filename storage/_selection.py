@@ -157,9 +157,9 @@ def select_trial(
     selection["reference_trial"] = default.number
     if rule == "bbc":
         usable = _with_predictions(pool, rows)
-        if usable is not None and default in usable:
+        if usable is not None and default.number in usable:
             return _select_bbc(
-                usable, default, rows, selection, confirmations, n_boot=n_boot, seed=seed
+                pool, usable, default, rows, selection, confirmations, n_boot=n_boot, seed=seed
             )
         selection["rule"] = "fold_t"
         selection["rule_text"] = RULES["fold_t"]
@@ -170,21 +170,26 @@ def select_trial(
     return _select_fold_t(pool, best, default, selection)
 
 
-def _with_predictions(pool: list[FrozenTrial], rows: StudyRows | None) -> list[FrozenTrial] | None:
+def _with_predictions(
+    pool: list[FrozenTrial], rows: StudyRows | None
+) -> dict[int, np.ndarray] | None:
+    """Trial number -> its OOF probabilities, for the trials with a prediction on every row
+    (each decoded once); ``None`` for a study without rows or zero-shot predictions."""
     from storage._predictions import trial_oof
 
     if rows is None or not rows.zero_shot:
         return None
-    usable = []
+    usable = {}
     for trial in pool:
         proba = trial_oof(trial)
         if proba is not None and len(proba) == rows.n_rows and not np.isnan(proba).any():
-            usable.append(trial)
+            usable[trial.number] = proba
     return usable
 
 
 def _select_bbc(
     pool: list[FrozenTrial],
+    predictions: dict[int, np.ndarray],
     default: FrozenTrial,
     rows: StudyRows | None,
     selection: dict[str, Any],
@@ -194,18 +199,17 @@ def _select_bbc(
     seed: int,
 ) -> tuple[FrozenTrial, dict[str, Any]]:
     from storage._bbc import bbc_gain
-    from storage._predictions import trial_oof
 
     assert rows is not None
     # The reference first: ties between in-bag scores then go to it.
-    ordered = [default] + sorted((t for t in pool if t is not default), key=lambda t: t.number)
+    others = (t for t in pool if t is not default and t.number in predictions)
+    ordered = [default] + sorted(others, key=lambda t: t.number)
     device = default.user_attrs.get("device")
     zero_shot = rows.zero_shot.get(device) if device else None
     if zero_shot is None:
         zero_shot = next(iter(rows.zero_shot.values()))
-    candidates = [trial_oof(t) for t in ordered]
     result = bbc_gain(
-        candidates,  # type: ignore[arg-type]
+        [predictions[t.number] for t in ordered],
         0,
         zero_shot,
         rows.labels,
