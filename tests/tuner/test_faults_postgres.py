@@ -255,7 +255,12 @@ def test_ctrl_c_during_tune_records_the_trials_and_a_rerun_finishes(
     with pytest.raises(ProcessLookupError):  # the spawned worker is gone too
         os.killpg(process.pid, 0)
     trials = _trials(postgres_url, "sigint")
-    assert not [t for t in trials if t.state in (TrialState.RUNNING, TrialState.WAITING)]
+    assert not [t for t in trials if t.state == TrialState.RUNNING]
+    # Enqueued trials (the references, the portfolio) that no worker had claimed yet stay
+    # WAITING, never started, for the rerun to run: when the two workers are caught on the first
+    # two trials, the third enqueued one is still waiting.
+    for waiting in [t for t in trials if t.state == TrialState.WAITING]:
+        assert waiting.datetime_start is None and "fixed_params" in waiting.system_attrs
     interrupted = [t for t in trials if t.state == TrialState.FAIL]
     assert interrupted, "the running trials were neither failed nor finished"
     for trial in interrupted:
