@@ -54,6 +54,7 @@ class FoldData:
         split: The split (``kfold`` or ``shift:COLUMN``).
         fold: Fold number.
         seed: Seed of every method on this fold.
+        dataset_fingerprint: The whole dataset's fingerprint (:class:`BenchDataset`).
     """
 
     dataset: str
@@ -64,6 +65,7 @@ class FoldData:
     y_train: pd.Series
     X_test: pd.DataFrame
     y_test: pd.Series
+    dataset_fingerprint: str = ""
 
 
 @dataclass
@@ -241,9 +243,13 @@ def _tuned(context: MethodContext, data: FoldData) -> MethodOutput:
         workers=1,
         progress=False,
         valid_fraction=context.valid_fraction,
-        # Never the portfolio learned on this dataset: its benefit would be claimed on its
-        # own training data.
-        portfolio=None if context.portfolio is None else context.portfolio.without(data.dataset),
+        # Never the portfolio learned on this dataset (by name or data): its benefit would be
+        # claimed on its own training data.
+        portfolio=(
+            None
+            if context.portfolio is None
+            else context.portfolio.without(data.dataset, data.dataset_fingerprint or None)
+        ),
     )
     document = export_best(study_name, context.storage, directory / "best.yaml")
     selection = document.get("selection", {})

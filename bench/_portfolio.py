@@ -3,9 +3,11 @@
 The input is a folder of benchmarks with one protocol, one per configuration: ``references/``
 (``default_ft`` and ``causalmixft``) and one folder per candidate (its ``causalmixft`` runs
 are the candidate). Every configuration must have run on the same (dataset, fold) pairs with
-the same data, so that the scores are paired. A configuration's score on a dataset is its
-mean normalized ROC-AUC (%) over the folds; :func:`search_spaces.greedy_portfolio` chooses
-the portfolio after the references, once on every dataset and once without each of them.
+the same data, so that the scores are paired. :func:`search_spaces.greedy_portfolio` chooses
+the portfolio after the references from each configuration's per-fold normalized ROC-AUC
+(test) and validation ROC-AUC (the pick), once on every dataset and once without each of
+them. The document also keeps each configuration's mean normalized ROC-AUC (%) per dataset,
+and each learning dataset's data fingerprint.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from bench._config import PROTOCOL_FILE
 from bench._errors import BenchError
 from search_spaces import REFERENCE_NAMES as REFERENCES  # a study evaluates them first
 
-__all__ = ["build_portfolio_document"]
+__all__ = ["build_portfolio_document", "shipped_fingerprints"]
 
 _PAIRING_KEYS = (
     "split",
@@ -59,6 +61,8 @@ def build_portfolio_document(
     reference_dir: str = "references",
     command: str = "",
     name: str = "default",
+    noise_z: float = 1.0,
+    fingerprints: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
     """The portfolio file's content, learned from the benchmarks under ``runs``.
 
@@ -69,9 +73,14 @@ def build_portfolio_document(
         reference_dir: The references' folder under ``runs``.
         command: The command that built it, for the record.
         name: The portfolio's name.
+        noise_z: Standard errors a member's mean gain must exceed
+            (:func:`search_spaces.greedy_portfolio`).
+        fingerprints: Learning dataset -> data fingerprint (default: those of the shipped
+            datasets of these names, :func:`shipped_fingerprints`).
 
     Raises:
-        BenchError: For a missing benchmark, differing protocols, or unpaired runs.
+        BenchError: For a missing benchmark, differing protocols, unpaired runs, or a learning
+            dataset without a fingerprint.
     """
     from search_spaces import greedy_portfolio
 
@@ -109,22 +118,35 @@ def build_portfolio_document(
             f"The runs of {unpaired!r} are not on the same (dataset, fold) pairs as "
             f"{REFERENCES[0]!r} ({len(reference_pairs)} pairs); finish those benchmarks first."
         )
-    means = frame.groupby(["config", "dataset"])["normalized_roc_auc"].mean()
     datasets = sorted({dataset for dataset, _, _ in reference_pairs})
-    scores = {c: {d: round(float(means[(c, d)]), 6) for d in datasets} for c in configs}
-    chosen = greedy_portfolio(scores, size=size, start=REFERENCES)
+    frame = frame.sort_values(["config", "dataset", "fold"])
+    test = _per_fold(frame, "normalized_roc_auc", configs, datasets)
+    valid = _per_fold(frame, "valid_roc_auc", configs, datasets)
+    scores = {
+        c: {d: round(sum(test[c][d]) / len(test[c][d]), 6) for d in datasets} for c in configs
+    }
+    chosen = greedy_portfolio(test, valid, size=size, start=REFERENCES, noise_z=noise_z)
     held_out = {
         dataset: greedy_portfolio(
-            scores, size=size, start=REFERENCES, datasets=[d for d in datasets if d != dataset]
+            test,
+            valid,
+            size=size,
+            start=REFERENCES,
+            datasets=[d for d in datasets if d != dataset],
+            noise_z=noise_z,
         )
         for dataset in datasets
     }
+    if fingerprints is None:
+        fingerprints = shipped_fingerprints(datasets, str(first.get("target", "target")))
     folds = sorted({fold for _, fold, _ in reference_pairs})
     return {
         "name": name,
         "description": (
             "Configurations a new study evaluates after its two references, chosen by greedy "
-            "coverage of the per-dataset best mean normalized ROC-AUC over the learning suite."
+            "coverage over the learning suite: on each dataset and fold the member with the "
+            "best validation ROC-AUC counts with its rank-normalised test score; a member is "
+            f"added while its mean gain over datasets exceeds {noise_z:g} standard error(s)."
         ),
         "base": "paper",
         "references": list(REFERENCES),
@@ -139,8 +161,38 @@ def build_portfolio_document(
             "protocol": {key: first.get(key) for key in _PAIRING_KEYS},
             # What tune compares with the weights in use (search_spaces.Portfolio).
             "weights_sha256": first.get("weights_sha256"),
+            # How Portfolio.without recognises a learning dataset under another name.
+            "fingerprints": {d: fingerprints[d][:16] for d in datasets},
             "fixed_config": first.get("fixed_config"),
             "size": size,
+            "noise_z": noise_z,
         },
         "scores": scores,
+    }
+
+
+def _per_fold(
+    frame: pd.DataFrame, column: str, configs: list[str], datasets: list[str]
+) -> dict[str, dict[str, list[float]]]:
+    """Configuration -> dataset -> ``column`` per fold, in fold order."""
+    if frame[column].isna().any():
+        bad = frame.loc[frame[column].isna(), ["config", "dataset", "fold"]].iloc[0].tolist()
+        raise BenchError(f"A run has no {column} ((config, dataset, fold) = {bad!r}).")
+    grouped = frame.groupby(["config", "dataset"])[column].apply(list)
+    return {c: {d: [float(v) for v in grouped[(c, d)]] for d in datasets} for c in configs}
+
+
+def shipped_fingerprints(datasets: list[str], target: str) -> dict[str, str]:
+    """The data fingerprint of each shipped dataset of these names, as loaded.
+
+    Raises:
+        BenchError: For a name that is not a shipped dataset.
+    """
+    from bench._suite import resolve_sources
+    from causalmix import load_dataset
+    from tuner._settings import dataset_fingerprint
+
+    return {
+        name: dataset_fingerprint(*load_dataset(source, target))
+        for name, source in resolve_sources(datasets, None)
     }

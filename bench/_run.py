@@ -170,6 +170,7 @@ class _Runner:
             y_train=y.iloc[fold.train].reset_index(drop=True),
             X_test=X.iloc[fold.test].reset_index(drop=True),
             y_test=y.iloc[fold.test].reset_index(drop=True),
+            dataset_fingerprint=dataset.fingerprint,
         )
         fingerprint = dataset_fingerprint(data.X_train, data.y_train)[:16]
         for method in config.run_methods:

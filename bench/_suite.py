@@ -48,12 +48,16 @@ class BenchDataset:
         source: Where it was read from.
         X: Features.
         y: Target.
+        fingerprint: The data fingerprint of the table as loaded, before subsampling
+            (``tuner``'s ``dataset_fingerprint``): how a portfolio recognises one of its
+            learning datasets under another name.
     """
 
     name: str
     source: str
     X: pd.DataFrame
     y: pd.Series
+    fingerprint: str = ""
 
 
 @dataclass(frozen=True)
@@ -134,11 +138,13 @@ def load_suite(
 ) -> list[BenchDataset]:
     """Load and subsample every dataset (see the module docstring)."""
     from causalmix import load_dataset
+    from tuner._settings import dataset_fingerprint
 
     suite = []
     for name, source in sources:
-        X, y = subsample(*load_dataset(source, target), max_rows, max_features, seed)
-        suite.append(BenchDataset(name, source, X, y))
+        loaded = load_dataset(source, target)
+        X, y = subsample(*loaded, max_rows, max_features, seed)
+        suite.append(BenchDataset(name, source, X, y, dataset_fingerprint(*loaded)))
     return suite
 
 

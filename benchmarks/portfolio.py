@@ -10,17 +10,19 @@ Two steps:
     run the same command again to continue. ``--shard I/N`` runs every N-th bench, so that N
     processes can share the work.
 ``build``
-    Reads those runs (``normalized_roc_auc`` per dataset and fold), averages each
-    configuration per dataset, and chooses the portfolio by greedy coverage after the
-    references (``search_spaces.greedy_portfolio``): once on all datasets (what studies
-    enqueue), and once per dataset without it (leave-one-dataset-out, what ``causalmix bench``
-    uses on that dataset). Writes ``search_spaces/portfolios/default.yaml``.
+    Reads those runs (``normalized_roc_auc`` and ``valid_roc_auc`` per dataset and fold) and
+    chooses the portfolio by greedy coverage after the references
+    (``search_spaces.greedy_portfolio``: per fold the member a study would pick by validation,
+    on rank-normalised test scores, while a member adds more than ``--noise-z`` standard errors
+    over datasets): once on all datasets (what studies enqueue), and once per dataset without
+    it (leave-one-dataset-out, what ``causalmix bench`` uses on that dataset, recognised by
+    name or data fingerprint). Writes ``search_spaces/portfolios/default.yaml``.
 
 Usage::
 
     python benchmarks/portfolio.py run --out runs/portfolio [--shard 0/2] [--only NAME ...]
         [BENCH OPTIONS]
-    python benchmarks/portfolio.py build --runs runs/portfolio [--size 4]
+    python benchmarks/portfolio.py build --runs runs/portfolio [--size 4] [--noise-z 1]
 
 The CPU budget of the shipped portfolio is the bench's (``--set epochs=2 ...``); the exact
 commands are in the portfolio file's ``learned_with``.
@@ -148,6 +150,7 @@ def build(args: argparse.Namespace) -> int:
         runs,
         load_candidates(),
         size=args.size,
+        noise_z=args.noise_z,
         reference_dir=REFERENCE_DIR,
         command=" ".join(["python", "benchmarks/portfolio.py", *sys.argv[1:]]),
     )
@@ -184,6 +187,9 @@ def main(argv: list[str] | None = None) -> int:
     build_parser = commands.add_parser("build", help="choose the portfolio from the runs")
     build_parser.add_argument("--runs", required=True)
     build_parser.add_argument("--size", type=int, default=4)
+    build_parser.add_argument(
+        "--noise-z", type=float, default=1.0, help="standard errors a member must add"
+    )
     build_parser.add_argument("--out", default=str(OUT_FILE))
     args, extra = parser.parse_known_args(argv)
     if args.command == "run":

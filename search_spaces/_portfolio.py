@@ -1,8 +1,10 @@
 """Portfolios: configurations a new study evaluates right after its references.
 
 A portfolio is learned offline from benchmark runs (``benchmarks/portfolio.py``) by greedy
-coverage (:func:`greedy_portfolio`), the zero-shot portfolio idea of AutoGluon and TabRepo,
-here for augmentation and fine-tuning configurations. It is data: a YAML file,
+coverage (:func:`greedy_portfolio`: each dataset's member picked by validation, as a study
+would, on rank-normalised test scores, until a member adds less than the noise), the zero-shot
+portfolio idea of AutoGluon and TabRepo, here for augmentation and fine-tuning
+configurations. It is data: a YAML file,
 
 .. code-block:: yaml
 
@@ -17,12 +19,13 @@ here for augmentation and fine-tuning configurations. It is data: a YAML file,
 
 Shipped portfolios are in ``search_spaces/portfolios/`` (:func:`list_portfolios`); a user
 passes a name or a path. :meth:`Portfolio.without` gives the portfolio learned without a
-dataset, so that a benchmark never claims a portfolio's benefit on a dataset it was learned
-on.
+dataset (recognised by name or by data fingerprint), so that a benchmark never claims a
+portfolio's benefit on a dataset it was learned on.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -40,6 +43,8 @@ __all__ = [
 ]
 
 PORTFOLIO_SUFFIXES = (".yaml", ".yml")
+
+_logger = logging.getLogger("causalmix")
 
 
 @dataclass(frozen=True)
@@ -87,18 +92,56 @@ class Portfolio:
                     f"{', '.join(self.candidates) or 'none'}."
                 )
 
-    def without(self, dataset: str) -> Portfolio:
-        """The portfolio learned without ``dataset`` (itself if it was not learned on it)."""
-        if dataset not in self.leave_one_dataset_out:
+    def without(self, dataset: str, fingerprint: str | None = None) -> Portfolio:
+        """The portfolio learned without ``dataset`` (itself if it was not learned on it).
+
+        A learning dataset is recognised by its name or, under another name, by its data
+        fingerprint (``learned_with.fingerprints``, :func:`tuner.dataset_fingerprint` of the
+        table as loaded, compared on their first 16 hex digits); a match under another name
+        is logged as a warning, and so is a name the portfolio cannot check because it records
+        no fingerprints.
+
+        Args:
+            dataset: The dataset's name.
+            fingerprint: Its data fingerprint, if known.
+        """
+        fingerprints = self.fingerprints
+        learned_on = dataset if dataset in self.leave_one_dataset_out else None
+        if learned_on is None and fingerprint is not None:
+            same = [d for d, f in fingerprints.items() if f[:16] == fingerprint[:16]]
+            learned_on = next((d for d in same if d in self.leave_one_dataset_out), None)
+            if learned_on is not None:
+                _logger.warning(
+                    "The dataset %r has the data of the learning dataset %r of the portfolio %r "
+                    "(fingerprint %s): it gets the portfolio learned without %r.",
+                    dataset, learned_on, self.name, fingerprint[:16], learned_on,
+                )  # fmt: skip
+        if learned_on is None:
+            if self.leave_one_dataset_out and not fingerprints:
+                _logger.warning(
+                    "The portfolio %r records no data fingerprints, so it cannot tell whether "
+                    "%r is one of its learning datasets under another name; it gets the whole "
+                    "portfolio.", self.name, dataset,
+                )  # fmt: skip
             return self
         return Portfolio(
-            name=f"{self.name} without {dataset}",
+            name=f"{self.name} without {learned_on}",
             candidates=self.candidates,
-            configs=self.leave_one_dataset_out[dataset],
+            configs=self.leave_one_dataset_out[learned_on],
             base=self.base,
             source=self.source,
             document=self.document,
         )
+
+    @property
+    def fingerprints(self) -> dict[str, str]:
+        """Learning dataset -> its data fingerprint (``learned_with.fingerprints``; empty when
+        the file does not record them)."""
+        learned = self.document.get("learned_with")
+        found = learned.get("fingerprints") if isinstance(learned, Mapping) else None
+        if not isinstance(found, Mapping):
+            return {}
+        return {str(d): str(f) for d, f in found.items() if isinstance(f, str)}
 
     @property
     def weights_sha256(self) -> str | None:
@@ -209,61 +252,108 @@ def write_portfolio(document: Mapping[str, Any], path: str | os.PathLike[str]) -
 
 
 def greedy_portfolio(
-    scores: Mapping[str, Mapping[str, float]],
+    test: Mapping[str, Mapping[str, Sequence[float]]],
+    valid: Mapping[str, Mapping[str, Sequence[float]]],
     *,
     size: int,
     start: Sequence[str] = (),
     datasets: Sequence[str] | None = None,
+    noise_z: float = 1.0,
 ) -> list[str]:
-    """Choose up to ``size`` configurations by greedy coverage of the per-dataset best.
+    """Choose up to ``size`` configurations by greedy coverage, the way a study would pick.
 
-    Starting from the configurations in ``start`` (which a study evaluates anyway), it adds
-    one at a time the candidate that most raises the mean over datasets of the best score
-    among those chosen, and stops early when no candidate raises it. Ties go to the
-    candidate listed first, so the choice is deterministic.
+    A study evaluates every configuration of its portfolio and keeps the one that scores best
+    on validation, not on test. So the value of a set of configurations on one (dataset, fold)
+    is the *test* score of the member with the best *validation* score there, ties to the
+    member chosen first. Test scores are rank-normalised within each (dataset, fold) over all
+    configurations given (1: the best, 0: the worst, ties share their mean rank), so that one
+    dataset's large swings (+8.6 % here, -4.3 % there) cannot outweigh the others; a set's
+    value on a dataset is the mean over its folds.
+
+    Starting from ``start`` (which a study evaluates anyway), it adds one at a time the
+    candidate with the largest mean gain over datasets, and stops when that gain is not above
+    ``noise_z`` standard errors of the mean (over datasets) of the per-dataset gains: a member
+    that adds less than the noise is not added. With an empty ``start`` the first member is the
+    one with the best mean value. Ties go to the candidate listed first: deterministic.
 
     Args:
-        scores: Configuration -> dataset -> score (higher is better), e.g. the mean
-            normalized ROC-AUC over a dataset's folds. Every configuration needs a score on
-            every dataset used.
+        test: Configuration -> dataset -> per-fold test scores (higher is better), e.g. the
+            normalized ROC-AUC; the same folds, in the same order, for every configuration.
+        valid: The same shape: the per-fold validation scores the pick is made on.
         size: Configurations to add at most.
         start: Configurations already chosen (not returned, not candidates).
         datasets: The datasets to cover (default: every dataset of the first configuration).
+        noise_z: Standard errors a member's mean gain must exceed (0: any positive gain).
 
     Returns:
         The added configuration names, in the order chosen.
 
     Raises:
-        SearchSpaceError: For a missing score, or a ``start`` name without scores.
+        SearchSpaceError: For a missing score or fold, or a ``start`` name without scores.
     """
-    if size < 0:
-        raise SearchSpaceError(f"`size >= 0` must hold, but got size={size}.")
-    names = list(scores)
+    import numpy as np
+    from scipy.stats import rankdata
+
+    if size < 0 or noise_z < 0:
+        raise SearchSpaceError(
+            f"`size >= 0` and `noise_z >= 0` must hold, but got size={size}, noise_z={noise_z}."
+        )
+    names = list(test)
     if not names:
         return []
-    covered = list(datasets) if datasets is not None else list(scores[names[0]])
+    covered = list(datasets) if datasets is not None else list(test[names[0]])
+    folds: dict[str, int] = {}
     for name in [*start, *names]:
-        missing = [d for d in covered if d not in scores.get(name, {})]
-        if missing:
-            raise SearchSpaceError(f"Configuration {name!r} has no score on {missing!r}.")
-    best = {d: max((scores[s][d] for s in start), default=float("-inf")) for d in covered}
+        for table, what in ((test, "test"), (valid, "validation")):
+            missing = [d for d in covered if d not in table.get(name, {})]
+            if missing:
+                raise SearchSpaceError(
+                    f"Configuration {name!r} has no {what} score on {missing!r}."
+                )
+            for d in covered:
+                count = folds.setdefault(d, len(test[names[0]][d]))
+                if len(table[name][d]) != count:
+                    raise SearchSpaceError(
+                        f"Configuration {name!r} has {len(table[name][d])} {what} scores on "
+                        f"{d!r}, but {names[0]!r} has {count}: the folds must be paired."
+                    )
+    everyone = list(dict.fromkeys([*start, *names]))
+    # (dataset) -> configurations x folds: normalised test ranks, and validation scores.
+    ranks, checks = {}, {}
+    for d in covered:
+        scores = np.array([test[name][d] for name in everyone], dtype=float)
+        ranked = rankdata(scores, axis=0) - 1.0
+        ranks[d] = ranked / max(len(everyone) - 1, 1)
+        checks[d] = np.array([valid[name][d] for name in everyone], dtype=float)
+    row = {name: i for i, name in enumerate(everyone)}
+
+    def value(members: list[str]) -> np.ndarray:
+        """Per dataset: the mean over folds of the validation-picked member's test rank."""
+        rows = [row[m] for m in members]
+        out = []
+        for d in covered:
+            picked = np.argmax(checks[d][rows], axis=0)  # the first of the best on ties
+            out.append(float(np.mean(ranks[d][np.asarray(rows)[picked], np.arange(folds[d])])))
+        return np.array(out)
+
     chosen: list[str] = []
-
-    def coverage(values: Mapping[str, float]) -> float:
-        return sum(values.values()) / len(values)
-
+    members = list(dict.fromkeys(start))
+    current = value(members) if members else None
     for _ in range(size):
-        current = coverage(best) if start or chosen else None
-        options = [
-            (coverage({d: max(best[d], scores[name][d]) for d in covered}), name)
-            for name in names
-            if name not in chosen and name not in start
-        ]
+        options = [name for name in names if name not in members]
         if not options:
             break
-        value, winner = max(options, key=lambda item: item[0])  # the first of the best on ties
-        if current is not None and value <= current:
-            break
-        chosen.append(winner)
-        best = {d: max(best[d], scores[winner][d]) for d in covered}
+        values = [value([*members, name]) for name in options]
+        if current is None:
+            best = max(range(len(options)), key=lambda i: float(values[i].mean()))
+        else:
+            gains = [v - current for v in values]
+            best = max(range(len(options)), key=lambda i: float(gains[i].mean()))
+            gain = gains[best]
+            noise = float(gain.std(ddof=1) / np.sqrt(gain.size)) if gain.size > 1 else 0.0
+            if not gain.mean() > noise_z * noise:
+                break
+        chosen.append(options[best])
+        members.append(options[best])
+        current = values[best]
     return chosen

@@ -400,3 +400,33 @@ def test_without_ctgan_the_default_methods_skip_it_and_asking_for_it_is_an_error
     assert _methods(None) == ("zero_shot", "default_ft", "causalmixft", "scm_only", "tuned")
     code = main(["bench", "--datasets", "diabetes", "--methods", "ctgan", "--out", str(tmp_path)])
     assert code == 2 and "optional `ctgan` package" in capsys.readouterr().err
+
+
+def test_every_fold_carries_the_whole_datasets_fingerprint(
+    suite_dir: Path, tiny_weights: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The tuned method gives it to Portfolio.without, which recognises a portfolio's learning
+    # dataset under another name by it; it is the fingerprint of the table as loaded, the same
+    # whatever max_rows keeps.
+    from bench import _run
+    from causalmix import load_dataset
+    from tuner._settings import dataset_fingerprint
+
+    seen: dict[tuple[str, int], str] = {}
+
+    def record(self, key, data, fold, fingerprint, baseline) -> None:  # type: ignore[no-untyped-def]
+        seen[(data.dataset, data.fold)] = data.dataset_fingerprint
+
+    monkeypatch.setattr(_run._Runner, "_run", record)
+    common = {"data_dir": str(suite_dir), "methods": ("zero_shot",), "folds": 2}
+    run_bench(BenchConfig(**common, out=str(suite_dir / "o1"), weights=str(tiny_weights)))
+    expected = {
+        name: dataset_fingerprint(*load_dataset(str(suite_dir / f"{name}.csv"), "target"))
+        for name in ("diabetes", "credit-approval")
+    }
+    assert seen == {(name, fold): expected[name] for name in expected for fold in (0, 1)}
+    seen.clear()
+    run_bench(
+        BenchConfig(**common, out=str(suite_dir / "o2"), weights=str(tiny_weights), max_rows=60)
+    )
+    assert set(seen.values()) == set(expected.values())

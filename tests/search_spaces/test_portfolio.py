@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import pytest
@@ -14,44 +15,95 @@ from search_spaces import (
     write_portfolio,
 )
 
-SCORES = {
-    "ref": {"a": 0.0, "b": 0.0, "c": 0.0},
-    "x": {"a": 1.0, "b": -1.0, "c": 0.0},  # mean 0.0, but best on a
-    "y": {"a": 0.2, "b": 0.2, "c": 0.2},  # the best mean
-    "z": {"a": 0.0, "b": 0.9, "c": 0.0},
-}
+
+def _folds(table: dict[str, dict[str, float]]) -> dict[str, dict[str, list[float]]]:
+    """One fold per dataset."""
+    return {c: {d: [v] for d, v in row.items()} for c, row in table.items()}
 
 
-def test_greedy_coverage_adds_what_raises_the_per_dataset_best() -> None:
-    # After ref, x raises the mean of the per-dataset best most (a: 0 -> 1): +0.333, against
-    # y's +0.2 and z's +0.3; then z (b: 0 -> 0.9), then y (c: 0 -> 0.2, b stays 0.9).
-    assert greedy_portfolio(SCORES, size=3, start=["ref"]) == ["x", "z", "y"]
-    assert greedy_portfolio(SCORES, size=1, start=["ref"]) == ["x"]
+# Normalized ROC-AUC (%) on one fold of four datasets: x is the +8.6 / -4.3 kind of
+# configuration, z a small gain everywhere. Ranks per dataset among (ref, x, z), 0..1:
+#   a: ref 0, z .5, x 1 | b: x 0, ref .5, z 1 | c, d: ref and x tie at .25, z 1.
+SWINGS = _folds(
+    {
+        "ref": {"a": 0.0, "b": 0.0, "c": 0.0, "d": 0.0},
+        "x": {"a": 8.6, "b": -4.3, "c": 0.0, "d": 0.0},
+        "z": {"a": 0.5, "b": 0.5, "c": 0.5, "d": 0.5},
+    }
+)
+
+
+def test_greedy_coverage_is_on_ranks_not_on_the_raw_scale() -> None:
+    # On the raw scale x raises the mean of the per-dataset best most (8.6 / 4 against 0.5);
+    # on ranks, z gains .5, .5, .75, .75 and x only 1, 0, 0, 0. (Validation = test here.)
+    assert greedy_portfolio(SWINGS, SWINGS, size=1, start=["ref"]) == ["z"]
+
+
+def test_greedy_coverage_stops_when_a_member_adds_less_than_the_noise() -> None:
+    # After z, x would still win dataset a (gains .5, 0, 0, 0: mean .125, standard error
+    # .125): not more than one standard error, so it is not added; with noise_z=0 it is.
+    assert greedy_portfolio(SWINGS, SWINGS, size=3, start=["ref"]) == ["z"]
+    assert greedy_portfolio(SWINGS, SWINGS, size=3, start=["ref"], noise_z=0) == ["z", "x"]
+
+
+def test_greedy_coverage_counts_the_member_that_validation_picks() -> None:
+    test = _folds(
+        {
+            "ref": {"a": 0.0, "b": 0.0, "c": 0.0},
+            "lucky": {"a": 5.0, "b": 5.0, "c": 5.0},  # the best on test, the worst on validation
+            "honest": {"a": 1.0, "b": 1.0, "c": 1.0},
+        }
+    )
+    valid = _folds(
+        {
+            "ref": {"a": 0.8, "b": 0.8, "c": 0.8},
+            "lucky": {"a": 0.5, "b": 0.5, "c": 0.5},
+            "honest": {"a": 0.9, "b": 0.9, "c": 0.9},
+        }
+    )
+    # A study would never keep lucky over ref, so lucky adds nothing; an oracle would take it.
+    assert greedy_portfolio(test, valid, size=2, start=["ref"], noise_z=0) == ["honest"]
+    assert greedy_portfolio(test, test, size=1, start=["ref"], noise_z=0) == ["lucky"]
+
+
+def test_greedy_coverage_picks_by_validation_per_fold() -> None:
+    # Two folds: on fold 0 validation prefers y (test rank 1), on fold 1 it prefers ref.
+    test = {"ref": {"a": [0.0, 0.0]}, "y": {"a": [1.0, 1.0]}}
+    valid = {"ref": {"a": [0.5, 0.9]}, "y": {"a": [0.6, 0.8]}}
+    assert greedy_portfolio(test, valid, size=1, start=["ref"], noise_z=0) == ["y"]
+    valid_never = {"ref": {"a": [0.9, 0.9]}, "y": {"a": [0.6, 0.8]}}
+    assert greedy_portfolio(test, valid_never, size=1, start=["ref"], noise_z=0) == []
 
 
 def test_greedy_coverage_without_a_start_takes_the_best_mean_first() -> None:
-    # Means: ref 0.0, x 0.0, y 0.2, z 0.3.
-    assert greedy_portfolio(SCORES, size=1) == ["z"]
+    # Mean rank alone: ref .25, x .375, z .875.
+    assert greedy_portfolio(SWINGS, SWINGS, size=1) == ["z"]
 
 
 def test_greedy_coverage_stops_when_nothing_improves() -> None:
-    scores = {"ref": {"a": 1.0, "b": 1.0}, "worse": {"a": 0.5, "b": 1.0}}
-    assert greedy_portfolio(scores, size=4, start=["ref"]) == []
+    scores = _folds({"ref": {"a": 1.0, "b": 1.0}, "worse": {"a": 0.5, "b": 1.0}})
+    assert greedy_portfolio(scores, scores, size=4, start=["ref"], noise_z=0) == []
 
 
 def test_greedy_coverage_breaks_ties_by_order() -> None:
-    scores = {"ref": {"a": 0.0}, "p": {"a": 1.0}, "q": {"a": 1.0}}
-    assert greedy_portfolio(scores, size=1, start=["ref"]) == ["p"]
+    scores = _folds({"ref": {"a": 0.0}, "p": {"a": 1.0}, "q": {"a": 1.0}})
+    assert greedy_portfolio(scores, scores, size=1, start=["ref"]) == ["p"]
 
 
 def test_greedy_coverage_on_a_subset_of_datasets() -> None:
-    # Without dataset a, x only hurts; z is the best addition.
-    assert greedy_portfolio(SCORES, size=1, start=["ref"], datasets=["b", "c"]) == ["z"]
+    # Without dataset a, x never helps; z gains on b, c and d.
+    chosen = greedy_portfolio(SWINGS, SWINGS, size=2, start=["ref"], datasets=["b", "c", "d"])
+    assert chosen == ["z"]
 
 
-def test_greedy_coverage_needs_every_score() -> None:
-    with pytest.raises(SearchSpaceError, match=r"'ref' has no score on \['d'\]"):
-        greedy_portfolio(SCORES, size=1, start=["ref"], datasets=["a", "d"])
+def test_greedy_coverage_needs_every_score_on_paired_folds() -> None:
+    with pytest.raises(SearchSpaceError, match=r"'ref' has no test score on \['e'\]"):
+        greedy_portfolio(SWINGS, SWINGS, size=1, start=["ref"], datasets=["a", "e"])
+    valid = {**SWINGS, "z": {**SWINGS["z"], "a": [0.1, 0.2]}}
+    with pytest.raises(SearchSpaceError, match=r"'z' has 2 validation scores on 'a'.*paired"):
+        greedy_portfolio(SWINGS, valid, size=1, start=["ref"])
+    with pytest.raises(SearchSpaceError, match="noise_z >= 0"):
+        greedy_portfolio(SWINGS, SWINGS, size=1, noise_z=-1)
 
 
 def test_the_shipped_portfolio_loads_and_maps_onto_the_default_space() -> None:
@@ -82,6 +134,44 @@ def test_without_a_dataset_gives_the_portfolio_learned_without_it() -> None:
     )
     assert portfolio.without("car").configs == ("two",)
     assert portfolio.without("diabetes") is portfolio
+
+
+def _learned(fingerprints: dict[str, str] | None) -> Portfolio:
+    document = {} if fingerprints is None else {"learned_with": {"fingerprints": fingerprints}}
+    return Portfolio(
+        name="p",
+        candidates={"one": {"synthetic_ratio": 1.0}, "two": {"learning_rate": 3e-4}},
+        configs=("one", "two"),
+        leave_one_dataset_out={"car": ("two",), "diabetes": ()},
+        document=document,
+    )
+
+
+def test_a_learning_dataset_under_another_name_is_recognised_by_its_fingerprint(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    portfolio = _learned({"car": "c" * 16, "diabetes": "d" * 16})
+    assert portfolio.fingerprints == {"car": "c" * 16, "diabetes": "d" * 16}
+    with caplog.at_level(logging.WARNING, logger="causalmix"):
+        renamed = portfolio.without("my-cars", "c" * 64)
+    assert renamed.configs == ("two",) and renamed.name == "p without car"
+    message = "'my-cars' has the data of the learning dataset 'car' of the portfolio 'p'"
+    assert message in caplog.text
+    caplog.clear()
+    # By name, or a new dataset: no warning.
+    with caplog.at_level(logging.WARNING, logger="causalmix"):
+        assert portfolio.without("diabetes", "d" * 64).configs == ()
+        assert portfolio.without("new", "e" * 64) is portfolio
+    assert not caplog.records
+
+
+def test_a_portfolio_without_fingerprints_warns_that_it_cannot_tell(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    with caplog.at_level(logging.WARNING, logger="causalmix"):
+        assert _learned(None).without("my-cars", "c" * 64).configs == ("one", "two")
+    assert "records no data fingerprints" in caplog.text
+    assert "'my-cars'" in caplog.text
 
 
 def _write(tmp_path: Path, text: str) -> Path:
