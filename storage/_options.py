@@ -122,6 +122,7 @@ class StorageOptions:
             "failed_trial_max_retry": self.failed_trial_max_retry,
             "busy_timeout": self.busy_timeout,
             "connect_timeout": self.connect_timeout,
+            "reconnect_timeout": self.reconnect_timeout,
         }
 
 

@@ -23,8 +23,10 @@ from storage._url import mask_url, parse_url, scrub
 
 if TYPE_CHECKING:
     import optuna
-    from optuna.storages import BaseStorage, RDBStorage
+    from optuna.storages import BaseStorage
     from sqlalchemy.engine import URL
+
+    from storage._retrying import RetryingRDBStorage
 
 __all__ = [
     "connection_options",
@@ -109,7 +111,8 @@ def create_storage(
     busy_timeout: float = 30.0,
     connect_timeout: float = 5.0,
     create: bool = True,
-) -> RDBStorage:
+    reconnect_timeout: float = 120.0,
+) -> RetryingRDBStorage:
     """Open (creating its tables if needed) the Optuna storage at ``url``.
 
     Args:
@@ -124,9 +127,12 @@ def create_storage(
         connect_timeout: PostgreSQL only: seconds to wait for a connection (at least 2).
         create: SQLite only: create the database file if it does not exist. Readers of
             existing studies pass ``False``, so that a mistyped path creates nothing.
+        reconnect_timeout: Seconds each later database call keeps retrying, with backoff,
+            while the database is unreachable or locked (:class:`RetryingRDBStorage`; ``0``:
+            no retry). Opening is not retried: an unreachable database fails here at once.
 
     Returns:
-        An :class:`optuna.storages.RDBStorage`.
+        An :class:`optuna.storages.RDBStorage` (a :class:`RetryingRDBStorage`).
 
     Raises:
         StorageError: For a bad URL or parameter, or an unreachable database (naming the
@@ -136,6 +142,13 @@ def create_storage(
     _check_positive("grace_period", grace_period, allow_none=True)
     _check_positive("busy_timeout", busy_timeout)
     _check_positive("connect_timeout", connect_timeout)
+    if isinstance(reconnect_timeout, bool) or not isinstance(reconnect_timeout, (int, float)):
+        raise StorageError(f"`reconnect_timeout` must be a number, but got {reconnect_timeout!r}.")
+    if not 0 <= reconnect_timeout < float("inf"):
+        raise StorageError(
+            "`0 <= reconnect_timeout < inf` must hold, but got "
+            f"reconnect_timeout={reconnect_timeout!r}."
+        )
     if failed_trial_max_retry is not None and (
         isinstance(failed_trial_max_retry, bool)
         or not isinstance(failed_trial_max_retry, int)
@@ -151,6 +164,8 @@ def create_storage(
     import optuna
     from sqlalchemy.exc import SQLAlchemyError
 
+    from storage._retrying import RetryingRDBStorage
+
     try:
         with warnings.catch_warnings():
             # Heartbeats are "experimental" in Optuna, but they are what makes crashed workers
@@ -165,8 +180,9 @@ def create_storage(
                 }
             for attempt in range(_CREATION_ATTEMPTS):
                 try:
-                    return optuna.storages.RDBStorage(
+                    return RetryingRDBStorage(
                         parsed.render_as_string(hide_password=False),
+                        reconnect_timeout=reconnect_timeout,
                         engine_kwargs=connection_options(
                             parsed, busy_timeout=busy_timeout, connect_timeout=connect_timeout
                         ),
@@ -297,12 +313,15 @@ def is_connection_error(error: BaseException) -> bool:
 
     True for a lost or refused PostgreSQL connection and for a locked SQLite file, also when
     wrapped by Optuna (``StorageInternalError``) or by this package (``StorageError``). Such an
-    operation is worth retrying once the database is back.
+    operation is worth retrying once the database is back. False for
+    :class:`StorageUnavailableError`: whoever raised it has retried already.
     """
     try:
         from sqlalchemy import exc
     except ImportError:  # pragma: no cover - SQLAlchemy is a dependency
         return False
+    if isinstance(error, StorageUnavailableError):
+        return False  # retried for the reconnect timeout already: retrying again would double it
     for item in _chain(error):
         if isinstance(item, exc.DBAPIError) and item.connection_invalidated:
             return True

@@ -1,0 +1,204 @@
+"""Every storage call retried, with backoff, while the database is briefly gone.
+
+A database restart or fail-over drops every connection. Optuna's :class:`RDBStorage` runs each
+call (a read, or a write and its commit) in a session of its own and raises on a lost
+connection, for example ``StorageInternalError: An exception is raised during the commit``. A
+worker that meets one mid-trial would lose the trial. :class:`RetryingRDBStorage` runs each
+call again, on a fresh pooled connection, with exponential backoff (0.1 s doubling up to 2 s),
+until it succeeds or ``reconnect_timeout`` seconds have passed; then it raises
+:class:`StorageUnavailableError`, which callers do not retry again. It logs the first failure
+of a call and the recovery, in one line each, on the ``causalmix`` logger.
+
+A call is one transaction, so running it again is safe: the writes are upserts, except
+
+* finishing a trial (``set_trial_state_values``) or setting a parameter: when the lost
+  connection had committed it already, the retry finds it done; if it is done as asked, that
+  is success;
+* creating a study with a name: a retry that finds it created returns its id;
+* creating a trial: a retry after a lost commit can leave one extra RUNNING trial that nobody
+  runs; with heartbeats it never beats, so it is failed after the grace period (and counts as
+  FAIL, never as finished).
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+import time
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from optuna.storages import RDBStorage
+
+from storage._errors import StorageUnavailableError
+from storage._url import mask_url
+
+__all__ = ["RETRIED_METHODS", "RetryingRDBStorage"]
+
+_logger = logging.getLogger("causalmix")
+_T = TypeVar("_T")
+
+RETRIED_METHODS = (
+    "create_new_study",
+    "delete_study",
+    "set_study_user_attr",
+    "set_study_system_attr",
+    "get_study_id_from_name",
+    "get_study_name_from_id",
+    "get_study_directions",
+    "get_study_user_attrs",
+    "get_study_system_attrs",
+    "get_all_studies",
+    "create_new_trial",
+    "set_trial_param",
+    "get_trial_id_from_study_id_trial_number",
+    "get_trial_number_from_id",
+    "get_trial_param",
+    "set_trial_state_values",
+    "set_trial_intermediate_value",
+    "set_trial_user_attr",
+    "set_trial_system_attr",
+    "get_trial",
+    "get_all_trials",
+    "get_n_trials",
+    "get_best_trial",
+    "record_heartbeat",
+    "_get_stale_trial_ids",
+    # What Optuna's cache wrapper (``_CachedStorage``) calls on the storage behind it.
+    "_create_new_trial",
+    "_get_best_trial_id",
+    "_get_trials",
+    "_set_trial_param",
+)
+"""The :class:`RDBStorage` methods that talk to the database (Optuna 5's storage API and
+the private ones its cache wrapper calls; ``tests/storage/test_retrying.py`` checks that
+every such method is listed)."""
+
+_FIRST_DELAY, _MAX_DELAY = 0.1, 2.0
+
+
+class RetryingRDBStorage(RDBStorage):
+    """An :class:`RDBStorage` whose database calls survive a lost connection for a while.
+
+    Args:
+        *args: Passed to :class:`RDBStorage`.
+        reconnect_timeout: Seconds one call keeps retrying (``0``: no retry).
+        **kwargs: Passed to :class:`RDBStorage`.
+    """
+
+    def __init__(self, *args: Any, reconnect_timeout: float = 120.0, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.reconnect_timeout = float(reconnect_timeout)
+        self.reconnects = 0
+
+    def _retry(
+        self, name: str, call: Callable[[], _T], on_repeat: Callable[[Exception], _T]
+    ) -> _T:
+        from storage._rdb import describe_connection_error, is_connection_error
+
+        first_failure: float | None = None
+        attempt = 0
+        while True:
+            try:
+                value = call()
+            except Exception as e:
+                if first_failure is not None and not is_connection_error(e):
+                    # A retry that meets the first attempt's committed write.
+                    return on_repeat(e)
+                if not is_connection_error(e) or self.reconnect_timeout <= 0:
+                    raise
+                now = time.monotonic()
+                reason = describe_connection_error(e, self.url)
+                if first_failure is None:
+                    first_failure = now
+                    _logger.warning(
+                        "The storage %s is unavailable during %s: %s Retrying with backoff "
+                        "for up to %g s.",
+                        mask_url(self.url), name, reason, self.reconnect_timeout,
+                    )  # fmt: skip
+                if now - first_failure >= self.reconnect_timeout:
+                    raise StorageUnavailableError(
+                        f"The storage {mask_url(self.url)!r} stayed unavailable for "
+                        f"{self.reconnect_timeout:g} s (CAUSALMIX_RECONNECT_TIMEOUT) during "
+                        f"{name}: {reason}"
+                    ) from e
+                time.sleep(min(_MAX_DELAY, _FIRST_DELAY * 2**attempt))
+                attempt += 1
+                continue
+            if first_failure is not None:
+                self.reconnects += 1
+                _logger.warning(
+                    "The storage is available again after %.1f s (%s retried %d time(s)).",
+                    time.monotonic() - first_failure, name, attempt,
+                )  # fmt: skip
+            return value
+
+
+def _reraise(error: Exception) -> Any:
+    raise error
+
+
+def _repeat_of(
+    name: str,
+) -> Callable[[RetryingRDBStorage, dict[str, Any]], Callable[[Exception], Any]]:
+    """What a retry that fails with another error than a lost connection means, for the
+    method ``name``, given its bound arguments."""
+    from optuna.exceptions import DuplicatedStudyError, UpdateFinishedTrialError
+
+    if name == "set_trial_state_values":
+
+        def finished(storage: RetryingRDBStorage, arguments: dict[str, Any]) -> Any:
+            def check(error: Exception) -> Any:
+                if isinstance(error, UpdateFinishedTrialError):
+                    trial = RDBStorage.get_trial(storage, arguments["trial_id"])
+                    if trial.state == arguments["state"]:
+                        return True  # the lost connection had committed it
+                raise error
+
+            return check
+
+        return finished
+    if name in ("set_trial_param", "_set_trial_param"):
+
+        def stored(storage: RetryingRDBStorage, arguments: dict[str, Any]) -> Any:
+            def check(error: Exception) -> Any:
+                trial = RDBStorage.get_trial(storage, arguments["trial_id"])
+                if arguments["param_name"] in trial.distributions:
+                    return None  # the lost connection had committed it
+                raise error
+
+            return check
+
+        return stored
+    if name == "create_new_study":
+
+        def created(storage: RetryingRDBStorage, arguments: dict[str, Any]) -> Any:
+            def check(error: Exception) -> Any:
+                study_name = arguments.get("study_name")
+                if isinstance(error, DuplicatedStudyError) and study_name is not None:
+                    return RDBStorage.get_study_id_from_name(storage, study_name)
+                raise error
+
+            return check
+
+        return created
+    return lambda storage, arguments: _reraise
+
+
+def _retried(name: str) -> Callable[..., Any]:
+    plain = getattr(RDBStorage, name)
+    signature = inspect.signature(plain)
+    repeat = _repeat_of(name)
+
+    def method(self: RetryingRDBStorage, *args: Any, **kwargs: Any) -> Any:
+        arguments = signature.bind(self, *args, **kwargs).arguments
+        return self._retry(name, lambda: plain(self, *args, **kwargs), repeat(self, arguments))
+
+    method.__name__ = name
+    method.__qualname__ = f"RetryingRDBStorage.{name}"
+    method.__doc__ = plain.__doc__
+    return method
+
+
+for _name in RETRIED_METHODS:
+    setattr(RetryingRDBStorage, _name, _retried(_name))
