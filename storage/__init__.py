@@ -1,4 +1,7 @@
-"""Study storage (SQLite / PostgreSQL), artifact storage and best-config export."""
+"""Study storage (SQLite / PostgreSQL, or either through a gRPC storage proxy), artifact
+storage and best-config export."""
+
+from typing import TYPE_CHECKING
 
 from storage._artifacts import check_artifact_name, open_artifact_store, upload_trial_artifact
 from storage._bbc import (
@@ -51,7 +54,11 @@ from storage._selection import (
     select_trial,
 )
 from storage._stale import fail_stale_trials
-from storage._url import DEFAULT_DATABASE, mask_url, resolve_storage_url
+from storage._url import DEFAULT_DATABASE, is_proxy_url, mask_url, resolve_storage_url
+
+if TYPE_CHECKING:
+    from storage._proxy import ProxyStorage, check_bindable, make_proxy_server
+    from storage._retrying import RetryingRDBStorage
 
 __all__ = [
     "BBCResult",
@@ -86,6 +93,11 @@ __all__ = [
     "fail_stale_trials",
     "has_zero_shot_oof",
     "is_connection_error",
+    "is_proxy_url",
+    "ProxyStorage",
+    "RetryingRDBStorage",
+    "check_bindable",
+    "make_proxy_server",
     "load_existing_study",
     "load_study_rows",
     "mask_url",
@@ -106,3 +118,20 @@ __all__ = [
     "upload_trial_artifact",
     "write_config",
 ]
+
+# These import Optuna (and gRPC) on first use, not with the package: `causalmix --help` stays
+# fast.
+_LAZY = {
+    "ProxyStorage": "storage._proxy",
+    "check_bindable": "storage._proxy",
+    "make_proxy_server": "storage._proxy",
+    "RetryingRDBStorage": "storage._retrying",
+}
+
+
+def __getattr__(name: str) -> object:
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'storage' has no attribute {name!r}")

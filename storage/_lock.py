@@ -44,7 +44,8 @@ def study_lock(storage_url: str, study_name: str) -> Iterator[None]:
     """A lock shared by every worker of a study; waits until it is free.
 
     PostgreSQL: a session-level advisory lock (works across machines; the server releases it
-    when the holder's connection dies). SQLite: an exclusive ``flock`` on a file next to the
+    when the holder's connection dies). A storage proxy (``grpc://``): the proxy's lease-based
+    study lock (``storage._proxy``). SQLite: an exclusive ``flock`` on a file next to the
     database (SQLite studies are single-machine). Anything else falls back to a process-local
     lock.
     """
@@ -64,6 +65,12 @@ def _study_lock(storage_url: str, study_name: str, *, blocking: bool) -> Iterato
     from sqlalchemy.engine import make_url
 
     url = make_url(storage_url)
+    if url.get_backend_name() == "grpc":
+        from storage._proxy import proxy_lock
+
+        with proxy_lock(f"{url.host}:{url.port}", study_name, blocking=blocking) as held:
+            yield held
+        return
     key = int.from_bytes(hashlib.sha256(study_name.encode()).digest()[:8], "big", signed=True)
     if url.get_backend_name() == "postgresql":
         from sqlalchemy import text

@@ -10,13 +10,14 @@ project reaches into Optuna's internals.
 from __future__ import annotations
 
 from types import ModuleType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     import optuna
     from optuna.storages import BaseStorage, RDBStorage
 
 __all__ = [
+    "grpc_proxy_server",
     "heartbeat_interval",
     "orm_models",
     "rdb_backend",
@@ -100,3 +101,15 @@ def rdb_storage(storage: BaseStorage) -> RDBStorage | None:
 
     backend = rdb_backend(storage)
     return backend if isinstance(backend, RDBStorage) else None
+
+
+def grpc_proxy_server(storage: BaseStorage, host: str, port: int, thread_pool: Any) -> Any:
+    """Optuna's gRPC proxy server for ``storage``, not started
+    (``optuna.storages._grpc.server.make_server``).
+
+    The public ``run_grpc_proxy_server`` starts the server and blocks, so nothing can be added
+    to it; the proxy of this package adds its study lock (``storage._proxy``) before starting.
+    """
+    from optuna.storages._grpc.server import make_server
+
+    return make_server(storage, host, port, thread_pool)

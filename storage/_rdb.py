@@ -132,7 +132,8 @@ def create_storage(
             no retry). Opening is not retried: an unreachable database fails here at once.
 
     Returns:
-        An :class:`optuna.storages.RDBStorage` (a :class:`RetryingRDBStorage`).
+        An :class:`optuna.storages.RDBStorage` (a :class:`RetryingRDBStorage`); for a
+        ``grpc://`` URL, a client of that storage proxy (:class:`storage.ProxyStorage`).
 
     Raises:
         StorageError: For a bad URL or parameter, or an unreachable database (naming the
@@ -159,6 +160,12 @@ def create_storage(
             f"failed_trial_max_retry={failed_trial_max_retry!r}."
         )
     parsed = parse_url(url)
+    if parsed.get_backend_name() == "grpc":
+        from storage._proxy import open_proxy
+
+        # Heartbeats, retries and the creation of tables are the proxy's, on its database.
+        assert parsed.host is not None and parsed.port is not None
+        return open_proxy(parsed.host, parsed.port, connect_timeout=connect_timeout)  # type: ignore[return-value]
     if parsed.get_backend_name() == "sqlite":
         prepare_sqlite(parsed, url, busy_timeout, create=create)
     import optuna
@@ -337,12 +344,26 @@ def is_connection_error(error: BaseException) -> bool:
             return True
         if isinstance(item, sqlite3.OperationalError):
             return _is_sqlite_transient(item)
+        if _is_grpc_unavailable(item):
+            return True
         if type(item).__module__.startswith(("psycopg", "psycopg2")) and type(item).__name__ in (
             "OperationalError",
             "InterfaceError",
         ):
             return True
     return False
+
+
+def _is_grpc_unavailable(error: BaseException) -> bool:
+    """A storage proxy that does not answer (restarting, or the network)."""
+    if not type(error).__module__.startswith("grpc"):
+        return False
+    code = getattr(error, "code", None)
+    try:
+        name = getattr(code(), "name", "") if callable(code) else ""
+    except Exception:  # noqa: BLE001 - not an RPC error after all
+        return False
+    return name in ("UNAVAILABLE", "DEADLINE_EXCEEDED")
 
 
 def describe_connection_error(error: BaseException, url: str) -> str:

@@ -5,7 +5,9 @@ Supported databases:
 * SQLite (``sqlite:///relative.db``, ``sqlite:////absolute/path.db``): one machine, several
   worker processes;
 * PostgreSQL (``postgresql+psycopg://user:password@host:5432/db``; ``postgresql://`` picks the
-  installed driver, psycopg 3 first): workers on several machines.
+  installed driver, psycopg 3 first): workers on several machines;
+* a storage proxy (``grpc://host:13000``, served by ``causalmix storage-proxy`` in front of
+  either): many workers, one set of database connections (``storage._proxy``).
 
 Passwords never appear in logs, exports or errors: every message shows :func:`mask_url`.
 """
@@ -26,6 +28,7 @@ if TYPE_CHECKING:
 __all__ = [
     "DEFAULT_DATABASE",
     "SUPPORTED_URLS",
+    "is_proxy_url",
     "mask_url",
     "parse_url",
     "resolve_storage_url",
@@ -37,7 +40,7 @@ DEFAULT_DATABASE = "causalmix.db"
 
 SUPPORTED_URLS = (
     "sqlite:///PATH.db, postgresql+psycopg://USER:PASSWORD@HOST:PORT/DB "
-    "(or postgresql+psycopg2://...)"
+    "(or postgresql+psycopg2://...), grpc://HOST:PORT (a causalmix storage-proxy)"
 )
 """The supported URL forms, for error messages."""
 
@@ -126,6 +129,8 @@ def parse_url(url: str) -> URL:
                 url, f"SQLite takes no query argument {unknown[0]!r} (it would be ignored)"
             )
         return parsed
+    if backend == "grpc":
+        return _check_proxy_url(parsed, url)
     if backend != "postgresql":
         raise _unsupported(url, f"the database {backend!r} is not supported")
     if not driver:
@@ -138,6 +143,33 @@ def parse_url(url: str) -> URL:
     if importlib.util.find_spec(_DRIVER_PACKAGES[driver]) is None:
         raise _unsupported(
             url, f"the driver {driver!r} is not installed (pip install {_pip_name(driver)})"
+        )
+    return parsed
+
+
+def is_proxy_url(url: str) -> bool:
+    """Whether ``url`` names a storage proxy (``grpc://HOST:PORT``)."""
+    return isinstance(url, str) and url.strip().lower().startswith("grpc://")
+
+
+def _check_proxy_url(parsed: URL, url: str) -> URL:
+    if not parsed.host or parsed.port is None:
+        raise _unsupported(url, "a storage proxy URL needs a host and a port")
+    extra = [
+        name
+        for name, value in (
+            ("a user", parsed.username),
+            ("a password", parsed.password),
+            ("a path", parsed.database),
+            ("a query", dict(parsed.query)),
+        )
+        if value
+    ]
+    if extra:
+        raise _unsupported(url, f"a storage proxy URL takes no {extra[0].split()[-1]}")
+    if importlib.util.find_spec("grpc") is None:
+        raise _unsupported(
+            url, "the storage proxy needs grpcio (pip install 'causalmix-tuner[grpc]')"
         )
     return parsed
 

@@ -127,9 +127,21 @@ def _make_server(host: str, port: int, app: _App) -> WSGIServer:
 def run(args: argparse.Namespace) -> int:
     from optuna_dashboard import wsgi
 
-    from storage import create_storage, mask_url, open_artifact_store, resolve_storage_url
+    from storage import (
+        create_storage,
+        is_proxy_url,
+        mask_url,
+        open_artifact_store,
+        resolve_storage_url,
+    )
+    from tuner._errors import TunerError
 
     url = resolve_storage_url(storage_from(args))
+    if is_proxy_url(url):
+        raise TunerError(
+            f"The dashboard reads the database itself: pass the database URL that the storage "
+            f"proxy serves, not the proxy {mask_url(url)!r}."
+        )
     rdb = create_storage(url, heartbeat_interval=None, create=False)
     artifact_store = open_artifact_store(args.artifact_dir)
     loopback = args.host in LOCAL_HOSTS

@@ -70,7 +70,11 @@ def summarize(study: optuna.Study, masked_url: str, artifact_dir: str | None) ->
     storage_flag = f"--storage '{masked_url}'"
     lines.append("Next:")
     lines.append(f"  causalmix export --study {study.study_name} {storage_flag} --out best.yaml")
-    dashboard = f"  causalmix dashboard {storage_flag}"
+    # The dashboard reads the database itself, not the storage proxy.
+    dashboard_flag = (
+        "--storage DATABASE_URL_OF_THE_PROXY" if masked_url.startswith("grpc://") else storage_flag
+    )
+    dashboard = f"  causalmix dashboard {dashboard_flag}"
     if artifact_dir:
         dashboard += f" --artifact-dir {artifact_dir}"
     lines.append(dashboard)
