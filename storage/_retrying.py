@@ -117,10 +117,16 @@ class RetryingRDBStorage(RDBStorage):
                         mask_url(self.url), name, reason, self.reconnect_timeout,
                     )  # fmt: skip
                 if now - first_failure >= self.reconnect_timeout:
+                    hint = ""
+                    if self.url.startswith("sqlite"):
+                        hint = (
+                            " SQLite lets one process write at a time; for many workers, or "
+                            "workers on several machines, use PostgreSQL."
+                        )
                     raise StorageUnavailableError(
                         f"The storage {mask_url(self.url)!r} stayed unavailable for "
                         f"{self.reconnect_timeout:g} s (CAUSALMIX_RECONNECT_TIMEOUT) during "
-                        f"{name}: {reason}"
+                        f"{name}: {reason}{hint}"
                     ) from e
                 time.sleep(min(_MAX_DELAY, _FIRST_DELAY * 2**attempt))
                 attempt += 1
