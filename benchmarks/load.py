@@ -15,10 +15,19 @@ reports:
 The trial cost is real CPU work, so on a small machine trials per minute measure the CPU, and
 the storage columns measure the database.
 
+The proxy scenarios (``--proxy-workers``, default 32) measure the storage path alone: a cheap
+objective (one sampled number, one report, one attribute, 5 ms) in the crash-safe worker loop
+(``tuner.run_worker``), once with every worker connecting to PostgreSQL and once through one
+``causalmix storage-proxy`` on loopback. They report trials/min, the database's peak number of
+connections to the study database (polled every 0.2 s from ``pg_stat_activity``), and the
+exact count. Each scenario stops by itself after ``--time-limit`` seconds (workers stop claiming,
+the pool and the proxy are shut down), and says so.
+
 Usage::
 
     python benchmarks/load.py [--postgres URL] [--workers 8] [--trials 120]
         [--sqlite-workers 2 4 8] [--sqlite-trials 60] [--skip-postgres] [--skip-sqlite]
+        [--proxy-workers 32] [--proxy-trials 1000] [--time-limit 600] [--skip-proxy]
 
 ``--postgres`` is a server URL; the benchmark creates a fresh database on it and drops it
 afterwards (default: ``$CAUSALMIX_TEST_POSTGRES_URL`` or the local server as ``postgres``).
@@ -43,7 +52,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-__all__ = ["TinySetup", "run_scenario", "write_tiny_setup"]
+__all__ = ["TinySetup", "run_proxy_scenario", "run_scenario", "write_tiny_setup"]
 
 DEFAULT_POSTGRES = os.environ.get(
     "CAUSALMIX_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
@@ -266,6 +275,159 @@ def run_scenario(
     }
 
 
+def _cheap_objective(trial: Any) -> float:
+    x = float(trial.suggest_float("x", 0.0, 1.0))
+    trial.report(x, 0)
+    trial.set_user_attr("worker_pid", os.getpid())
+    time.sleep(0.005)
+    return x
+
+
+def _cheap_worker(
+    study_name: str, url: str, n_trials: int, seed: int, timeout: float
+) -> dict[str, Any]:
+    """One worker process of a proxy scenario: the worker loop over the cheap objective."""
+    import optuna
+
+    import tuner
+    from storage import create_storage
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    try:
+        storage = create_storage(url, heartbeat_interval=None)
+        study = optuna.load_study(
+            study_name=study_name, storage=storage, sampler=optuna.samplers.RandomSampler(seed)
+        )
+        result = tuner.run_worker(
+            study, _cheap_objective, storage_url=url, n_trials=n_trials, timeout=timeout
+        )
+    except Exception as e:  # noqa: BLE001 - reported as a failure of this worker
+        return {"error": f"{type(e).__name__}: {e}"}
+    return {"result": result}
+
+
+class _PeakConnections(threading.Thread):
+    """The largest number of server connections to one database, polled every 0.2 s."""
+
+    def __init__(self, database_url: str) -> None:
+        super().__init__(daemon=True)
+        self.database_url = database_url
+        self.stop = threading.Event()
+        self.peak = 0
+
+    def run(self) -> None:
+        from sqlalchemy import create_engine, text
+        from sqlalchemy.engine import make_url
+
+        url = make_url(self.database_url)
+        engine = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+        query = text(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = :name "
+            "AND pid <> pg_backend_pid()"
+        )
+        with engine.connect() as connection:
+            while not self.stop.wait(0.2):
+                count = connection.execute(query, {"name": url.database}).scalar() or 0
+                self.peak = max(self.peak, int(count))
+        engine.dispose()
+
+
+@contextmanager
+def storage_proxy(database_url: str, threads: int = 64) -> Iterator[str]:
+    """A ``causalmix storage-proxy`` subprocess on a free loopback port: its grpc:// URL."""
+    import socket
+    import subprocess
+
+    from storage import StorageError, create_storage
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    command = [sys.executable, "-m", "tuner", "-q", "storage-proxy", "--storage", database_url]
+    command += ["--port", str(port), "--threads", str(threads)]
+    process = subprocess.Popen(command, stderr=subprocess.PIPE, text=True)
+    url = f"grpc://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                create_storage(url, connect_timeout=1).close()  # type: ignore[attr-defined]
+                break
+            except StorageError:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError("the storage proxy did not start") from None
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+def run_proxy_scenario(
+    label: str,
+    url: str,
+    database_url: str,
+    *,
+    workers: int,
+    n_trials: int,
+    time_limit: float,
+    seed: int = 0,
+) -> dict[str, object]:
+    """``workers`` processes run the cheap objective to ``n_trials`` through ``url``; the
+    connections are counted on ``database_url``'s database."""
+    import optuna
+    from optuna.trial import TrialState
+
+    from storage import create_storage
+
+    study_name = f"proxy-load-{uuid.uuid4().hex[:8]}"
+    creator = create_storage(url, heartbeat_interval=None)
+    optuna.create_study(study_name=study_name, storage=creator, direction="maximize")
+    peak = _PeakConnections(database_url)
+    peak.start()
+    started = time.perf_counter()
+    deadline = started + time_limit
+    context = multiprocessing.get_context("spawn")
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=context)
+    futures = [
+        pool.submit(_cheap_worker, study_name, url, n_trials, seed + index, time_limit)
+        for index in range(workers)
+    ]
+    outcomes: list[dict[str, Any]] = []
+    stopped = False
+    for future in futures:
+        try:
+            outcomes.append(future.result(timeout=max(1.0, deadline + 60 - time.perf_counter())))
+        except Exception as e:  # noqa: BLE001 - a hung or dead worker is reported
+            outcomes.append({"error": f"{type(e).__name__}: {e}"})
+            stopped = True
+    pool.shutdown(wait=not stopped, cancel_futures=True)
+    wall = time.perf_counter() - started
+    peak.stop.set()
+    peak.join()
+    trials = optuna.load_study(study_name=study_name, storage=creator).get_trials(deepcopy=False)
+    finished = [t for t in trials if t.state in (TrialState.COMPLETE, TrialState.PRUNED)]
+    starts = [t.datetime_start for t in finished if t.datetime_start is not None]
+    ends = [t.datetime_complete for t in finished if t.datetime_complete is not None]
+    span = (max(ends) - min(starts)).total_seconds() if starts and ends else 0.0
+    errors = [o["error"] for o in outcomes if "error" in o]
+    return {
+        "storage": label,
+        "workers": workers,
+        "trials": len(finished),
+        "trials/min (trials)": 60 * len(finished) / span if span > 0 else float("nan"),
+        "trials/min (wall)": 60 * len(finished) / wall,
+        "peak DB connections": peak.peak,
+        "FAIL trials": sum(t.state == TrialState.FAIL for t in trials),
+        "worker errors": len(errors),
+        "exact count": len(finished) == n_trials == len(trials),
+        "left RUNNING": sum(t.state == TrialState.RUNNING for t in trials),
+        "stopped by time limit": wall > time_limit or stopped,
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--postgres", default=DEFAULT_POSTGRES, help="PostgreSQL server URL")
@@ -275,6 +437,10 @@ def main() -> None:
     parser.add_argument("--sqlite-trials", type=int, default=60)
     parser.add_argument("--skip-postgres", action="store_true")
     parser.add_argument("--skip-sqlite", action="store_true")
+    parser.add_argument("--proxy-workers", type=int, default=32)
+    parser.add_argument("--proxy-trials", type=int, default=1000)
+    parser.add_argument("--time-limit", type=float, default=600.0, help="per proxy scenario")
+    parser.add_argument("--skip-proxy", action="store_true")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument(
         "--threads", type=int, default=1, help="torch threads per worker process (default: 1)"
@@ -299,6 +465,29 @@ def main() -> None:
                     )
                 )
                 print(format_table(rows[-1:]), flush=True)
+        if not args.skip_proxy:
+            proxy_rows = []
+            options = {
+                "workers": args.proxy_workers,
+                "n_trials": args.proxy_trials,
+                "time_limit": args.time_limit,
+                "seed": args.seed,
+            }
+            with fresh_postgres_database(args.postgres) as url:
+                proxy_rows.append(run_proxy_scenario("PostgreSQL, direct", url, url, **options))
+                print(format_table(proxy_rows[-1:]), flush=True)
+            with fresh_postgres_database(args.postgres) as url, storage_proxy(url) as proxy:
+                proxy_rows.append(
+                    run_proxy_scenario("PostgreSQL, through the proxy", proxy, url, **options)
+                )
+                print(format_table(proxy_rows[-1:]), flush=True)
+            print()
+            print(
+                "Cheap objective (5 ms) in the worker loop, RandomSampler, no heartbeats; peak "
+                "DB connections = pg_stat_activity rows on the study database."
+            )
+            print(format_table(proxy_rows), flush=True)
+            print()
         if not args.skip_sqlite:
             for workers in args.sqlite_workers:
                 url = f"sqlite:///{Path(folder) / f'load_{workers}.db'}"
@@ -308,6 +497,8 @@ def main() -> None:
                     )
                 )
                 print(format_table(rows[-1:]), flush=True)
+    if not rows:
+        return
     print()
     print(
         f"{os.cpu_count()} CPU cores, {args.threads} torch thread(s) per worker. trials/min "

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from tuner._service import tune, work
     from tuner._settings import StudySettings
     from tuner._study import load_study
+    from tuner._worker import WorkerResult, run_worker
 
 __all__ = [
     "StudySettings",
@@ -24,7 +25,9 @@ __all__ = [
     "export_best",
     "fit",
     "load_study",
+    "WorkerResult",
     "predict",
+    "run_worker",
     "tune",
     "work",
 ]
@@ -37,6 +40,7 @@ __getattr__, _, _ = lazy_loader.attach(
         "_service": ["tune", "work"],
         "_settings": ["StudySettings"],
         "_study": ["load_study"],
+        "_worker": ["WorkerResult", "run_worker"],
     },
 )
 
