@@ -3,7 +3,10 @@
 Each verb lives in its own ``tuner/_cmd_<verb>.py`` module (found automatically) exposing
 ``register(subparsers)``,
 which adds the verb's parser and sets ``func`` to a ``run(args) -> int`` function. Verb modules
-import heavy libraries inside ``run`` so that ``--help`` answers at once.
+import heavy libraries inside ``run`` so that ``--help`` answers at once. Other packages add
+verbs through the entry-point group ``causalmix.verbs`` (name -> module), with the errors that
+mean bad input in the module's ``USER_ERRORS``: the benchmark's ``bench`` verb lives in
+``bench/``, and the tuning service never imports it.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ import signal
 import sys
 import threading
 from collections.abc import Sequence
-from types import FrameType
+from types import FrameType, ModuleType
 from typing import NoReturn
 
 from tuner._errors import OPERATIONAL_ERRORS, USER_ERRORS
@@ -78,7 +81,26 @@ def build_parser() -> argparse.ArgumentParser:
     subparsers.required = True
     for verb in _verbs():
         importlib.import_module(f"tuner._cmd_{verb}").register(subparsers)
+    user_errors = list(USER_ERRORS)
+    for module in _plugin_modules():
+        module.register(subparsers)
+        user_errors += getattr(module, "USER_ERRORS", ())
+    parser.set_defaults(user_errors=tuple(user_errors))
     return parser
+
+
+VERB_GROUP = "causalmix.verbs"
+"""The entry-point group of verbs that other packages register."""
+
+
+def _plugin_modules() -> list[ModuleType]:
+    """The verb modules registered in :data:`VERB_GROUP`, sorted by verb name."""
+    from importlib.metadata import entry_points
+
+    return [
+        importlib.import_module(point.value)
+        for point in sorted(entry_points(group=VERB_GROUP), key=lambda p: p.name)
+    ]
 
 
 def _configure_logging(verbose: int, quiet: bool) -> None:
@@ -145,7 +167,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         except OPERATIONAL_ERRORS as e:
             print(f"causalmix {command}: error: {_error_line(args, e)}", file=sys.stderr)
             return EXIT_OPERATIONAL
-        except USER_ERRORS as e:
+        except tuple(getattr(args, "user_errors", USER_ERRORS)) as e:
             print(f"causalmix {command}: error: {_error_line(args, e)}", file=sys.stderr)
             return EXIT_USAGE
         except Exception as e:

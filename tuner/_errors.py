@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-from bench._errors import BenchError
 from causalmix._errors import CausalMixError
 from search_spaces._errors import SearchSpaceError
 from storage._errors import StorageError, StorageUnavailableError
@@ -22,7 +21,6 @@ OPERATIONAL_ERRORS: tuple[type[Exception], ...] = (StorageUnavailableError, Work
 """Errors caused by the environment, not the input: one line, exit code 3."""
 
 USER_ERRORS: tuple[type[Exception], ...] = (
-    BenchError,
     CausalMixError,
     SearchSpaceError,
     StorageError,
@@ -30,4 +28,5 @@ USER_ERRORS: tuple[type[Exception], ...] = (
     TunerError,
 )
 """Errors caused by user input: one line, exit code 2 (checked after
-:data:`OPERATIONAL_ERRORS`, whose classes derive from these package roots)."""
+:data:`OPERATIONAL_ERRORS`, whose classes derive from these package roots). Verbs of other
+packages add their own (``USER_ERRORS`` of their module, see ``tuner._cli``)."""

@@ -394,7 +394,7 @@ def test_without_ctgan_the_default_methods_skip_it_and_asking_for_it_is_an_error
 ) -> None:
     import sys
 
-    from tuner._cmd_bench import _methods
+    from bench._cmd_bench import _methods
 
     monkeypatch.setitem(sys.modules, "ctgan", None)  # `import ctgan` now raises ImportError
     assert _methods(None) == ("zero_shot", "default_ft", "causalmixft", "scm_only", "tuned")

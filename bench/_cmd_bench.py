@@ -1,4 +1,9 @@
-"""``causalmix bench``: run the CausalMixFT study's experiment on a suite of datasets."""
+"""``causalmix bench``: run the CausalMixFT study's experiment on a suite of datasets.
+
+The benchmark registers its own verb: ``pyproject.toml`` names this module in the entry-point
+group ``causalmix.verbs``, which the CLI (``tuner._cli``) loads, so that the tuning service
+never imports the benchmark.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +13,11 @@ import shlex
 from typing import Any
 
 from bench import _defaults as defaults
+from bench._errors import BenchError
 from tuner._cmd_common import positive_int
+
+USER_ERRORS: tuple[type[Exception], ...] = (BenchError,)
+"""Bad input to this verb: the CLI prints one line and exits 2."""
 
 _logger = logging.getLogger("causalmix")
 
