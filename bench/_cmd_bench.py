@@ -14,7 +14,7 @@ from typing import Any
 
 from bench import _defaults as defaults
 from bench._errors import BenchError
-from tuner._cmd_common import positive_int
+from tuner._cmd_common import column_name, positive_int, seed_value
 
 USER_ERRORS: tuple[type[Exception], ...] = (BenchError,)
 """Bad input to this verb: the CLI prints one line and exits 2."""
@@ -106,8 +106,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         default=None,
         help="storage URL of the tuned studies (default: sqlite:///OUT/studies.db)",
     )
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--target", default="target", help="target column (default: target)")
+    parser.add_argument("--seed", type=seed_value, default=0)
+    parser.add_argument(
+        "--target", type=column_name, default="target", help="target column (default: target)"
+    )
     advanced = parser.add_argument_group("advanced")
     advanced.add_argument("--space", default=defaults.TUNED_SPACE, help="search space of `tuned`")
     advanced.add_argument(

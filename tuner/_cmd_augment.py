@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from search_spaces import PARAMETERS
+from tuner._cmd_common import column_name, output_path, positive_int, seed_value
 
 if TYPE_CHECKING:
     from causalmix import CausalAugmenter
@@ -39,14 +40,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "synthetic ones (CSV or Parquet, chosen by the --out suffix).",
     )
     parser.add_argument("--data", required=True, help="CSV / TSV / Parquet path or sklearn:NAME")
-    parser.add_argument("--target", default="target", help="target column (default: target)")
+    parser.add_argument(
+        "--target", type=column_name, default="target", help="target column (default: target)"
+    )
     parser.add_argument(
         "--synthetic-ratio",
         type=float,
         required=True,
         help="synthetic rows per real row (0 writes the real rows only)",
     )
-    parser.add_argument("--out", required=True, help="output file: .csv, .parquet or .pq")
+    parser.add_argument(
+        "--out", type=output_path, required=True, help="output file: .csv, .parquet or .pq"
+    )
     # The augmenter's settings, with the defaults, choices and help of the parameter registry
     # (which the tests hold equal to CausalAugmenter's own).
     for name in AUGMENTER_OPTIONS:
@@ -59,12 +64,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             choices=parameter.choices or None,
             help=f"{parameter.help} (default: {parameter.default})",
         )
-    parser.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    parser.add_argument("--seed", type=seed_value, default=0, help="random seed (default: 0)")
     parser.add_argument(
         "--cache-dir", default=None, help="directory cache shared across runs and processes"
     )
     parser.add_argument(
-        "--n-jobs", type=int, default=None, help="processes for discovery (default: 1)"
+        "--n-jobs", type=positive_int, default=None, help="processes for discovery (default: 1)"
     )
     parser.set_defaults(func=run)
 

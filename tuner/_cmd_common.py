@@ -5,11 +5,27 @@ from __future__ import annotations
 import argparse
 import os
 
-__all__ = ["add_storage_arguments", "positive_int", "storage_from"]
+__all__ = [
+    "add_storage_arguments",
+    "column_name",
+    "host_name",
+    "non_negative_int",
+    "output_path",
+    "positive_float",
+    "positive_int",
+    "seed_value",
+    "storage_from",
+    "study_name",
+]
+
+MAX_STUDY_NAME = 512
+"""Optuna's column for study names holds 512 characters."""
+MAX_SEED = 2**32 - 1
+"""NumPy's and Optuna's samplers take seeds in 0 .. 2**32 - 1."""
 
 
 def add_storage_arguments(parser: argparse.ArgumentParser, *, study_required: bool) -> None:
-    parser.add_argument("--study", required=study_required, help="study name")
+    parser.add_argument("--study", required=study_required, type=study_name, help="study name")
     parser.add_argument(
         "--storage",
         default=None,
@@ -47,6 +63,57 @@ def positive_float(text: str) -> float:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"must be > 0, got {value}")
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a finite number > 0, got {value}")
     return value
+
+
+def seed_value(text: str) -> int:
+    """An argparse type for seeds: integers in 0 .. 2**32 - 1."""
+    value = _int_at_least(text, 0)
+    if value > MAX_SEED:
+        raise argparse.ArgumentTypeError(f"must be <= {MAX_SEED} (2**32 - 1), got {value}")
+    return value
+
+
+def study_name(text: str) -> str:
+    """An argparse type for study names: 1-512 printable characters, no surrounding spaces."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError(f"a study name must not be empty, got {text!r}")
+    if text != text.strip() or not text.isprintable():
+        raise argparse.ArgumentTypeError(
+            f"a study name must be printable, without leading or trailing spaces, got {text!r}"
+        )
+    if len(text) > MAX_STUDY_NAME:
+        raise argparse.ArgumentTypeError(
+            f"a study name holds at most {MAX_STUDY_NAME} characters, got {len(text)}"
+        )
+    return text
+
+
+def column_name(text: str) -> str:
+    """An argparse type for a column name: not empty."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError(f"a column name must not be empty, got {text!r}")
+    return text
+
+
+def host_name(text: str) -> str:
+    """An argparse type for an address to listen on: not empty, no spaces or scheme."""
+    if not text or any(c.isspace() for c in text) or "/" in text:
+        raise argparse.ArgumentTypeError(
+            f"expected a host name or IP address (e.g. 127.0.0.1), got {text!r}"
+        )
+    return text
+
+
+def output_path(text: str) -> str:
+    """An argparse type for a file or folder to write: its parent folder must exist, and a
+    file of that name must not be a folder."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError(f"expected a path, got {text!r}")
+    path = os.path.abspath(os.path.expanduser(text))
+    parent = os.path.dirname(path)
+    if not os.path.isdir(parent):
+        raise argparse.ArgumentTypeError(f"the folder {parent!r} does not exist (for {text!r})")
+    return text

@@ -20,7 +20,7 @@ import socket
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
-from tuner._cmd_common import storage_from
+from tuner._cmd_common import host_name, storage_from
 from tuner._defaults import DEFAULT_ARTIFACT_DIR
 
 if TYPE_CHECKING:
@@ -54,7 +54,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--storage", default=None, help="storage URL")
     parser.add_argument("--artifact-dir", default=DEFAULT_ARTIFACT_DIR)
     parser.add_argument(
-        "--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)"
+        "--host",
+        type=host_name,
+        default="127.0.0.1",
+        help="address to listen on (default: 127.0.0.1)",
     )
     parser.add_argument("--port", type=_port, default=8080, help="port (default: 8080)")
     parser.add_argument(

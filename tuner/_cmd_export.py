@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 
-from tuner._cmd_common import add_storage_arguments, positive_int, storage_from
+from tuner._cmd_common import add_storage_arguments, output_path, positive_int, storage_from
 
 _logger = logging.getLogger("causalmix")
 
@@ -18,7 +18,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "and package versions to a YAML or JSON file.",
     )
     add_storage_arguments(parser, study_required=True)
-    parser.add_argument("--out", required=True, help="best.yaml or best.json")
+    parser.add_argument("--out", type=output_path, required=True, help="best.yaml or best.json")
     parser.add_argument(
         "--selection",
         choices=("bbc", "fold_t"),

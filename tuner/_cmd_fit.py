@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import logging
 
+from tuner._cmd_common import column_name, output_path
+
 _logger = logging.getLogger("causalmix")
 
 
@@ -17,8 +19,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--config", required=True, help="best.yaml / best.json from export")
     parser.add_argument("--data", required=True, help="CSV / Parquet path or sklearn:NAME")
-    parser.add_argument("--target", default="target")
-    parser.add_argument("--out", required=True, help="model directory")
+    parser.add_argument("--target", type=column_name, default="target")
+    parser.add_argument("--out", type=output_path, required=True, help="model directory")
     parser.add_argument("--device", default=None, help="auto, cpu, cuda or cuda:N")
     parser.set_defaults(func=run)
 

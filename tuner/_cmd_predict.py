@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import logging
 
+from tuner._cmd_common import output_path
+
 _logger = logging.getLogger("causalmix")
 
 
@@ -16,7 +18,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--model", required=True, help="model directory written by `fit`")
     parser.add_argument("--data", required=True, help="CSV / Parquet path")
-    parser.add_argument("--out", required=True, help="predictions CSV")
+    parser.add_argument("--out", type=output_path, required=True, help="predictions CSV")
     parser.set_defaults(func=run)
 
 

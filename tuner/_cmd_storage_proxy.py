@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 import logging
 
-from tuner._cmd_common import positive_int, storage_from
+from tuner._cmd_common import host_name, positive_int, storage_from
 from tuner._errors import TunerError
 
 _logger = logging.getLogger("causalmix")
@@ -42,7 +42,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--storage", default=None, help="the database URL (SQLite or PostgreSQL) to serve"
     )
     parser.add_argument(
-        "--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)"
+        "--host",
+        type=host_name,
+        default="127.0.0.1",
+        help="address to listen on (default: 127.0.0.1)",
     )
     parser.add_argument(
         "--port", type=_port, default=DEFAULT_PORT, help=f"port (default: {DEFAULT_PORT})"

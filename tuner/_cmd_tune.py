@@ -7,9 +7,11 @@ import logging
 
 from tuner._cmd_common import (
     add_storage_arguments,
+    column_name,
     non_negative_int,
     positive_float,
     positive_int,
+    seed_value,
     storage_from,
 )
 from tuner._defaults import (
@@ -33,7 +35,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "finished trials (a total: resuming a study continues to that count).",
     )
     parser.add_argument("--data", required=True, help="CSV / Parquet path or sklearn:NAME")
-    parser.add_argument("--target", default="target", help="target column (default: target)")
+    parser.add_argument(
+        "--target", type=column_name, default="target", help="target column (default: target)"
+    )
     add_storage_arguments(parser, study_required=True)
     parser.add_argument(
         "--space",
@@ -47,7 +51,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help=f"total trials (default: {DEFAULT_N_TRIALS})",
     )
     parser.add_argument("--timeout", type=positive_float, default=None, help="seconds")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=seed_value, default=0)
     parser.add_argument(
         "--n-folds",
         type=positive_int,

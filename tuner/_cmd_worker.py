@@ -5,7 +5,13 @@ from __future__ import annotations
 import argparse
 import logging
 
-from tuner._cmd_common import add_storage_arguments, positive_float, positive_int, storage_from
+from tuner._cmd_common import (
+    add_storage_arguments,
+    positive_float,
+    positive_int,
+    seed_value,
+    storage_from,
+)
 
 _logger = logging.getLogger("causalmix")
 
@@ -20,7 +26,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add_storage_arguments(parser, study_required=True)
     parser.add_argument("--n-trials", type=positive_int, default=None, help="total trials")
     parser.add_argument("--timeout", type=positive_float, default=None, help="seconds")
-    parser.add_argument("--seed", type=int, default=None, help="sampler seed of this worker")
+    parser.add_argument(
+        "--seed", type=seed_value, default=None, help="sampler seed of this worker"
+    )
     parser.add_argument("--artifact-dir", default=None, help="artifact store directory")
     parser.add_argument("--cache-dir", default=None, help="discovery/mechanism cache directory")
     parser.set_defaults(func=run)

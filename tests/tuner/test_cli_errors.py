@@ -519,3 +519,48 @@ def test_selection_options_are_checked_at_the_boundary(
     export = ["export", "--study", "existing", "--storage", world.url, "--out", "b.yaml"]
     run_cli(*export, "--selection", "best", verb="export", expected=["--selection", "'best'"])
     run_cli(*export, "--n-boot", "0", verb="export", expected=["--n-boot", "must be >= 1"])
+
+
+@pytest.mark.parametrize(
+    ("verb", "flag", "value", "expected"),
+    [
+        ("tune", "--seed", "-1", "must be >= 0, got -1"),  # numpy refused it mid-run before
+        ("tune", "--seed", str(2**32), "must be <= 4294967295"),
+        ("tune", "--study", "", "a study name must not be empty"),
+        ("tune", "--study", " padded ", "without leading or trailing spaces"),
+        ("tune", "--study", "x" * 513, "at most 512 characters, got 513"),
+        ("tune", "--target", "", "a column name must not be empty"),
+        ("tune", "--timeout", "inf", "must be a finite number > 0, got inf"),
+        ("worker", "--seed", "-3", "must be >= 0, got -3"),
+        ("export", "--out", "missing-folder/b.yaml", "missing-folder' does not exist"),
+        ("fit", "--out", "missing-folder/model", "missing-folder' does not exist"),
+        ("predict", "--out", "missing-folder/p.csv", "missing-folder' does not exist"),
+        ("augment", "--n-jobs", "0", "must be >= 1, got 0"),
+        ("augment", "--seed", "-1", "must be >= 0, got -1"),
+        ("dashboard", "--host", "http://x", "expected a host name or IP address"),
+        ("storage-proxy", "--host", "", "expected a host name or IP address"),
+        ("storage-proxy", "--port", "0", "must be between 1 and 65535, got 0"),
+        ("bench", "--seed", "-1", "must be >= 0, got -1"),
+    ],
+)
+def test_every_verb_refuses_arguments_a_study_cannot_use(
+    world: World, run_cli: Callable[..., str], verb: str, flag: str, value: str, expected: str
+) -> None:
+    # Refused by the argument parser, before anything is read, opened or created.
+    base = {
+        "tune": _tune(world, world.setup.data),
+        "worker": ["worker", "--study", "existing", "--storage", world.url],
+        "export": ["export", "--study", "existing", "--storage", world.url, "--out", "b.yaml"],
+        "fit": ["fit", "--config", "c.yaml", "--data", str(world.setup.data), "--out", "m"],
+        "predict": ["predict", "--model", str(world.model), "--data", "d.csv", "--out", "p.csv"],
+        "augment": ["augment", "--data", str(world.setup.data), "--out", "a.csv"],
+        "dashboard": ["dashboard", "--storage", world.url],
+        "storage-proxy": ["storage-proxy", "--storage", world.url],
+        "bench": ["bench", "--datasets", "diabetes", "--out", "b"],
+    }[verb]
+    argv = list(base)
+    if flag in argv:
+        argv[argv.index(flag) + 1] = value
+    else:
+        argv += [flag, value]
+    run_cli(*argv, verb=verb, expected=[flag, expected])
