@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from search_spaces import PARAMETERS
-from tuner._cmd_common import column_name, output_path, positive_int, seed_value
+from tuner._cmd_common import column_name, directory_or_none, output_path, positive_int, seed_value
 
 if TYPE_CHECKING:
     from causalmix import CausalAugmenter
@@ -66,7 +66,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         )
     parser.add_argument("--seed", type=seed_value, default=0, help="random seed (default: 0)")
     parser.add_argument(
-        "--cache-dir", default=None, help="directory cache shared across runs and processes"
+        "--cache-dir",
+        type=directory_or_none,
+        default=None,
+        help="directory cache shared across runs and processes",
     )
     parser.add_argument(
         "--n-jobs", type=positive_int, default=None, help="processes for discovery (default: 1)"

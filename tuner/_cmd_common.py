@@ -8,6 +8,7 @@ import os
 __all__ = [
     "add_storage_arguments",
     "column_name",
+    "directory_or_none",
     "host_name",
     "non_negative_int",
     "output_path",
@@ -116,4 +117,15 @@ def output_path(text: str) -> str:
     parent = os.path.dirname(path)
     if not os.path.isdir(parent):
         raise argparse.ArgumentTypeError(f"the folder {parent!r} does not exist (for {text!r})")
+    return text
+
+
+def directory_or_none(text: str) -> str:
+    """An argparse type for a folder the command may create (or ``none``): it must not be a
+    file, and must not be empty."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError(f"expected a folder or 'none', got {text!r}")
+    if text != "none" and os.path.exists(os.path.expanduser(text)):
+        if not os.path.isdir(os.path.expanduser(text)):
+            raise argparse.ArgumentTypeError(f"{text!r} exists but is not a folder")
     return text

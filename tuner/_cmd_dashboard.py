@@ -20,7 +20,7 @@ import socket
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
-from tuner._cmd_common import host_name, storage_from
+from tuner._cmd_common import directory_or_none, host_name, storage_from
 from tuner._defaults import DEFAULT_ARTIFACT_DIR
 
 if TYPE_CHECKING:
@@ -52,7 +52,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "unless --allow-writes and --host say otherwise. It has no authentication.",
     )
     parser.add_argument("--storage", default=None, help="storage URL")
-    parser.add_argument("--artifact-dir", default=DEFAULT_ARTIFACT_DIR)
+    parser.add_argument("--artifact-dir", type=directory_or_none, default=DEFAULT_ARTIFACT_DIR)
     parser.add_argument(
         "--host",
         type=host_name,

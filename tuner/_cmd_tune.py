@@ -8,6 +8,7 @@ import logging
 from tuner._cmd_common import (
     add_storage_arguments,
     column_name,
+    directory_or_none,
     non_negative_int,
     positive_float,
     positive_int,
@@ -63,9 +64,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--backend", default="tabfm", help="foundation model backend")
     parser.add_argument("--weights", default=None, help="local weights for the backend")
     parser.add_argument(
-        "--artifact-dir", default=DEFAULT_ARTIFACT_DIR, help="artifact store directory"
+        "--artifact-dir",
+        type=directory_or_none,
+        default=DEFAULT_ARTIFACT_DIR,
+        help="artifact store directory",
     )
-    parser.add_argument("--cache-dir", default=None, help="discovery/mechanism cache directory")
+    parser.add_argument(
+        "--cache-dir",
+        type=directory_or_none,
+        default=None,
+        help="discovery/mechanism cache directory",
+    )
     parser.add_argument("--workers", type=positive_int, default=1, help="local worker processes")
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     parser.add_argument(

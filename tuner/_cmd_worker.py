@@ -7,6 +7,7 @@ import logging
 
 from tuner._cmd_common import (
     add_storage_arguments,
+    directory_or_none,
     positive_float,
     positive_int,
     seed_value,
@@ -29,8 +30,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--seed", type=seed_value, default=None, help="sampler seed of this worker"
     )
-    parser.add_argument("--artifact-dir", default=None, help="artifact store directory")
-    parser.add_argument("--cache-dir", default=None, help="discovery/mechanism cache directory")
+    parser.add_argument(
+        "--artifact-dir", type=directory_or_none, default=None, help="artifact store directory"
+    )
+    parser.add_argument(
+        "--cache-dir",
+        type=directory_or_none,
+        default=None,
+        help="discovery/mechanism cache directory",
+    )
     parser.set_defaults(func=run)
 
 

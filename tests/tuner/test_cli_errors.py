@@ -541,6 +541,11 @@ def test_selection_options_are_checked_at_the_boundary(
         ("storage-proxy", "--host", "", "expected a host name or IP address"),
         ("storage-proxy", "--port", "0", "must be between 1 and 65535, got 0"),
         ("bench", "--seed", "-1", "must be >= 0, got -1"),
+        # A file where a folder is expected (tune created the database before, then failed).
+        ("tune", "--artifact-dir", "{file}", "exists but is not a folder"),
+        ("tune", "--cache-dir", "{file}", "exists but is not a folder"),  # it ran before
+        ("worker", "--cache-dir", "{file}", "exists but is not a folder"),
+        ("dashboard", "--artifact-dir", "{file}", "exists but is not a folder"),
     ],
 )
 def test_every_verb_refuses_arguments_a_study_cannot_use(
@@ -559,6 +564,7 @@ def test_every_verb_refuses_arguments_a_study_cannot_use(
         "bench": ["bench", "--datasets", "diabetes", "--out", "b"],
     }[verb]
     argv = list(base)
+    value = value.replace("{file}", str(world.setup.data))
     if flag in argv:
         argv[argv.index(flag) + 1] = value
     else:
