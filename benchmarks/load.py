@@ -345,7 +345,8 @@ def storage_proxy(database_url: str, threads: int = 64) -> Iterator[str]:
         port = probe.getsockname()[1]
     command = [sys.executable, "-m", "tuner", "-q", "storage-proxy", "--storage", database_url]
     command += ["--port", str(port), "--threads", str(threads)]
-    process = subprocess.Popen(command, stderr=subprocess.PIPE, text=True)
+    log = tempfile.TemporaryFile(mode="w+")  # never a pipe that nobody reads
+    process = subprocess.Popen(command, stderr=log, text=True)
     url = f"grpc://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60
@@ -355,7 +356,9 @@ def storage_proxy(database_url: str, threads: int = 64) -> Iterator[str]:
                 break
             except StorageError:
                 if process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError("the storage proxy did not start") from None
+                    log.seek(0)
+                    said = " ".join(log.read().split())[-500:]
+                    raise RuntimeError(f"the storage proxy did not start: {said}") from None
         yield url
     finally:
         process.terminate()
@@ -363,6 +366,7 @@ def storage_proxy(database_url: str, threads: int = 64) -> Iterator[str]:
             process.wait(timeout=30)
         except subprocess.TimeoutExpired:
             process.kill()
+        log.close()
 
 
 def run_proxy_scenario(

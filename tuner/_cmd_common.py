@@ -12,6 +12,7 @@ __all__ = [
     "host_name",
     "non_negative_int",
     "output_path",
+    "port_number",
     "positive_float",
     "positive_int",
     "seed_value",
@@ -129,3 +130,14 @@ def directory_or_none(text: str) -> str:
         if not os.path.isdir(os.path.expanduser(text)):
             raise argparse.ArgumentTypeError(f"{text!r} exists but is not a folder")
     return text
+
+
+def port_number(text: str, minimum: int = 1) -> int:
+    """An argparse type for a TCP port to listen on (``minimum``..65535)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a port number, got {text!r}") from None
+    if not minimum <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"must be between {minimum} and 65535, got {value}")
+    return value

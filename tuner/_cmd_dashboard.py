@@ -20,7 +20,7 @@ import socket
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
-from tuner._cmd_common import directory_or_none, host_name, storage_from
+from tuner._cmd_common import directory_or_none, host_name, port_number, storage_from
 from tuner._defaults import DEFAULT_ARTIFACT_DIR
 
 if TYPE_CHECKING:
@@ -35,13 +35,7 @@ _App = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
 
 def _port(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a port number, got {text!r}") from None
-    if not 0 <= value <= 65535:
-        raise argparse.ArgumentTypeError(f"must be between 0 and 65535, got {value}")
-    return value
+    return port_number(text, minimum=0)  # 0: any free port
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

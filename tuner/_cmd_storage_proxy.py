@@ -11,23 +11,13 @@ from __future__ import annotations
 import argparse
 import logging
 
-from tuner._cmd_common import host_name, positive_int, storage_from
+from tuner._cmd_common import host_name, port_number, positive_int, storage_from
 from tuner._errors import TunerError
 
 _logger = logging.getLogger("causalmix")
 
 LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
 DEFAULT_PORT = 13000
-
-
-def _port(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a port number, got {text!r}") from None
-    if not 1 <= value <= 65535:
-        raise argparse.ArgumentTypeError(f"must be between 1 and 65535, got {value}")
-    return value
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -48,7 +38,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="address to listen on (default: 127.0.0.1)",
     )
     parser.add_argument(
-        "--port", type=_port, default=DEFAULT_PORT, help=f"port (default: {DEFAULT_PORT})"
+        "--port", type=port_number, default=DEFAULT_PORT, help=f"port (default: {DEFAULT_PORT})"
     )
     parser.add_argument(
         "--threads",

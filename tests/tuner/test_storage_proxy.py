@@ -14,10 +14,10 @@ import optuna
 import pytest
 from optuna.trial import TrialState
 
-from benchmarks.load import TinySetup, write_tiny_setup
+from benchmarks.load import TinySetup, storage_proxy, write_tiny_setup
 from storage import StorageError, create_storage
 from storage._proxy import _Leases
-from tests.conftest import REPO_ROOT, TEST_DEVICE
+from tests.conftest import TEST_DEVICE
 from tuner._cli import main
 
 pytestmark = pytest.mark.slow
@@ -39,28 +39,8 @@ def _env() -> dict[str, str]:
 def proxy(tmp_path: Path) -> Iterator[tuple[str, str]]:
     """A storage proxy in front of a fresh SQLite file: (grpc URL, database URL)."""
     database = f"sqlite:///{tmp_path / 'studies.db'}"
-    port = _free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "tuner", "storage-proxy", "--storage", database,
-         "--port", str(port)],
-        cwd=REPO_ROOT, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
-    url = f"grpc://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                create_storage(url, connect_timeout=1).close()  # type: ignore[attr-defined]
-                break
-            except StorageError:
-                assert process.poll() is None, process.communicate()[1]
-                assert time.monotonic() < deadline, "the proxy did not start"
+    with storage_proxy(database) as url:
         yield url, database
-    finally:
-        process.terminate()
-        _, stderr = process.communicate(timeout=30)
-        assert "Traceback" not in stderr, stderr
-        assert "Serving sqlite:///" in stderr and f"grpc://127.0.0.1:{port}" in stderr
 
 
 def _tune_args(setup: TinySetup, url: str, n_trials: int) -> list[str]:
