@@ -58,7 +58,7 @@ from storage._url import DEFAULT_DATABASE, is_proxy_url, mask_url, resolve_stora
 
 if TYPE_CHECKING:
     from storage._proxy import ProxyStorage, check_bindable, make_proxy_server
-    from storage._retrying import RetryingRDBStorage
+    from storage._retrying import RetryingRDBStorage, reconnects_of, retry_while_unavailable
 
 __all__ = [
     "BBCResult",
@@ -98,6 +98,8 @@ __all__ = [
     "RetryingRDBStorage",
     "check_bindable",
     "make_proxy_server",
+    "retry_while_unavailable",
+    "reconnects_of",
     "load_existing_study",
     "load_study_rows",
     "mask_url",
@@ -126,6 +128,8 @@ _LAZY = {
     "check_bindable": "storage._proxy",
     "make_proxy_server": "storage._proxy",
     "RetryingRDBStorage": "storage._retrying",
+    "retry_while_unavailable": "storage._retrying",
+    "reconnects_of": "storage._retrying",
 }
 
 

@@ -33,7 +33,7 @@ from optuna.storages import RDBStorage
 from storage._errors import StorageUnavailableError
 from storage._url import mask_url
 
-__all__ = ["RETRIED_METHODS", "RetryingRDBStorage"]
+__all__ = ["RETRIED_METHODS", "RetryingRDBStorage", "reconnects_of", "retry_while_unavailable"]
 
 _logger = logging.getLogger("causalmix")
 _T = TypeVar("_T")
@@ -94,50 +94,74 @@ class RetryingRDBStorage(RDBStorage):
     def _retry(
         self, name: str, call: Callable[[], _T], on_repeat: Callable[[Exception], _T]
     ) -> _T:
-        from storage._rdb import describe_connection_error, is_connection_error
+        value, recovered = retry_while_unavailable(
+            call, f"call {name}", self.url, self.reconnect_timeout, on_repeat=on_repeat
+        )
+        self.reconnects += recovered
+        return value
 
-        first_failure: float | None = None
-        attempt = 0
-        while True:
-            try:
-                value = call()
-            except Exception as e:
-                if first_failure is not None and not is_connection_error(e):
-                    # A retry that meets the first attempt's committed write.
-                    return on_repeat(e)
-                if not is_connection_error(e) or self.reconnect_timeout <= 0:
-                    raise
-                now = time.monotonic()
-                reason = describe_connection_error(e, self.url)
-                if first_failure is None:
-                    first_failure = now
-                    _logger.warning(
-                        "The storage %s is unavailable during %s: %s Retrying with backoff "
-                        "for up to %g s.",
-                        mask_url(self.url), name, reason, self.reconnect_timeout,
-                    )  # fmt: skip
-                if now - first_failure >= self.reconnect_timeout:
-                    hint = ""
-                    if self.url.startswith("sqlite"):
-                        hint = (
-                            " SQLite lets one process write at a time; for many workers, or "
-                            "workers on several machines, use PostgreSQL."
-                        )
-                    raise StorageUnavailableError(
-                        f"The storage {mask_url(self.url)!r} stayed unavailable for "
-                        f"{self.reconnect_timeout:g} s (CAUSALMIX_RECONNECT_TIMEOUT) during "
-                        f"{name}: {reason}{hint}"
-                    ) from e
-                time.sleep(min(_MAX_DELAY, _FIRST_DELAY * 2**attempt))
-                attempt += 1
-                continue
-            if first_failure is not None:
-                self.reconnects += 1
+
+def retry_while_unavailable(
+    call: Callable[[], _T],
+    what: str,
+    url: str,
+    timeout: float,
+    *,
+    on_repeat: Callable[[Exception], _T] | None = None,
+) -> tuple[_T, bool]:
+    """Run ``call``, retrying with backoff while the database at ``url`` is unreachable or
+    locked (:func:`storage.is_connection_error`), for up to ``timeout`` seconds.
+
+    Logs the first failure and the recovery in one line each. ``on_repeat`` decides what
+    another error means once a retry has happened (the first attempt's write may have landed).
+
+    Returns:
+        ``(value, recovered)``: ``recovered`` is whether it had to retry.
+
+    Raises:
+        StorageUnavailableError: After ``timeout`` seconds (one line naming ``what``).
+    """
+    from storage._rdb import describe_connection_error, is_connection_error
+
+    first_failure: float | None = None
+    attempt = 0
+    while True:
+        try:
+            value = call()
+        except Exception as e:
+            if first_failure is not None and on_repeat is not None and not is_connection_error(e):
+                return on_repeat(e), True  # a retry that meets the first attempt's write
+            if not is_connection_error(e) or timeout <= 0:
+                raise
+            now = time.monotonic()
+            reason = describe_connection_error(e, url)
+            if first_failure is None:
+                first_failure = now
                 _logger.warning(
-                    "The storage is available again after %.1f s (%s retried %d time(s)).",
-                    time.monotonic() - first_failure, name, attempt,
+                    "The storage %s is unavailable while trying to %s: %s Retrying with "
+                    "backoff for up to %g s.",
+                    mask_url(url), what, reason, timeout,
                 )  # fmt: skip
-            return value
+            if now - first_failure >= timeout:
+                hint = ""
+                if url.startswith("sqlite"):
+                    hint = (
+                        " SQLite lets one process write at a time; for many workers, or "
+                        "workers on several machines, use PostgreSQL."
+                    )
+                raise StorageUnavailableError(
+                    f"The storage {mask_url(url)!r} stayed unavailable for {timeout:g} s "
+                    f"(CAUSALMIX_RECONNECT_TIMEOUT) while trying to {what}: {reason}{hint}"
+                ) from e
+            time.sleep(min(_MAX_DELAY, _FIRST_DELAY * 2**attempt))
+            attempt += 1
+            continue
+        if first_failure is not None:
+            _logger.warning(
+                "The storage is available again after %.1f s (%s retried %d time(s)).",
+                time.monotonic() - first_failure, what, attempt,
+            )  # fmt: skip
+        return value, first_failure is not None
 
 
 def _reraise(error: Exception) -> Any:
@@ -208,3 +232,10 @@ def _retried(name: str) -> Callable[..., Any]:
 
 for _name in RETRIED_METHODS:
     setattr(RetryingRDBStorage, _name, _retried(_name))
+
+
+def reconnects_of(study: Any) -> int:
+    """How many lost-connection episodes the storage of ``study`` has ridden out so far."""
+    from storage._optuna_private import rdb_backend, study_storage
+
+    return int(getattr(rdb_backend(study_storage(study)), "reconnects", 0))

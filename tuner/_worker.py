@@ -133,51 +133,15 @@ class _Loop:
         self.consecutive_failures = 0
 
     def retry(self, action: Callable[[], _T], what: str) -> _T:
-        """Run a storage ``action``, retrying while the database is unreachable or locked."""
-        from storage import (
-            StorageUnavailableError,
-            describe_connection_error,
-            is_connection_error,
-            mask_url,
-        )
+        """Run a storage ``action``, retrying while the database is unreachable or locked
+        (the study lock's own connection, or a call the storage gave up on)."""
+        from storage import retry_while_unavailable
 
-        first_failure: float | None = None
-        while True:
-            try:
-                value = action()
-            except Exception as e:
-                if not is_connection_error(e):
-                    raise
-                now = time.monotonic()
-                reason = describe_connection_error(e, self.storage_url)
-                if first_failure is None:
-                    first_failure = now
-                    _logger.warning(
-                        "The storage %s is unavailable while trying to %s: %s Retrying for up "
-                        "to %g s.",
-                        mask_url(self.storage_url), what, reason, self.reconnect_timeout,
-                    )  # fmt: skip
-                if now - first_failure >= self.reconnect_timeout:
-                    hint = ""
-                    if self.storage_url.startswith("sqlite"):
-                        hint = (
-                            " SQLite lets one process write at a time; for many workers, or "
-                            "workers on several machines, use PostgreSQL."
-                        )
-                    raise StorageUnavailableError(
-                        f"The storage {mask_url(self.storage_url)!r} stayed unavailable for "
-                        f"{self.reconnect_timeout:g} s (CAUSALMIX_RECONNECT_TIMEOUT) while "
-                        f"trying to {what}: {reason}{hint}"
-                    ) from None
-                time.sleep(min(1.0, self.reconnect_timeout / 10))
-                continue
-            if first_failure is not None:
-                self.result.reconnects += 1
-                _logger.warning(
-                    "The storage is available again after %.1f s (reconnected).",
-                    time.monotonic() - first_failure,
-                )
-            return value
+        value, recovered = retry_while_unavailable(
+            action, what, self.storage_url, self.reconnect_timeout
+        )
+        self.result.reconnects += recovered
+        return value
 
     def claim(self, deferred: DeferredSignals) -> optuna.Trial | TrialCounts | None:
         """A new (or retried) trial; the counts if the free slots are all running; ``None``
@@ -375,6 +339,9 @@ def run_worker(
         user_errors=user_errors,
         reconnect_timeout=reconnect_timeout,
     )
+    from storage import reconnects_of
+
+    reconnects_before = reconnects_of(study)
     started = time.monotonic()
     waiting_logged = False
     while timeout is None or time.monotonic() - started < timeout:
@@ -405,6 +372,8 @@ def run_worker(
             except Exception as e:
                 if not is_connection_error(e):
                     raise
+    # The outages the storage rode out inside its own calls (objective, heartbeats) too.
+    loop.result.reconnects += reconnects_of(study) - reconnects_before
     return loop.result
 
 

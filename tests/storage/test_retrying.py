@@ -100,8 +100,11 @@ def test_a_commit_lost_with_the_connection_is_retried_and_logged(
     assert len(failures) == 2
     assert study.trials[0].state == TrialState.COMPLETE and study.trials[0].value == 1.0
     # (Reads commit too: the first call of tell to commit is get_trial.)
-    assert "is unavailable during get_trial" in caplog.text
-    assert "available again after" in caplog.text and "retried 2 time(s)" in caplog.text
+    assert "is unavailable while trying to call get_trial" in caplog.text
+    assert (
+        "available again after" in caplog.text
+        and "call get_trial retried 2 time(s)" in caplog.text
+    )
     assert storage.reconnects == 1
 
 

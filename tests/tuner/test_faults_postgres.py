@@ -339,7 +339,7 @@ def test_four_workers_ride_out_two_database_restarts(
             process.kill()
             process.wait()
     assert "Traceback" not in stderr
-    assert "is unavailable during" in stderr, stderr  # the outages were noticed ...
+    assert "is unavailable while trying to" in stderr, stderr  # the outages were noticed ...
     assert "available again after" in stderr, stderr  # ... and ridden out, with a log line
     assert process.returncode == 0, stderr  # every worker finished
     trials = _trials(postgres_url, "outage")
