@@ -12,12 +12,13 @@ from tabfm import weights_sha256
 V1_SHA256 = "afee7d4912c67fcbab8a258be4dcd020cd6fd4a25629e72271e725be00754502"
 
 
-def test_the_shipped_portfolio_records_the_v1_weights_it_was_learned_with() -> None:
+def test_the_shipped_portfolio_records_the_weights_it_was_learned_with() -> None:
+    # Relearned under the shipped (v2) weights: tune does not warn with the defaults.
     portfolio = load_portfolio("default")
-    assert portfolio.weights_sha256 == V1_SHA256
-    assert portfolio.weights_sha256 != weights_sha256()  # v2 has shipped since
+    assert portfolio.weights_sha256 == weights_sha256()
     left_out = portfolio.without("car")
-    assert left_out.configs != portfolio.configs and left_out.weights_sha256 == V1_SHA256
+    assert left_out.weights_sha256 == weights_sha256()
+    assert set(portfolio.fingerprints) == set(portfolio.document["learned_with"]["datasets"])
 
 
 @pytest.mark.parametrize(
