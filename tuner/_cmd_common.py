@@ -110,14 +110,15 @@ def host_name(text: str) -> str:
 
 
 def output_path(text: str) -> str:
-    """An argparse type for a file or folder to write: its parent folder must exist, and a
-    file of that name must not be a folder."""
+    """An argparse type for a file or folder to write: missing folders are created, but a
+    path through an existing file cannot be."""
     if not text.strip():
         raise argparse.ArgumentTypeError(f"expected a path, got {text!r}")
-    path = os.path.abspath(os.path.expanduser(text))
-    parent = os.path.dirname(path)
+    parent = os.path.dirname(os.path.abspath(os.path.expanduser(text)))
+    while not os.path.exists(parent):
+        parent = os.path.dirname(parent)
     if not os.path.isdir(parent):
-        raise argparse.ArgumentTypeError(f"the folder {parent!r} does not exist (for {text!r})")
+        raise argparse.ArgumentTypeError(f"{parent!r} is a file, not a folder (in {text!r})")
     return text
 
 

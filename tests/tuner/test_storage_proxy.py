@@ -86,8 +86,10 @@ def test_tune_workers_and_export_through_the_proxy(
     assert isinstance(cache, DirectoryCache)
     assert cache.path == tmp_path / ".causalmix_cache"
     capsys.readouterr()
-    assert main(["export", "--study", "through", "--storage", url, "--out", "best.yaml"]) == 0
-    assert (tmp_path / "best.yaml").is_file()
+    # (into a folder that export creates, as `make demo` does)
+    out = "runs/best.yaml"
+    assert main(["export", "--study", "through", "--storage", url, "--out", out]) == 0
+    assert (tmp_path / "runs" / "best.yaml").is_file()
 
 
 def test_the_proxy_refuses_bad_arguments_in_one_line(
