@@ -85,7 +85,8 @@ def build_parser() -> argparse.ArgumentParser:
     for module in _plugin_modules():
         module.register(subparsers)
         user_errors += getattr(module, "USER_ERRORS", ())
-    parser.set_defaults(user_errors=tuple(user_errors))
+    # Kept on the parser, not in the parsed arguments: `bench` records its arguments verbatim.
+    parser.user_errors = tuple(user_errors)  # type: ignore[attr-defined]
     return parser
 
 
@@ -167,7 +168,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         except OPERATIONAL_ERRORS as e:
             print(f"causalmix {command}: error: {_error_line(args, e)}", file=sys.stderr)
             return EXIT_OPERATIONAL
-        except tuple(getattr(args, "user_errors", USER_ERRORS)) as e:
+        except getattr(parser, "user_errors", USER_ERRORS) as e:
             print(f"causalmix {command}: error: {_error_line(args, e)}", file=sys.stderr)
             return EXIT_USAGE
         except Exception as e:
