@@ -28,6 +28,7 @@ import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+from optuna.exceptions import DuplicatedStudyError, UpdateFinishedTrialError
 from optuna.storages import RDBStorage
 
 from storage._errors import StorageUnavailableError
@@ -92,7 +93,7 @@ class RetryingRDBStorage(RDBStorage):
         self.reconnects = 0
 
     def _retry(
-        self, name: str, call: Callable[[], _T], on_repeat: Callable[[Exception], _T]
+        self, name: str, call: Callable[[], _T], on_repeat: Callable[[Exception], _T] | None
     ) -> _T:
         value, recovered = retry_while_unavailable(
             call, f"call {name}", self.url, self.reconnect_timeout, on_repeat=on_repeat
@@ -164,65 +165,57 @@ def retry_while_unavailable(
         return value, first_failure is not None
 
 
-def _reraise(error: Exception) -> Any:
+def _finished_as_asked(
+    storage: RetryingRDBStorage, arguments: dict[str, Any], error: Exception
+) -> Any:
+    if isinstance(error, UpdateFinishedTrialError):
+        if RDBStorage.get_trial(storage, arguments["trial_id"]).state == arguments["state"]:
+            return True  # the lost connection had committed it
     raise error
 
 
-def _repeat_of(
-    name: str,
-) -> Callable[[RetryingRDBStorage, dict[str, Any]], Callable[[Exception], Any]]:
-    """What a retry that fails with another error than a lost connection means, for the
-    method ``name``, given its bound arguments."""
-    from optuna.exceptions import DuplicatedStudyError, UpdateFinishedTrialError
+def _param_stored(storage: RetryingRDBStorage, arguments: dict[str, Any], error: Exception) -> Any:
+    if (
+        arguments["param_name"]
+        in RDBStorage.get_trial(storage, arguments["trial_id"]).distributions
+    ):
+        return None  # the lost connection had committed it
+    raise error
 
-    if name == "set_trial_state_values":
 
-        def finished(storage: RetryingRDBStorage, arguments: dict[str, Any]) -> Any:
-            def check(error: Exception) -> Any:
-                if isinstance(error, UpdateFinishedTrialError):
-                    trial = RDBStorage.get_trial(storage, arguments["trial_id"])
-                    if trial.state == arguments["state"]:
-                        return True  # the lost connection had committed it
-                raise error
+def _study_created(
+    storage: RetryingRDBStorage, arguments: dict[str, Any], error: Exception
+) -> Any:
+    study_name = arguments.get("study_name")
+    if isinstance(error, DuplicatedStudyError) and study_name is not None:
+        return RDBStorage.get_study_id_from_name(storage, study_name)
+    raise error
 
-            return check
 
-        return finished
-    if name in ("set_trial_param", "_set_trial_param"):
-
-        def stored(storage: RetryingRDBStorage, arguments: dict[str, Any]) -> Any:
-            def check(error: Exception) -> Any:
-                trial = RDBStorage.get_trial(storage, arguments["trial_id"])
-                if arguments["param_name"] in trial.distributions:
-                    return None  # the lost connection had committed it
-                raise error
-
-            return check
-
-        return stored
-    if name == "create_new_study":
-
-        def created(storage: RetryingRDBStorage, arguments: dict[str, Any]) -> Any:
-            def check(error: Exception) -> Any:
-                study_name = arguments.get("study_name")
-                if isinstance(error, DuplicatedStudyError) and study_name is not None:
-                    return RDBStorage.get_study_id_from_name(storage, study_name)
-                raise error
-
-            return check
-
-        return created
-    return lambda storage, arguments: _reraise
+_ALREADY_DONE: dict[str, Callable[[RetryingRDBStorage, dict[str, Any], Exception], Any]] = {
+    "set_trial_state_values": _finished_as_asked,
+    "set_trial_param": _param_stored,
+    "_set_trial_param": _param_stored,
+    "create_new_study": _study_created,
+}
+"""For the writes that are not upserts: what another error than a lost connection means once a
+retry has happened (the method's bound arguments, the error); the others re-raise it."""
 
 
 def _retried(name: str) -> Callable[..., Any]:
     plain = getattr(RDBStorage, name)
     signature = inspect.signature(plain)
-    repeat = _repeat_of(name)
+    already_done = _ALREADY_DONE.get(name)
 
     def method(self: RetryingRDBStorage, *args: Any, **kwargs: Any) -> Any:
-        arguments = signature.bind(self, *args, **kwargs).arguments
-        return self._retry(name, lambda: plain(self, *args, **kwargs), repeat(self, arguments))
+        on_repeat = None
+        if already_done is not None:
+            # Bound only when a retry meets an error, not on every call.
+            def on_repeat(error: Exception) -> Any:
+                arguments = signature.bind(self, *args, **kwargs).arguments
+                return already_done(self, arguments, error)
+
+        return self._retry(name, lambda: plain(self, *args, **kwargs), on_repeat)
 
     method.__name__ = name
     method.__qualname__ = f"RetryingRDBStorage.{name}"
