@@ -6,6 +6,7 @@ import argparse
 import os
 
 __all__ = [
+    "LOCAL_HOSTS",
     "add_storage_arguments",
     "column_name",
     "directory_or_none",
@@ -20,6 +21,9 @@ __all__ = [
     "study_name",
 ]
 
+LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
+"""Addresses that only this machine reaches (the dashboard and the storage proxy default to
+the first, and warn when bound elsewhere)."""
 MAX_STUDY_NAME = 512
 """Optuna's column for study names holds 512 characters."""
 MAX_SEED = 2**32 - 1

@@ -20,7 +20,7 @@ import socket
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
-from tuner._cmd_common import directory_or_none, host_name, port_number, storage_from
+from tuner._cmd_common import LOCAL_HOSTS, directory_or_none, host_name, port_number, storage_from
 from tuner._defaults import DEFAULT_ARTIFACT_DIR
 
 if TYPE_CHECKING:
@@ -28,7 +28,6 @@ if TYPE_CHECKING:
 
 _logger = logging.getLogger("causalmix")
 
-LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
 _READ_METHODS = ("GET", "HEAD", "OPTIONS")
 
 _App = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]

@@ -11,12 +11,11 @@ from __future__ import annotations
 import argparse
 import logging
 
-from tuner._cmd_common import host_name, port_number, positive_int, storage_from
+from tuner._cmd_common import LOCAL_HOSTS, host_name, port_number, positive_int, storage_from
 from tuner._errors import TunerError
 
 _logger = logging.getLogger("causalmix")
 
-LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
 DEFAULT_PORT = 13000
 
 

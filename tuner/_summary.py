@@ -55,7 +55,7 @@ def summarize(study: optuna.Study, masked_url: str, artifact_dir: str | None) ->
     if best.params:
         shown = ", ".join(f"{k}={_fmt(v)}" for k, v in sorted(best.params.items()))
         lines.append(f"Best parameters: {shown}")
-    from storage import StorageError, select_study_trial
+    from storage import StorageError, is_proxy_url, select_study_trial
 
     try:
         _, selection = select_study_trial(study)  # confirmation trials included
@@ -72,7 +72,7 @@ def summarize(study: optuna.Study, masked_url: str, artifact_dir: str | None) ->
     lines.append(f"  causalmix export --study {study.study_name} {storage_flag} --out best.yaml")
     # The dashboard reads the database itself, not the storage proxy.
     dashboard_flag = (
-        "--storage DATABASE_URL_OF_THE_PROXY" if masked_url.startswith("grpc://") else storage_flag
+        "--storage DATABASE_URL_OF_THE_PROXY" if is_proxy_url(masked_url) else storage_flag
     )
     dashboard = f"  causalmix dashboard {dashboard_flag}"
     if artifact_dir:

@@ -59,11 +59,22 @@ def _lost() -> exc.OperationalError:
     )
 
 
+def _sqlite(tmp_path: Path, reconnect_timeout: float) -> RDBStorage:
+    return create_storage(
+        f"sqlite:///{tmp_path / 's.db'}",
+        heartbeat_interval=None,
+        reconnect_timeout=reconnect_timeout,
+    )
+
+
+def _running_trial(tmp_path: Path, reconnect_timeout: float) -> tuple[optuna.Study, optuna.Trial]:
+    study = optuna.create_study(storage=_sqlite(tmp_path, reconnect_timeout))
+    return study, study.ask()
+
+
 @pytest.fixture
 def storage(tmp_path: Path) -> Iterator[RDBStorage]:
-    storage = create_storage(
-        f"sqlite:///{tmp_path / 's.db'}", heartbeat_interval=None, reconnect_timeout=5
-    )
+    storage = _sqlite(tmp_path, 5)
     yield storage
     storage.engine.dispose()
 
@@ -127,11 +138,7 @@ def test_a_write_committed_before_the_connection_was_lost_is_not_done_twice(
 def test_a_database_gone_for_longer_than_the_timeout_is_one_line(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    storage = create_storage(
-        f"sqlite:///{tmp_path / 's.db'}", heartbeat_interval=None, reconnect_timeout=0.3
-    )
-    study = optuna.create_study(storage=storage)
-    trial = study.ask()
+    study, trial = _running_trial(tmp_path, 0.3)
     _fail_commits(monkeypatch, 10**6)
     with pytest.raises(StorageUnavailableError, match=r"stayed unavailable for 0.3 s") as info:
         study.tell(trial, 1.0)
@@ -142,11 +149,7 @@ def test_a_database_gone_for_longer_than_the_timeout_is_one_line(
 def test_without_a_reconnect_timeout_the_first_failure_is_raised(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    storage = create_storage(
-        f"sqlite:///{tmp_path / 's.db'}", heartbeat_interval=None, reconnect_timeout=0
-    )
-    study = optuna.create_study(storage=storage)
-    trial = study.ask()
+    study, trial = _running_trial(tmp_path, 0)
     failures = _fail_commits(monkeypatch, 1)
     with pytest.raises(optuna.exceptions.StorageInternalError, match="during the commit"):
         study.tell(trial, 1.0)
