@@ -336,8 +336,8 @@ def greedy_portfolio(
             out.append(float(np.mean(ranks[d][np.asarray(rows)[picked], np.arange(folds[d])])))
         return np.array(out)
 
-    chosen: list[str] = []
     members = list(dict.fromkeys(start))
+    first_added = len(members)
     current = value(members) if members else None
     for _ in range(size):
         options = [name for name in names if name not in members]
@@ -353,7 +353,6 @@ def greedy_portfolio(
             noise = float(gain.std(ddof=1) / np.sqrt(gain.size)) if gain.size > 1 else 0.0
             if not gain.mean() > noise_z * noise:
                 break
-        chosen.append(options[best])
         members.append(options[best])
         current = values[best]
-    return chosen
+    return members[first_added:]
