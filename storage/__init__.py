@@ -14,6 +14,7 @@ from storage._bbc import (
     stratified_bootstrap_counts,
 )
 from storage._cache import RDBCache
+from storage._connection import describe_connection_error, is_connection_error
 from storage._errors import StorageError, StorageUnavailableError
 from storage._export import (
     CONFIG_SUFFIXES,
@@ -39,8 +40,6 @@ from storage._predictions import (
 )
 from storage._rdb import (
     create_storage,
-    describe_connection_error,
-    is_connection_error,
     load_existing_study,
     storage_url_of,
     study_exists,

@@ -18,6 +18,7 @@ import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from storage._connection import is_connection_error, is_sqlite_transient
 from storage._errors import StorageError, StorageUnavailableError
 from storage._url import mask_url, parse_url, scrub
 
@@ -31,8 +32,6 @@ if TYPE_CHECKING:
 __all__ = [
     "connection_options",
     "create_storage",
-    "describe_connection_error",
-    "is_connection_error",
     "load_existing_study",
     "prepare_sqlite",
     "storage_url_of",
@@ -90,7 +89,7 @@ def prepare_sqlite(
             # is locked" at once, without its busy handler, when two processes switch a fresh
             # file together (waiting could deadlock). The other process finishes in
             # milliseconds, so wait a little and try again, up to the busy timeout.
-            if not _is_sqlite_transient(e) or time.monotonic() > deadline:
+            if not is_sqlite_transient(e) or time.monotonic() > deadline:
                 raise StorageError(
                     f"Cannot open the SQLite storage {mask_url(url)!r}: {e}."
                 ) from e
@@ -279,29 +278,6 @@ def load_existing_study(
     return optuna.load_study(study_name=name, storage=storage, sampler=sampler)
 
 
-_SQLITE_TRANSIENT = ("database is locked", "database table is locked", "database is busy")
-
-
-def _is_sqlite_transient(error: BaseException) -> bool:
-    """Whether a ``sqlite3`` error is another connection's lock, which passes."""
-    return isinstance(error, sqlite3.Error) and any(
-        text in str(error).lower() for text in _SQLITE_TRANSIENT
-    )
-
-
-def _chain(error: BaseException) -> list[BaseException]:
-    """``error`` and the exceptions it was raised from or during, outermost first."""
-    seen: list[BaseException] = []
-    pending: list[BaseException | None] = [error]
-    while pending and len(seen) < 20:
-        current = pending.pop(0)
-        if current is None or any(current is s for s in seen):
-            continue
-        seen.append(current)
-        pending += [current.__cause__, current.__context__, getattr(current, "orig", None)]
-    return seen
-
-
 _CREATION_ATTEMPTS = 5
 
 
@@ -313,68 +289,3 @@ def _is_concurrent_creation(error: BaseException) -> bool:
         return False
     text = str(getattr(error, "orig", None) or error).lower()
     return "already exists" in text or "duplicate key value" in text
-
-
-def is_connection_error(error: BaseException) -> bool:
-    """Whether ``error`` means the database is (for now) unreachable or busy, not a bug.
-
-    True for a lost or refused PostgreSQL connection and for a locked SQLite file, also when
-    wrapped by Optuna (``StorageInternalError``) or by this package (``StorageError``). Such an
-    operation is worth retrying once the database is back. False for
-    :class:`StorageUnavailableError`: whoever raised it has retried already.
-    """
-    try:
-        from sqlalchemy import exc
-    except ImportError:  # pragma: no cover - SQLAlchemy is a dependency
-        return False
-    if isinstance(error, StorageUnavailableError):
-        return False  # retried for the reconnect timeout already: retrying again would double it
-    for item in _chain(error):
-        if isinstance(item, exc.DBAPIError) and item.connection_invalidated:
-            return True
-        if isinstance(item, (exc.InterfaceError, exc.DisconnectionError)):
-            return True
-        if isinstance(item, exc.PendingRollbackError):
-            # A session whose connection died mid-transaction: the next session reconnects.
-            return True
-        if isinstance(item, exc.OperationalError):
-            orig = item.orig
-            if isinstance(orig, sqlite3.Error):
-                return _is_sqlite_transient(orig)
-            return True
-        if isinstance(item, sqlite3.OperationalError):
-            return _is_sqlite_transient(item)
-        if _is_grpc_unavailable(item):
-            return True
-        if type(item).__module__.startswith(("psycopg", "psycopg2")) and type(item).__name__ in (
-            "OperationalError",
-            "InterfaceError",
-        ):
-            return True
-    return False
-
-
-def _is_grpc_unavailable(error: BaseException) -> bool:
-    """A storage proxy that does not answer (restarting, or the network)."""
-    if not type(error).__module__.startswith("grpc"):
-        return False
-    code = getattr(error, "code", None)
-    try:
-        name = getattr(code(), "name", "") if callable(code) else ""
-    except Exception:  # noqa: BLE001 - not an RPC error after all
-        return False
-    return name in ("UNAVAILABLE", "DEADLINE_EXCEEDED")
-
-
-def describe_connection_error(error: BaseException, url: str) -> str:
-    """The driver's one-line reason for a connection error, without the password of ``url``."""
-    reason = None
-    for item in _chain(error):
-        orig = getattr(item, "orig", None)
-        if orig is not None:
-            reason = str(orig)
-            break
-    if reason is None:
-        innermost = _chain(error)[-1]
-        reason = str(innermost) or type(innermost).__name__
-    return scrub(reason, url)

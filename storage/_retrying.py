@@ -31,6 +31,7 @@ from typing import Any, TypeVar
 from optuna.exceptions import DuplicatedStudyError, UpdateFinishedTrialError
 from optuna.storages import RDBStorage
 
+from storage._connection import describe_connection_error, is_connection_error
 from storage._errors import StorageUnavailableError
 from storage._url import mask_url
 
@@ -122,8 +123,6 @@ def retry_while_unavailable(
     Raises:
         StorageUnavailableError: After ``timeout`` seconds (one line naming ``what``).
     """
-    from storage._rdb import describe_connection_error, is_connection_error
-
     first_failure: float | None = None
     attempt = 0
     while True:
