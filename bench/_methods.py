@@ -128,14 +128,14 @@ class MethodOutput:
 
 
 def _zero_shot(context: MethodContext, data: FoldData) -> MethodOutput:
-    from tabfm import FinetuneConfig, roc_auc
+    from tabfm import FinetuneConfig, make_classifier, roc_auc
     from tuner._pipeline import split_early_stopping
 
     backend = context.backend
     # The prediction context of every fine-tuned method: the classifier tabfm.finetune returns
     # predicts with make_classifier's ensemble (its defaults), so a run that kept the
     # pre-trained weights predicts exactly these probabilities and scores exactly 0.
-    classifier = backend.make_classifier().fit(data.X_train, data.y_train)
+    classifier = make_classifier(backend).fit(data.X_train, data.y_train)
     proba = classifier.predict_proba(data.X_test)
     X_fit, y_fit, X_valid, y_valid = split_early_stopping(
         data.X_train, data.y_train, context.valid_fraction, data.seed
@@ -144,7 +144,7 @@ def _zero_shot(context: MethodContext, data: FoldData) -> MethodOutput:
     # context rows, seed and ensemble size, so that the validation scores of all methods
     # are comparable.
     estimators = context.fixed_config.get("eval_estimators", FinetuneConfig().eval_estimators)
-    on_fit = backend.make_classifier(n_estimators=estimators, random_state=data.seed)
+    on_fit = make_classifier(backend, n_estimators=estimators, random_state=data.seed)
     on_fit.fit(X_fit, y_fit)
     valid = float(roc_auc(y_valid, on_fit.predict_proba(X_valid), on_fit.classes_))
     return MethodOutput(proba, np.asarray(classifier.classes_), valid, {"n_synthetic": 0})

@@ -65,14 +65,14 @@ def run_fold(
     """All arms on one fold."""
     from sklearn.model_selection import train_test_split
 
-    from tabfm import finetune, roc_auc
+    from tabfm import finetune, make_classifier, roc_auc
 
     results: dict[str, ArmResult] = {}
     # Fine-tuning randomness follows the fold; every arm predicts with the same ensemble
     # permutations (random_state 0, the default of both classifiers), so the comparison is
     # paired and ensemble noise does not pass for a fine-tuning effect.
     config = dataclasses.replace(config, seed=seed)
-    zero_shot = backend.make_classifier(random_state=0).fit(X_train, y_train)
+    zero_shot = make_classifier(backend, random_state=0).fit(X_train, y_train)
     results["zero-shot"] = ArmResult(
         roc_auc(y_test, zero_shot.predict_proba(X_test), zero_shot.classes_)
     )

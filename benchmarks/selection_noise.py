@@ -56,7 +56,7 @@ def oof_predictions(name: str, X: Any, y: Any, seed: int = 0) -> dict[str, Any]:
     """Every arm's OOF probabilities on one dataset, with labels and fold ids."""
     from sklearn.model_selection import train_test_split
 
-    from tabfm import FinetuneConfig, finetune, get_backend
+    from tabfm import FinetuneConfig, finetune, get_backend, make_classifier
 
     backend = get_backend("tabfm", device="cpu")
     n = len(y)
@@ -72,7 +72,7 @@ def oof_predictions(name: str, X: Any, y: Any, seed: int = 0) -> dict[str, Any]:
             y.iloc[train].reset_index(drop=True),
         )
         X_test = X.iloc[test].reset_index(drop=True)
-        zero_shot = backend.make_classifier().fit(X_train, y_train)
+        zero_shot = make_classifier(backend).fit(X_train, y_train)
         oof["zero-shot"][test] = zero_shot.predict_proba(X_test)
         for arm, (learning_rate, seed_offset) in ARMS.items():
             run_seed = seed + number + 1000 * seed_offset

@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from tabfm._errors import TabFMError
     from tabfm._finetune import finetune, sample_episode
     from tabfm._finetune_config import FinetuneConfig
-    from tabfm._finetuned import FineTunedClassifier
+    from tabfm._finetuned import FineTunedClassifier, make_classifier
     from tabfm._metrics import delong_z, normalized_roc_auc, roc_auc
     from tabfm._model import TabFMModel
     from tabfm._preprocess import TablePreprocessor
@@ -44,6 +44,7 @@ __all__ = [
     "get_backend",
     "load_checkpoint",
     "load_model",
+    "make_classifier",
     "delong_z",
     "normalized_roc_auc",
     "pretrain",
@@ -66,7 +67,7 @@ __getattr__, _, _ = lazy_loader.attach(
         "_errors": ["TabFMError"],
         "_finetune": ["finetune", "sample_episode"],
         "_finetune_config": ["FinetuneConfig"],
-        "_finetuned": ["FineTunedClassifier"],
+        "_finetuned": ["FineTunedClassifier", "make_classifier"],
         "_metrics": ["delong_z", "normalized_roc_auc", "roc_auc"],
         "_model": ["TabFMModel"],
         "_preprocess": ["TablePreprocessor"],

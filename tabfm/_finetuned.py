@@ -20,6 +20,20 @@ SAVED_CONTEXT = "context.safetensors"
 BACKEND_DIR = "backend"
 
 
+def make_classifier(backend: BaseBackend, n_estimators: int = 4, random_state: int = 0) -> Any:
+    """An unfitted scikit-learn classifier predicting zero-shot with ``backend``'s weights.
+
+    The backend's own classifier where it has one (:meth:`BaseBackend.native_classifier`, e.g.
+    :class:`tabfm.TabFMClassifier`), otherwise :class:`FineTunedClassifier`: the classifier
+    fine-tuning returns (same preprocessing, same ensemble), so that a zero-shot score and a
+    fine-tuned score differ only by the weights.
+    """
+    native = backend.native_classifier(n_estimators=n_estimators, random_state=random_state)
+    if native is not None:
+        return native
+    return FineTunedClassifier(backend, n_estimators=n_estimators, random_state=random_state)
+
+
 class FineTunedClassifier(TableClassifierMixin, ClassifierMixin, BaseEstimator):
     """In-context classification with fine-tuned weights (scikit-learn contract).
 

@@ -14,7 +14,9 @@ import re
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
+import grimp
 import pytest
 
 from tests.conftest import REPO_ROOT
@@ -62,3 +64,56 @@ def test_benchmark_scripts_use_public_names_only() -> None:
         for match in private.finditer(path.read_text())
     ]
     assert offenders == []
+
+
+def _cycles(graph: Any, package: str) -> list[list[str]]:
+    """The strongly connected groups (more than one module) of ``package``'s import graph."""
+    modules = {m for m in graph.modules if m == package or m.startswith(package + ".")}
+    edges = {m: sorted(graph.find_modules_directly_imported_by(m) & modules) for m in modules}
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    groups: list[list[str]] = []
+
+    def visit(module: str) -> None:  # Tarjan's algorithm; the packages are a few dozen deep
+        index[module] = low[module] = len(index)
+        stack.append(module)
+        for other in edges[module]:
+            if other not in index:
+                visit(other)
+                low[module] = min(low[module], low[other])
+            elif other in stack:
+                low[module] = min(low[module], index[other])
+        if low[module] == index[module]:
+            group = []
+            while True:
+                other = stack.pop()
+                group.append(other)
+                if other == module:
+                    break
+            if len(group) > 1:
+                groups.append(sorted(group))
+
+    for module in sorted(modules):
+        if module not in index:
+            visit(module)
+    return groups
+
+
+@pytest.mark.parametrize("package", PACKAGES)
+def test_no_import_circle_inside_a_package(package: str) -> None:
+    # Every import counts: the ones inside functions and under TYPE_CHECKING too, since a
+    # circle hidden in a function still ties the modules together.
+    graph = grimp.build_graph(package, cache_dir=None)
+    assert _cycles(graph, package) == []
+
+
+def test_the_circle_finder_finds_a_circle() -> None:
+    class Graph:
+        modules = {"p", "p.a", "p.b", "p.c"}
+
+        @staticmethod
+        def find_modules_directly_imported_by(module: str) -> set[str]:
+            return {"p.a": {"p.b"}, "p.b": {"p.a", "p.c"}}.get(module, set())
+
+    assert _cycles(Graph(), "p") == [["p.a", "p.b"]]

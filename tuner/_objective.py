@@ -102,14 +102,14 @@ class ZeroShot:
 
 def zero_shot_scores(backend: BaseBackend, folds: list[Fold]) -> ZeroShot:
     """Evaluate the pre-trained model on each fold (context = the fold's training rows)."""
-    from tabfm import roc_auc
+    from tabfm import make_classifier, roc_auc
 
     scores = []
     probas = {}
     classes = np.asarray([])
     labels = np.full(sum(len(f.test_index) for f in folds), -1, dtype=np.int64)
     for number, fold in enumerate(folds):
-        classifier = backend.make_classifier().fit(fold.X_train, fold.y_train)
+        classifier = make_classifier(backend).fit(fold.X_train, fold.y_train)
         proba = classifier.predict_proba(fold.X_test)
         classes = np.asarray(classifier.classes_)
         scores.append(float(roc_auc(fold.y_test, proba, classes)))

@@ -30,8 +30,6 @@ if TYPE_CHECKING:
     import pandas as pd
     import torch
 
-    from tabfm._finetuned import FineTunedClassifier
-
 
 class Preprocessor(Protocol):
     """What a backend's preprocessor does: learn a schema on real rows, encode any rows."""
@@ -73,9 +71,14 @@ class BaseBackend(abc.ABC):
     def save(self, directory: str | Path) -> None:
         """Write the current weights so that :meth:`load` of ``directory`` restores them."""
 
-    @abc.abstractmethod
-    def make_classifier(self, n_estimators: int = 4, random_state: int = 0) -> Any:
-        """An unfitted scikit-learn classifier predicting zero-shot with the current weights."""
+    def native_classifier(self, n_estimators: int = 4, random_state: int = 0) -> Any | None:
+        """The model's own unfitted scikit-learn classifier with the current weights, or
+        ``None`` (the default) for the generic :class:`tabfm.FineTunedClassifier`.
+
+        Use :func:`tabfm.make_classifier`, which falls back to the generic one: a backend never
+        builds that itself, so that this module never imports the classifier that imports it.
+        """
+        return None
 
     def make_preprocessor(self) -> Preprocessor:
         """A fresh preprocessor turning DataFrames into the model's numeric inputs."""
@@ -256,19 +259,6 @@ class ExternalBackend(BaseBackend):
     ) -> tuple[np.ndarray, np.ndarray]:
         """``(classes, proba)``: the upstream classifier's classes and ``(Rq, len(classes))``
         probabilities, fitted on the given context."""
-
-    def make_classifier(self, n_estimators: int = 4, random_state: int = 0) -> Any:
-        """An unfitted classifier predicting zero-shot with the current weights.
-
-        It is the classifier fine-tuning returns (same preprocessing, same ensemble), so a
-        zero-shot score and a fine-tuned score differ only by the weights.
-        """
-        return self._classifier(n_estimators, random_state)
-
-    def _classifier(self, n_estimators: int, random_state: int) -> FineTunedClassifier:
-        from tabfm._finetuned import FineTunedClassifier
-
-        return FineTunedClassifier(self, n_estimators=n_estimators, random_state=random_state)
 
     def check_n_classes(self, n_classes: int) -> None:
         """Raise :class:`TabFMError` if the model's head cannot predict ``n_classes``."""

@@ -43,7 +43,7 @@ class TabFMBackend(BaseBackend):
 
         save_weights(self.model, directory)
 
-    def make_classifier(self, n_estimators: int = 4, random_state: int = 0) -> TabFMClassifier:
+    def native_classifier(self, n_estimators: int = 4, random_state: int = 0) -> TabFMClassifier:
         from tabfm._classifier import TabFMClassifier
 
         return TabFMClassifier(

@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from tabfm import BACKENDS, BaseBackend, TabFMError, get_backend
+from tabfm import BACKENDS, BaseBackend, TabFMError, get_backend, make_classifier
 from tabfm.backends._base import ExternalBackend, find_checkpoint, require_package
 
 
@@ -126,7 +126,7 @@ def test_load_predict_and_train_never_touch_the_network(
     backend = get_backend(name, weights=checkpoint, device="cpu")
     rng = np.random.default_rng(0)
     X, y = rng.normal(size=(60, 4)), np.arange(60) % 2
-    proba = backend.make_classifier(n_estimators=2).fit(X[:40], y[:40]).predict_proba(X[40:])
+    proba = make_classifier(backend, n_estimators=2).fit(X[:40], y[:40]).predict_proba(X[40:])
     assert proba.shape == (20, 2)
     backend.train(True)
     logits = backend.forward_episode(

@@ -16,7 +16,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tabfm import FinetuneConfig, FineTunedClassifier, TabFMError, finetune, get_backend
+from tabfm import (
+    FinetuneConfig,
+    FineTunedClassifier,
+    TabFMError,
+    finetune,
+    get_backend,
+    make_classifier,
+)
 from tests.conftest import require_mitra
 
 # AutoGluon's Tab2D calls deprecated einx functions; the warnings are AutoGluon's, not ours.
@@ -212,7 +219,7 @@ def test_zero_shot_equals_mitra_classifier_on_a_numeric_table(
     X = X.select_dtypes("number").fillna(0.0)
     backend = get_backend("mitra", weights=checkpoint, device="cpu")
     # One member sees the columns as they are, as Mitra does without its reflections.
-    ours = backend.make_classifier(n_estimators=1, random_state=3).fit(X[:120], y[:120])
+    ours = make_classifier(backend, n_estimators=1, random_state=3).fit(X[:120], y[:120])
     proba = ours.predict_proba(X[120:])
     assert proba[:, 1].std() > 1e-3  # the random model does look at the rows
     classes, codes = np.unique(y, return_inverse=True)
@@ -225,7 +232,7 @@ def test_zero_shot_equals_mitra_classifier_on_a_numeric_table(
         proba, upstream.predict_proba(X[120:].to_numpy(np.float32)), atol=1e-5
     )
     # More members add random reflections: different, still probabilities.
-    four = backend.make_classifier(n_estimators=4, random_state=3).fit(X[:120], y[:120])
+    four = make_classifier(backend, n_estimators=4, random_state=3).fit(X[:120], y[:120])
     proba_four = four.predict_proba(X[120:])
     assert np.allclose(proba_four.sum(axis=1), 1.0) and not np.allclose(proba_four, proba)
 

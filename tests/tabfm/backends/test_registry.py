@@ -6,7 +6,15 @@ import pytest
 import torch
 
 import tabfm
-from tabfm import BACKENDS, BaseBackend, TabFMBackend, TabFMClassifier, TabFMError, get_backend
+from tabfm import (
+    BACKENDS,
+    BaseBackend,
+    TabFMBackend,
+    TabFMClassifier,
+    TabFMError,
+    get_backend,
+    make_classifier,
+)
 
 
 def test_registry_loads_the_builtin_backend_on_cpu() -> None:
@@ -28,7 +36,7 @@ def test_zero_shot_classifier_and_episode_forward_agree(
 ) -> None:
     backend = get_backend("tabfm", device="cpu")
     X, y = toy_table
-    classifier = backend.make_classifier(n_estimators=1)
+    classifier = make_classifier(backend, n_estimators=1)
     assert isinstance(classifier, TabFMClassifier)
     proba = classifier.fit(X[:200], y[:200]).predict_proba(X[200:])
     preprocessor = backend.make_preprocessor()

@@ -9,7 +9,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tabfm import FinetuneConfig, FineTunedClassifier, TabFMError, finetune, get_backend
+from tabfm import (
+    FinetuneConfig,
+    FineTunedClassifier,
+    TabFMError,
+    finetune,
+    get_backend,
+    make_classifier,
+)
 from tabfm.backends._tabicl import DEFAULT_CHECKPOINT, TabICLPreprocessor, normalize_episode
 
 pytest.importorskip("tabicl", reason="the TabICL backend needs: pip install '.[tabicl]'")
@@ -179,7 +186,7 @@ def test_zero_shot_equals_tabicl_classifier_on_the_same_table(
 
     X, y = credit_sample(datasets_dir, n_rows=160)
     backend = get_backend("tabicl", weights=checkpoint, device="cpu")
-    ours = backend.make_classifier(n_estimators=4, random_state=3).fit(X[:120], y[:120])
+    ours = make_classifier(backend, n_estimators=4, random_state=3).fit(X[:120], y[:120])
     upstream = TabICLClassifier(
         model_path=checkpoint,
         allow_auto_download=False,

@@ -17,6 +17,7 @@ from tabfm import (
     TablePreprocessor,
     finetune,
     get_backend,
+    make_classifier,
 )
 from tabfm.backends._tabpfn import DEFAULT_CHECKPOINT
 
@@ -137,7 +138,7 @@ def test_zero_shot_equals_tabpfn_classifier_on_a_numeric_table(
     X, y = credit_sample(datasets_dir, n_rows=160)
     X = X.select_dtypes("number")
     backend = get_backend("tabpfn", weights=checkpoint, device="cpu")
-    ours = backend.make_classifier(n_estimators=4, random_state=3).fit(X[:120], y[:120])
+    ours = make_classifier(backend, n_estimators=4, random_state=3).fit(X[:120], y[:120])
     proba = ours.predict_proba(X[120:])
     assert proba[:, 1].std() > 1e-3  # the random model does look at the rows
     upstream = TabPFNClassifier(
