@@ -7,6 +7,7 @@ This module imports DoWhy at import time; import it lazily.
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 from collections.abc import Iterator
 from importlib.metadata import PackageNotFoundError, version
@@ -150,7 +151,10 @@ def _frame_digest(frame: pd.DataFrame) -> str:
     return digest.hexdigest()
 
 
+@functools.cache
 def _version(package: str) -> str:
+    # Read once per process: importlib.metadata parses the package's METADATA on every call
+    # (3 ms per cached mechanism, more than reading the mechanism back).
     try:
         return version(package)
     except PackageNotFoundError:  # pragma: no cover - installed from a source tree
