@@ -57,7 +57,8 @@ $(PANDAS2_VENV)/.installed: pyproject.toml $(PANDAS2_CONSTRAINTS)
 test-pandas2: $(PANDAS2_VENV)/.installed
 	CAUSALMIX_REQUIRE_CTGAN=1 CAUSALMIX_REQUIRE_MITRA=1 $(PANDAS2_VENV)/bin/python -m pytest \
 		-p no:cacheprovider tests/causalmix tests/bench/test_bench.py \
-		tests/tabfm/backends/test_mitra.py tests/tuner/test_backends_e2e.py
+		tests/tabfm/backends/test_mitra.py tests/tabfm/backends/test_contract.py \
+		tests/tuner/test_backends_e2e.py
 
 # Moving the pins is its own commit: `make lock` resolves pyproject.toml's ranges afresh in two
 # scratch venvs (the dev set, and the pandas-2 set of `make test-pandas2`) and rewrites both

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -11,7 +10,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from tabfm import BACKENDS, BaseBackend, TabFMError, get_backend, make_classifier
+from tabfm import BACKENDS, BaseBackend, TabFMError
 from tabfm.backends._base import ExternalBackend, find_checkpoint, require_package
 
 
@@ -103,71 +102,3 @@ def test_the_upstream_classifier_gets_the_context_rows_in_the_callers_order() ->
     subsamples = backend.contexts[1::2]
     assert all(len(rows) == 20 and np.all(np.diff(rows) > 0) for rows in subsamples)
     assert len({tuple(rows) for rows in subsamples}) > 1  # the subsample still follows the seed
-
-
-def _no_network(*args: Any, **kwargs: Any) -> None:
-    raise AssertionError(f"network access attempted: {args[1:]!r}")
-
-
-@pytest.mark.parametrize("name", ["tabicl", "tabpfn"])
-def test_load_predict_and_train_never_touch_the_network(
-    name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    import torch
-
-    pytest.importorskip(name, reason=f"the {name} backend needs: pip install '.[{name}]'")
-    if name == "tabicl":
-        from tests.tabfm.backends.test_tabicl import DEFAULT_CHECKPOINT, write_tiny_checkpoint
-    else:
-        from tests.tabfm.backends.test_tabpfn import DEFAULT_CHECKPOINT, write_tiny_checkpoint
-    checkpoint = write_tiny_checkpoint(tmp_path / DEFAULT_CHECKPOINT)
-    monkeypatch.setattr(socket.socket, "connect", _no_network)
-    monkeypatch.setattr(socket.socket, "connect_ex", _no_network)
-    backend = get_backend(name, weights=checkpoint, device="cpu")
-    rng = np.random.default_rng(0)
-    X, y = rng.normal(size=(60, 4)), np.arange(60) % 2
-    proba = make_classifier(backend, n_estimators=2).fit(X[:40], y[:40]).predict_proba(X[40:])
-    assert proba.shape == (20, 2)
-    backend.train(True)
-    logits = backend.forward_episode(
-        torch.randn(30, 4), torch.arange(30) % 2, torch.randn(6, 4), 2
-    )
-    assert logits.shape == (6, 2)
-
-
-@pytest.mark.gpu
-@pytest.mark.parametrize("name", ["tabicl", "tabpfn"])
-def test_finetune_on_cuda_with_bf16(name: str, tmp_path: Path, datasets_dir: Path) -> None:
-    import math
-
-    import torch
-
-    from tabfm import FinetuneConfig, finetune
-
-    pytest.importorskip(name, reason=f"the {name} backend needs: pip install '.[{name}]'")
-    if not torch.cuda.is_available():
-        pytest.skip("needs a CUDA GPU")
-    if name == "tabicl":
-        from tests.tabfm.backends.test_tabicl import (
-            DEFAULT_CHECKPOINT,
-            credit_sample,
-            write_tiny_checkpoint,
-        )
-    else:
-        from tests.tabfm.backends.test_tabpfn import (
-            DEFAULT_CHECKPOINT,
-            credit_sample,
-            write_tiny_checkpoint,
-        )
-    X, y = credit_sample(datasets_dir)
-    backend = get_backend(name, weights=write_tiny_checkpoint(tmp_path / DEFAULT_CHECKPOINT))
-    assert backend.device.type == "cuda"  # "auto" picks the GPU
-    config = FinetuneConfig(
-        epochs=1, steps_per_epoch=2, episodes_per_step=1, context_size=96, device="cuda"
-    )
-    classifier, history = finetune(
-        backend, (X[:160], y[:160]), None, (X[160:], y[160:]), config
-    )  # the engine runs the episodes under bf16 autocast on CUDA
-    assert math.isfinite(history[-1]["train_loss"]) and history[-1]["peak_memory_mb"] > 0
-    proba = classifier.predict_proba(X[160:])
-    assert proba.shape == (80, 2) and np.isfinite(proba).all()

@@ -3,23 +3,19 @@
 from __future__ import annotations
 
 import dataclasses
-import math
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import pytest
 
 from tabfm import (
-    FinetuneConfig,
-    FineTunedClassifier,
     TabFMError,
     TablePreprocessor,
-    finetune,
     get_backend,
     make_classifier,
 )
 from tabfm.backends._tabpfn import DEFAULT_CHECKPOINT
+from tests.tabfm.backends.test_contract import credit_sample
 
 pytest.importorskip("tabpfn", reason="the TabPFN backend needs: pip install '.[tabpfn]'")
 
@@ -54,25 +50,14 @@ def write_tiny_checkpoint(path: Path, seed: int = 0) -> Path:
     return path
 
 
-def credit_sample(datasets_dir: Path, n_rows: int = 240) -> tuple[pd.DataFrame, pd.Series]:
-    """A stratified sample of the shipped credit-approval table (strings, missing values)."""
-    from causalmix import load_dataset
-
-    X, y = load_dataset(datasets_dir / "credit-approval.csv")
-    rng = np.random.default_rng(0)
-    keep = np.concatenate(
-        [
-            rng.choice(np.flatnonzero(y == label), size=n_rows // 2, replace=False)
-            for label in sorted(y.unique())
-        ]
-    )
-    keep = np.sort(keep)
-    return X.iloc[keep].reset_index(drop=True), y.iloc[keep].reset_index(drop=True)
+def tiny_weights(directory: Path) -> Path:
+    """A tiny random model in ``directory``, as :mod:`test_contract` asks of every backend."""
+    return write_tiny_checkpoint(directory / DEFAULT_CHECKPOINT)
 
 
 @pytest.fixture
 def checkpoint(tmp_path: Path) -> Path:
-    return write_tiny_checkpoint(tmp_path / "weights" / DEFAULT_CHECKPOINT)
+    return tiny_weights(tmp_path / "weights")
 
 
 def test_loads_the_checkpoint_file_or_its_directory(checkpoint: Path) -> None:
@@ -83,6 +68,7 @@ def test_loads_the_checkpoint_file_or_its_directory(checkpoint: Path) -> None:
         backend = get_backend("tabpfn", weights=weights, device="cpu")
         assert backend.name == "tabpfn" and backend.device_name == "cpu"
         assert backend.max_classes == 10  # type: ignore[attr-defined]
+        assert isinstance(backend.make_preprocessor(), TablePreprocessor)
         state = backend.module.state_dict()
         assert all(torch.equal(state[k], saved[k]) for k in saved)
 
@@ -150,54 +136,6 @@ def test_zero_shot_equals_tabpfn_classifier_on_a_numeric_table(
     np.testing.assert_allclose(
         proba, upstream.predict_proba(X[120:].astype("float32")), rtol=0, atol=1e-6
     )
-
-
-def test_forward_episode_gives_query_logits_with_gradients(checkpoint: Path) -> None:
-    import torch
-
-    backend = get_backend("tabpfn", weights=checkpoint, device="cpu")
-    backend.train(True)
-    generator = torch.Generator().manual_seed(0)
-    x_context, x_query = torch.randn(40, 5), torch.randn(12, 5)
-    x_context[0, 1] = torch.nan
-    y_context = torch.arange(40) % 3
-    logits = backend.forward_episode(x_context, y_context, x_query, 3, generator=generator)
-    assert logits.shape == (12, 3) and torch.isfinite(logits).all()
-    torch.nn.functional.cross_entropy(logits, torch.arange(12) % 3).backward()
-    grads = [p.grad for p in backend.parameters() if p.grad is not None]
-    assert grads and any(bool(g.abs().sum() > 0) for g in grads)
-    with pytest.raises(TabFMError, match="n_classes=11"):
-        backend.forward_episode(x_context, y_context, x_query, 11)
-
-
-@pytest.mark.slow
-def test_finetune_a_real_dataset_and_reload_the_result(
-    checkpoint: Path, datasets_dir: Path, tmp_path: Path
-) -> None:
-    import torch
-
-    X, y = credit_sample(datasets_dir)
-    backend = get_backend("tabpfn", weights=checkpoint, device="cpu")
-    assert isinstance(backend.make_preprocessor(), TablePreprocessor)
-    before = backend.state_dict()
-    config = FinetuneConfig(
-        epochs=2, steps_per_epoch=3, episodes_per_step=1, context_size=96, patience=0,
-        learning_rate=1e-3, eval_estimators=1, device="cpu", seed=0,
-    )  # fmt: skip
-    classifier, history = finetune(
-        backend, (X[:160], y[:160]), (X[160:200], y[160:200]), (X[200:], y[200:]), config
-    )
-    assert [h["epoch"] for h in history] == [0, 1, 2]
-    assert all(math.isfinite(h["train_loss"]) for h in history[1:])
-    assert all(0.0 <= h["valid_roc_auc"] <= 1.0 for h in history)
-    for name, tensor in backend.module.state_dict().items():  # the original is untouched
-        assert torch.equal(tensor, before[name])
-    proba = classifier.predict_proba(X[200:])
-    assert proba.shape == (40, 2) and np.allclose(proba.sum(axis=1), 1.0)
-    classifier.save(tmp_path / "model")
-    reloaded = FineTunedClassifier.load(tmp_path / "model", device="cpu")
-    assert reloaded.backend.name == "tabpfn"
-    np.testing.assert_allclose(reloaded.predict_proba(X[200:]), proba, atol=1e-6)
 
 
 @pytest.mark.parametrize("architecture", ["tabpfn_v2_5", "tabpfn_v2_6", "tabpfn_v3"])
