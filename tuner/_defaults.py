@@ -21,8 +21,9 @@ DEFAULT_N_FOLDS = 3
 DEFAULT_ARTIFACT_DIR = "causalmix_artifacts"
 """Where trial artifacts (heatmaps, DAGs, synthetic previews) go."""
 
-PRUNERS = ("auto", "wilcoxon", "median", "none")
-"""Pruner names; ``auto`` is Wilcoxon with 5 or more folds, else the median pruner."""
+PRUNERS = ("auto", "wilcoxon", "median", "forgiving", "none")
+"""Pruner names; ``auto`` is Wilcoxon with 5 or more folds, else the median pruner;
+``forgiving`` is early-stopping cross-validation (:class:`tuner._pruners.ForgivingPruner`)."""
 
 DEFAULT_CONFIRM_SEEDS = 3
 """Fresh fine-tuning seeds with which ``tune`` confirms a pick that passed BBC-CV: with 3 the

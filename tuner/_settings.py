@@ -31,8 +31,9 @@ class StudySettings:
         seed: Seed of every random choice (folds, samplers, augmentation, fine-tuning).
         n_folds: Inner cross-validation folds per trial.
         valid_fraction: Share of each fold's training rows held out for early stopping.
-        pruner: ``auto`` (Wilcoxon with >= 5 folds, else median), ``wilcoxon``, ``median`` or
-            ``none``.
+        pruner: ``auto`` (Wilcoxon with >= 5 folds, else median), ``wilcoxon``, ``median``,
+            ``forgiving`` (early-stopping cross-validation: stop once the running mean is
+            below the incumbent's worst fold) or ``none``.
         backend: Foundation-model backend name.
         weights: Local weights path for the backend (``None`` = its shipped/default weights).
         device: ``auto``, ``cpu``, ``cuda`` or ``cuda:N``.

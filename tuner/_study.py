@@ -94,6 +94,10 @@ def make_pruner(settings: StudySettings) -> optuna.pruners.BasePruner:
             return optuna.pruners.WilcoxonPruner(p_threshold=0.1, n_startup_steps=2)
     if name == "median":
         return optuna.pruners.MedianPruner(n_startup_trials=4, n_warmup_steps=0)
+    if name == "forgiving":
+        from tuner._pruners import ForgivingPruner
+
+        return ForgivingPruner(settings.n_folds)
     return optuna.pruners.NopPruner()
 
 

@@ -404,3 +404,56 @@ def test_every_finished_trial_keeps_its_out_of_fold_predictions(
     from optuna_dashboard import get_note
 
     assert "Which trial export chooses" in get_note(again)
+
+
+def test_the_forgiving_pruner_stops_a_trial_below_the_incumbents_worst_fold() -> None:
+    from optuna.distributions import FloatDistribution
+
+    from tuner._pruners import ForgivingPruner
+
+    study = optuna.create_study(direction="maximize")
+    pruner = ForgivingPruner(n_folds=3)
+
+    def finished(folds: list[float]) -> None:
+        study.add_trial(
+            optuna.trial.create_trial(
+                params={"x": 0.0}, distributions={"x": FloatDistribution(0, 1)},
+                value=sum(folds) / len(folds), user_attrs={"fold_normalized_roc_auc": folds},
+            )
+        )  # fmt: skip
+
+    def running(means: list[float]) -> optuna.trial.FrozenTrial:
+        return optuna.trial.create_trial(
+            params={"x": 0.0}, distributions={"x": FloatDistribution(0, 1)},
+            intermediate_values=dict(enumerate(means)), state=TrialState.RUNNING,
+        )  # fmt: skip
+
+    assert not pruner.prune(study, running([-50.0]))  # no incumbent yet: never prune
+    finished([1.0, -2.0, 4.0])  # the incumbent (mean 1.0), worst fold -2.0
+    finished([0.5, 0.5])  # pruned earlier (2 folds): never the incumbent
+    finished([-9.0, -9.0, -9.0])
+    assert not pruner.prune(study, running([]))
+    assert not pruner.prune(study, running([-1.0]))  # below the incumbent's mean: forgiven
+    assert pruner.prune(study, running([-1.0, -2.5]))  # below its worst fold
+    finished([3.0, 2.5, 3.5])  # a better incumbent raises the bar to 2.5
+    assert pruner.prune(study, running([2.0]))
+    with pytest.raises(ValueError, match="n_folds"):
+        ForgivingPruner(n_folds=1)
+
+
+def test_the_forgiving_pruner_runs_in_a_study(
+    small_csv: Path, tiny_space: Path, tmp_path: Path
+) -> None:
+    url = f"sqlite:///{tmp_path / 'studies.db'}"
+    study = tuner.tune(
+        str(small_csv), study_name="f", storage=url, space=str(tiny_space), n_trials=4,
+        n_folds=3, pruner="forgiving", artifact_dir=None, cache_dir="none",
+    )  # fmt: skip
+    from tuner._pruners import ForgivingPruner
+
+    assert isinstance(study.pruner, ForgivingPruner)
+    finished = [t for t in study.trials if t.state in (TrialState.COMPLETE, TrialState.PRUNED)]
+    assert len(finished) >= 4
+    for trial in study.trials:  # pruned trials stopped after a fold, never after the last
+        if trial.state == TrialState.PRUNED:
+            assert trial.user_attrs["pruned_after_folds"] < 3
