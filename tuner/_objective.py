@@ -152,7 +152,7 @@ class Objective:
     def __call__(self, trial: optuna.Trial) -> float:
         import optuna
 
-        from storage import CONFIRMATION_ATTR
+        from storage import CONFIRMATION_ATTR, REFERENCE_ATTR
         from tabfm import normalized_roc_auc, roc_auc
 
         settings = self.settings
@@ -160,6 +160,7 @@ class Objective:
         # A confirmation trial reruns a configuration with fresh fine-tuning seeds, on every
         # fold (never pruned).
         confirmation = trial.user_attrs.get(CONFIRMATION_ATTR) or {}
+        reference = bool(trial.user_attrs.get(REFERENCE_ATTR))
         seed_offset = SEED_STRIDE * int(confirmation.get("seed_offset", 0))
         config = self.space.suggest(trial)
         trial.set_user_attr("config", config)
@@ -218,7 +219,8 @@ class Objective:
                         timings["storage"] += self._upload_artifacts(trial, run)
                 self._report(trial, step, fold_index, fold_normalized)
                 last = step + 1 == len(self.folds)
-                if not last and not confirmation and trial.should_prune():
+                # References are what selection compares every pick with: never cut short.
+                if not last and not confirmation and not reference and trial.should_prune():
                     trial.set_user_attr("pruned_after_folds", step + 1)
                     if wilcoxon:
                         # Optuna's advice for the Wilcoxon pruner: end the trial with the mean

@@ -457,3 +457,24 @@ def test_the_forgiving_pruner_runs_in_a_study(
     for trial in study.trials:  # pruned trials stopped after a fold, never after the last
         if trial.state == TrialState.PRUNED:
             assert trial.user_attrs["pruned_after_folds"] < 3
+
+
+def test_a_reference_trial_is_never_pruned(
+    small_csv: Path, tiny_space: Path, tmp_path: Path
+) -> None:
+    from storage import REFERENCE_ATTR
+
+    url = f"sqlite:///{tmp_path / 'studies.db'}"
+    tuner.tune(
+        str(small_csv), study_name="ref", storage=url, space=str(tiny_space), n_trials=1,
+        n_folds=3, pruner="median", artifact_dir=None, cache_dir="none",
+    )  # fmt: skip
+    study, objective = _objective_of(url, "ref")
+    study.pruner = _PruneAt({0, 1})
+    study.enqueue_trial(study.trials[0].params, user_attrs={REFERENCE_ATTR: "default_ft"})
+    study.optimize(objective, n_trials=1)  # type: ignore[arg-type]
+    reference = study.trials[-1]
+    assert reference.state == TrialState.COMPLETE
+    assert len(reference.user_attrs["fold_roc_auc"]) == 3
+    study.optimize(objective, n_trials=1)  # type: ignore[arg-type]
+    assert study.trials[-1].state == TrialState.PRUNED  # the same pruner stops the others
