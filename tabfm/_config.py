@@ -11,6 +11,12 @@ from tabfm._errors import TabFMError
 MAX_CLASSES = 10
 """Output width of the decoder: the most target classes the model can predict."""
 
+NORMS = ("layer", "rms")
+"""Pre-norms a block can use."""
+
+GROUP_OFFSETS = (1, 3, 7, 15)
+"""Column offsets whose values a cell sees under ``feature_grouping`` (TabICL v2)."""
+
 
 @dataclass(frozen=True)
 class TabFMConfig:
@@ -26,6 +32,17 @@ class TabFMConfig:
         max_classes: Decoder width (the most classes a task may have).
         max_features: The most feature columns one forward pass sees; wider tables are
             feature-subsampled per ensemble member by the classifier.
+        thinking_rows: Learned rows prepended to the context rows (every row attends to
+            them; the speed-run's "thinking rows"); 0 disables them.
+        norm: Pre-norm of every block: ``"layer"`` (LayerNorm) or ``"rms"`` (RMSNorm).
+        residual_decay: Before block ``i`` the residual stream is scaled by
+            ``residual_decay ** i`` (the speed-run's 0.95); 1.0 disables it.
+        feature_grouping: Whether each cell also sees the scaled values of columns
+            ``j + 1, j + 3, j + 7, j + 15`` (mod the column count) of its row, through one
+            shared linear map (TabICL v2's feature grouping).
+
+    The last four default to the v2 recipe (off), so weights saved before they existed load
+    unchanged.
     """
 
     embed_dim: int = 64
@@ -35,6 +52,10 @@ class TabFMConfig:
     feature_id_dim: int = 16
     max_classes: int = MAX_CLASSES
     max_features: int = 100
+    thinking_rows: int = 0
+    norm: str = "layer"
+    residual_decay: float = 1.0
+    feature_grouping: bool = False
 
     def __post_init__(self) -> None:
         positives = ("embed_dim", "n_layers", "n_heads", "mlp_ratio", "max_features")
@@ -55,6 +76,18 @@ class TabFMConfig:
             raise TabFMError(
                 f"`2 <= max_classes <= {MAX_CLASSES}` must hold, but got "
                 f"max_classes={self.max_classes!r}."
+            )
+
+        if not isinstance(self.thinking_rows, int) or self.thinking_rows < 0:
+            raise TabFMError(
+                f"`thinking_rows >= 0` must hold, but got thinking_rows={self.thinking_rows!r}."
+            )
+        if self.norm not in NORMS:
+            raise TabFMError(f"`norm` must be one of {list(NORMS)}, but got norm={self.norm!r}.")
+        if not 0.0 < float(self.residual_decay) <= 1.0:
+            raise TabFMError(
+                "`0 < residual_decay <= 1` must hold, but got "
+                f"residual_decay={self.residual_decay!r}."
             )
 
     def to_dict(self) -> dict[str, Any]:

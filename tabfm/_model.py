@@ -13,7 +13,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from tabfm._config import TabFMConfig
+from tabfm._config import GROUP_OFFSETS, TabFMConfig
 
 _CLIP = 4.0  # soft bound of scaled values: outliers keep their order but not their magnitude
 _N_INPUTS = 3  # per-cell inputs: robust-scaled value, context rank, missing flag
@@ -80,15 +80,21 @@ class _Attention(nn.Module):
         return self.out(attended.transpose(1, 2).reshape(n, length, embed))
 
 
+def _norm(config: TabFMConfig) -> nn.Module:
+    if config.norm == "rms":
+        return nn.RMSNorm(config.embed_dim)
+    return nn.LayerNorm(config.embed_dim)
+
+
 class _Block(nn.Module):
     def __init__(self, config: TabFMConfig) -> None:
         super().__init__()
         embed = config.embed_dim
-        self.norm_features = nn.LayerNorm(embed)
+        self.norm_features = _norm(config)
         self.attend_features = _Attention(embed, config.n_heads)
-        self.norm_rows = nn.LayerNorm(embed)
+        self.norm_rows = _norm(config)
         self.attend_rows = _Attention(embed, config.n_heads)
-        self.norm_mlp = nn.LayerNorm(embed)
+        self.norm_mlp = _norm(config)
         self.mlp = nn.Sequential(
             nn.Linear(embed, config.mlp_ratio * embed),
             nn.GELU(),
@@ -123,7 +129,16 @@ class TabFMModel(nn.Module):
         # Index ``max_classes`` is the "unknown label" token of query rows.
         self.label_embed = nn.Embedding(config.max_classes + 1, embed)
         self.blocks = nn.ModuleList(_Block(config) for _ in range(config.n_layers))
-        self.norm_out = nn.LayerNorm(embed)
+        self.norm_out = _norm(config)
+        # Optional v3 elements (absent, so absent from the state dict, when off).
+        self.thinking = (
+            nn.Parameter(0.02 * torch.randn(config.thinking_rows, embed))
+            if config.thinking_rows
+            else None
+        )
+        self.group_embed = (
+            nn.Linear(len(GROUP_OFFSETS), embed, bias=False) if config.feature_grouping else None
+        )
         self.decoder = nn.Sequential(
             nn.Linear(embed, 2 * embed), nn.GELU(), nn.Linear(2 * embed, config.max_classes)
         )
@@ -155,18 +170,37 @@ class TabFMModel(nn.Module):
         n_context = y_context.shape[1]
         if not 0 < n_context < rows:
             raise ValueError(f"`0 < n_context < rows` must hold, but got {n_context}, {rows}.")
-        cells = self.cell_embed(encode_cells(x, n_context))  # (B, R, C, E)
+        encoded = encode_cells(x, n_context)  # (B, R, C, 3)
+        cells = self.cell_embed(encoded)  # (B, R, C, E)
+        if self.group_embed is not None:
+            # Column j also sees the scaled values of columns j + offset (mod C) of its row.
+            index = (torch.arange(columns, device=x.device)[:, None]
+                     + torch.tensor(GROUP_OFFSETS, device=x.device)) % columns  # fmt: skip
+            cells = cells + self.group_embed(encoded[..., 0][:, :, index])  # (B, R, C, 4)
+        column_ids = None
         if self.feature_id_embed is not None:
             ids = self._feature_ids(batch, columns, x.device, feature_seed, generator)
-            cells = cells + self.feature_id_embed(ids)[:, None]  # (B, 1, C, E)
+            column_ids = self.feature_id_embed(ids)[:, None]  # (B, 1, C, E)
+            cells = cells + column_ids
         unknown = torch.full(
             (batch, rows - n_context), self.config.max_classes, device=x.device, dtype=torch.long
         )
         labels = torch.cat([y_context.long(), unknown], dim=1)  # (B, R)
         h = torch.cat([cells, self.label_embed(labels)[:, :, None]], dim=2)  # (B, R, C + 1, E)
-        for block in self.blocks:
-            h = block(h, n_context)
-        logits = self.decoder(self.norm_out(h[:, n_context:, -1])).float()  # (B, Rq, K)
+        n_keys = n_context
+        if self.thinking is not None:
+            # Learned rows before the context: one vector per row, the same in every column
+            # (plus the column's identity), attended to by every row.
+            thinking = self.thinking[None, :, None].expand(batch, -1, columns + 1, -1)
+            if column_ids is not None:
+                thinking = thinking + F.pad(column_ids, (0, 0, 0, 1))
+            h = torch.cat([thinking.to(h.dtype), h], dim=1)
+            n_keys += self.config.thinking_rows
+        for i, block in enumerate(self.blocks):
+            if self.config.residual_decay != 1.0 and i:
+                h = h * self.config.residual_decay**i
+            h = block(h, n_keys)
+        logits = self.decoder(self.norm_out(h[:, n_keys:, -1])).float()  # (B, Rq, K)
         if n_classes is not None:
             limit = torch.as_tensor(n_classes, device=x.device).reshape(-1, 1, 1)
             classes = torch.arange(self.config.max_classes, device=x.device)

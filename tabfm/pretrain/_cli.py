@@ -13,6 +13,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from tabfm._config import NORMS
 from tabfm._errors import TabFMError
 from tabfm.pretrain._config import OPTIMIZERS
 
@@ -45,6 +46,16 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--embed-dim", type=int, default=64)
     parser.add_argument("--layers", type=int, default=4)
     parser.add_argument("--heads", type=int, default=2)
+    parser.add_argument(
+        "--thinking-rows", type=int, default=0, help="learned rows before the context (v3)"
+    )
+    parser.add_argument("--norm", default="layer", choices=NORMS, help="blocks' pre-norm")
+    parser.add_argument(
+        "--residual-decay", type=float, default=1.0, help="scale the stream by d**i before block i"
+    )
+    parser.add_argument(
+        "--feature-grouping", action="store_true", help="cells see columns j+1, j+3, j+7, j+15"
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--device", default="auto")
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads")
@@ -86,8 +97,14 @@ def main(argv: list[str] | None = None) -> int:
                 seed=args.seed,
                 device=args.device,
                 model=TabFMConfig(
-                    embed_dim=args.embed_dim, n_layers=args.layers, n_heads=args.heads
-                ),
+                    embed_dim=args.embed_dim,
+                    n_layers=args.layers,
+                    n_heads=args.heads,
+                    thinking_rows=args.thinking_rows,
+                    norm=args.norm,
+                    residual_decay=args.residual_decay,
+                    feature_grouping=args.feature_grouping,
+                ),  # fmt: skip
             )
             pretrain(
                 config,

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pytest
 import torch
@@ -69,3 +71,49 @@ def test_config_round_trips_through_a_dict() -> None:
     assert np.isclose(
         TabFMModel(config).n_parameters(), sum(p.numel() for p in TabFMModel(config).parameters())
     )
+
+
+V3_ELEMENTS = {
+    "thinking rows": {"thinking_rows": 4},
+    "rms pre-norm, residual decay": {"norm": "rms", "residual_decay": 0.95},
+    "feature grouping": {"feature_grouping": True},
+}
+
+
+@pytest.mark.parametrize("element", list(V3_ELEMENTS))
+def test_each_v3_element_keeps_the_in_context_contract_and_learns(element: str) -> None:
+    torch.manual_seed(0)
+    config = TabFMConfig(embed_dim=16, n_layers=2, n_heads=2, **V3_ELEMENTS[element])
+    model = TabFMModel(config)
+    x, y = torch.randn(1, 50, 17), torch.randint(0, 2, (1, 40))
+    logits = model(x, y, 2)
+    assert logits.shape == (1, 10, 10) and torch.isfinite(logits[..., :2]).all()
+    changed = x.clone()
+    changed[0, 45:] = 100.0  # other query rows change wildly
+    torch.testing.assert_close(model(changed, y, 2)[0, :5], logits[0, :5])
+    order = torch.randperm(40)
+    shuffled = torch.cat([x[:, order], x[:, 40:]], dim=1)
+    torch.testing.assert_close(model(shuffled, y[:, order], 2), logits, atol=1e-5, rtol=1e-4)
+    torch.nn.functional.cross_entropy(logits[0, :, :2], torch.randint(0, 2, (10,))).backward()
+    new = [p for n, p in model.named_parameters() if n.startswith(("thinking", "group_embed"))]
+    assert all(p.grad is not None and bool(p.grad.abs().sum() > 0) for p in new)
+
+
+@pytest.mark.parametrize("element", list(V3_ELEMENTS))
+def test_v3_weights_save_and_load(element: str, tmp_path: Any) -> None:
+    from tabfm import load_model, save_weights
+
+    torch.manual_seed(0)
+    model = TabFMModel(TabFMConfig(embed_dim=16, n_layers=2, n_heads=2, **V3_ELEMENTS[element]))
+    again = load_model(save_weights(model, tmp_path / "w"))
+    assert again.config == model.config
+    x, y = torch.randn(1, 30, 5), torch.randint(0, 2, (1, 20))
+    torch.testing.assert_close(again(x, y, 2), model(x, y, 2))
+
+
+def test_the_v2_recipe_has_no_v3_parameters_and_bad_v3_settings_raise() -> None:
+    names = [n for n, _ in TabFMModel(TabFMConfig(embed_dim=16, n_layers=1)).named_parameters()]
+    assert not any(n.startswith(("thinking", "group_embed")) for n in names)
+    for bad in ({"thinking_rows": -1}, {"norm": "batch"}, {"residual_decay": 0.0}):
+        with pytest.raises(TabFMError):
+            TabFMConfig(**bad)  # type: ignore[arg-type]

@@ -171,3 +171,16 @@ def test_loader_workers_draw_the_same_tasks(tmp_path: Path) -> None:
     assert [r["train_loss"] for r in workers["history"]] == [
         r["train_loss"] for r in here["history"]
     ]
+
+
+def test_the_v3_elements_train_from_the_command_line_and_export(tmp_path: Path) -> None:
+    flags = "--steps 2 --eval-every 2 --max-cells 2048 --max-rows 96 --max-features 6 "
+    flags += "--embed-dim 16 --layers 2 --device cpu --thinking-rows 3 --norm rms "
+    flags += "--residual-decay 0.95 --feature-grouping"
+    out = tmp_path / "weights"
+    assert (
+        main([*flags.split(), "--checkpoint", str(tmp_path / "run.pt"), "--export", str(out)]) == 0
+    )
+    config = TabFMClassifier(out, device="cpu").fit(np.zeros((4, 2)), [0, 1, 0, 1]).model_.config
+    assert (config.thinking_rows, config.norm, config.feature_grouping) == (3, "rms", True)
+    assert config.residual_decay == 0.95
