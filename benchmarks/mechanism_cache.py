@@ -84,10 +84,9 @@ def main(argv: list[str] | None = None) -> None:
                     {
                         "dataset": Path(data).stem,
                         "quality": quality,
-                        "cold fit (s)": round(float(cold["seconds"]), 2),  # type: ignore[arg-type]
+                        "cold fit (s)": round(float(str(cold["seconds"])), 2),
                         "warm fit, median (s)": round(
-                            statistics.median(float(w["seconds"]) for w in warm),
-                            3,  # type: ignore[arg-type]
+                            statistics.median(float(str(w["seconds"])) for w in warm), 3
                         ),
                         "warm hits": json.dumps(hits),
                         "warm misses": json.dumps(misses),

@@ -11,6 +11,9 @@ study directory:
 
 Per trial it prints the stages recorded by the objective (discovery, SCM fitting, sampling,
 fine-tuning, evaluation, storage) and the share of wall time outside fine-tuning and evaluation.
+With ``--study 20 --pruners median,forgiving`` it times whole studies (the goal of the issue
+"Time to a tuned model": 20 trials of the ``default`` space on diabetes), one per pruner, and
+prints the trials completed and pruned, the fold fits and what each study exported.
 With ``--workers 1,2,4`` it also runs ``tune --workers K`` and prints trials per hour; where
 ``nvidia-smi`` exists it samples GPU utilisation and memory every 0.5 s meanwhile (mean and
 peak over the run).
@@ -139,6 +142,45 @@ def _profile(args: argparse.Namespace, common: dict[str, Any], cache: str, stora
     )
 
 
+def _whole_studies(args: argparse.Namespace, common: dict[str, Any], directory: Path) -> None:
+    """``--study N``: one whole study per pruner (references, confirmation and export
+    included), each with its own empty cache, as a user's first study: wall time, trials,
+    fold fits and what was exported."""
+    import optuna
+
+    import tuner
+
+    rows = []
+    for pruner in args.pruners.split(","):
+        name = f"study_{pruner}"
+        seconds = _run(
+            {
+                **common, "study_name": name, "n_trials": args.study, "pruner": pruner,
+                "cache_dir": str(directory / f"cache_{pruner}"), "workers": args.study_workers,
+            }
+        )  # fmt: skip
+        study = optuna.load_study(study_name=name, storage=common["storage"])
+        states = [t.state.name for t in study.trials]
+        document = tuner.export_best(name, common["storage"], directory / f"{name}.yaml")
+        selection = document.get("selection", {})
+        rows.append(
+            {
+                "pruner": pruner,
+                "workers": args.study_workers,
+                "wall_min": seconds / 60,
+                "complete": states.count("COMPLETE"),
+                "pruned": states.count("PRUNED"),
+                "fold_fits": sum(len(t.user_attrs.get("fold_roc_auc", [])) for t in study.trials),
+                "exported_trial": selection.get("chosen_trial"),
+                "passed": selection.get("passed"),
+                "estimate": selection.get("estimate"),
+            }
+        )
+        print(format_table(rows[-1:], floatfmt=".2f"), flush=True)
+    print()
+    print(format_table(rows, floatfmt=".2f"))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", default="datasets/diabetes.csv")
@@ -151,8 +193,13 @@ def main() -> None:
     parser.add_argument("--workers", default="", help="e.g. 1,2,4,8: trials/hour per K")
     parser.add_argument("--throughput-trials", type=int, default=8)
     parser.add_argument(
-        "--skip-profile", action="store_true", help="only the --workers throughput runs"
+        "--skip-profile", action="store_true", help="only the --workers / --study runs"
     )
+    parser.add_argument(
+        "--study", type=int, default=0, help="N: time a whole N-trial study per --pruners"
+    )
+    parser.add_argument("--pruners", default="median,forgiving", help="for --study")
+    parser.add_argument("--study-workers", type=int, default=1, help="for --study")
     args = parser.parse_args()
 
     directory = Path(tempfile.mkdtemp(prefix="trial_profile_"))
@@ -188,6 +235,8 @@ def main() -> None:
             print(format_table(throughput[-1:], floatfmt=".1f"), flush=True)
         print()
         print(format_table(throughput, floatfmt=".1f"))
+    if args.study:
+        _whole_studies(args, common, directory)
     print(f"\n(study files in {directory})")
 
 
