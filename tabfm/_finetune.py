@@ -105,8 +105,15 @@ def finetune(
     rng = np.random.default_rng(config.seed)
     generator = torch.Generator().manual_seed(config.seed)
     total_steps = config.epochs * config.steps_per_epoch
+    # Frozen parameters get no gradient: the backward pass stops above them.
+    frozen = {id(p) for p in model.frozen_parameters(config.frozen_blocks)}
+    trainable = []
+    for parameter in model.parameters():
+        parameter.requires_grad_(id(parameter) not in frozen)
+        if id(parameter) not in frozen:
+            trainable.append(parameter)
     optimizer = torch.optim.AdamW(
-        model.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay
+        trainable, lr=config.learning_rate, weight_decay=config.weight_decay
     )
     context_size, eval_context = config.context_size, _EVAL_CONTEXT
     real_context = pool.x[pool.is_real], pool.y[pool.is_real]

@@ -142,6 +142,14 @@ class FinetuneConfig:
     eval_estimators: int = setting(
         4, "ensemble members of validation predictions", kind="int", low=1, high=16
     )
+    frozen_blocks: int = setting(
+        0,
+        "lowest transformer blocks (and the input encoders) kept at their pre-trained weights "
+        "(0 = train everything; cheaper steps, quality cost to measure)",
+        kind="int",
+        low=0,
+        high=32,
+    )
     seed: int = setting(0, "seed of the episodes", kind="int", tunable=False)
     device: str = setting("auto", "where to train", kind="device", tunable=False)
 

@@ -150,6 +150,17 @@ class BaseBackend(abc.ABC):
         """The trainable parameters."""
         return self.module.parameters()
 
+    def frozen_parameters(self, n_blocks: int) -> list[torch.nn.Parameter]:
+        """The parameters that fine-tuning with ``frozen_blocks=n_blocks`` keeps fixed: the
+        input encoders and the lowest ``n_blocks`` blocks. Empty for ``n_blocks=0``.
+
+        Raises:
+            TabFMError: If ``n_blocks > 0`` and the backend cannot freeze blocks.
+        """
+        if n_blocks == 0:
+            return []
+        raise TabFMError(f"The {self.name} backend cannot freeze blocks (frozen_blocks=0 only).")
+
     def state_dict(self) -> dict[str, torch.Tensor]:
         """A detached copy of the weights (to restore the best epoch)."""
         return {k: v.detach().clone() for k, v in self.module.state_dict().items()}

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from tabfm._errors import TabFMError
 from tabfm.backends._base import BaseBackend
 
 if TYPE_CHECKING:
@@ -52,6 +53,28 @@ class TabFMBackend(BaseBackend):
             device=str(self.device),
             random_state=random_state,
         )
+
+    def frozen_parameters(self, n_blocks: int) -> list[torch.nn.Parameter]:
+        if n_blocks == 0:
+            return []
+        model = self.model
+        if not 0 <= n_blocks <= len(model.blocks):
+            raise TabFMError(
+                f"`0 <= frozen_blocks <= {len(model.blocks)}` must hold for this model, but got "
+                f"frozen_blocks={n_blocks}."
+            )
+        # Below the first block: the cell, feature-identity, grouping and label encoders and
+        # the thinking rows; everything the frozen blocks see is then fixed too.
+        below = [
+            module
+            for module in (model.cell_embed, model.feature_id_embed, model.group_embed,
+                           model.label_embed)
+            if module is not None
+        ]  # fmt: skip
+        frozen = [p for module in below for p in module.parameters()]
+        if model.thinking is not None:
+            frozen.append(model.thinking)
+        return frozen + [p for block in model.blocks[:n_blocks] for p in block.parameters()]
 
     def forward_episode(
         self,

@@ -53,6 +53,7 @@ def test_registry_holds_the_fixed_parameter_names() -> None:
         "min_delta",
         "min_delta_rule",
         "eval_estimators",
+        "frozen_blocks",
     ]
 
 

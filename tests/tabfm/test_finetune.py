@@ -319,3 +319,30 @@ def test_the_delong_rule_leaves_the_pretrained_weights_only_with_evidence(
     )
     _, history = finetune(backend, train, None, valid, config)
     assert history[-1]["best_epoch"] == 0
+
+
+def test_frozen_blocks_stay_at_their_pretrained_weights_and_the_rest_trains() -> None:
+    # The learnable toy task of the first test, with the lower of two blocks frozen.
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame({"x0": rng.normal(size=300)})
+    y = pd.Series((X["x0"] > 0).astype(int))
+    torch.manual_seed(0)
+    model = TabFMModel(TabFMConfig(embed_dim=16, n_layers=2, n_heads=2, feature_id_dim=4))
+    backend = TabFMBackend(model, torch.device(TEST_DEVICE))
+    before = backend.state_dict()
+    config = FinetuneConfig(
+        learning_rate=1e-2, epochs=4, patience=0, warmup_fraction=0.05, frozen_blocks=1,
+        **{**FAST, "context_size": 64, "steps_per_epoch": 8, "episodes_per_step": 2},
+    )  # fmt: skip
+    classifier, history = finetune(backend, (X[:200], y[:200]), None, (X[200:], y[200:]), config)
+    assert history[-1]["best_epoch"] > 0  # it learned, above the frozen block
+    after = classifier.backend.state_dict()
+    frozen = ("cell_embed", "feature_id_embed", "label_embed", "blocks.0.")
+    for name, tensor in before.items():
+        moved = not torch.equal(after[name], tensor)
+        assert moved != name.startswith(frozen), name
+    for parameter in backend.parameters():  # the caller's model is untouched
+        assert parameter.requires_grad
+    with pytest.raises(TabFMError, match="frozen_blocks <= 2.*frozen_blocks=3"):
+        finetune(backend, (X[:200], y[:200]), None, (X[200:], y[200:]),
+                 FinetuneConfig(frozen_blocks=3, **FAST))  # fmt: skip

@@ -165,3 +165,14 @@ def test_finetune_on_cuda_with_bf16(
     assert math.isfinite(history[-1]["train_loss"]) and history[-1]["peak_memory_mb"] > 0
     proba = classifier.predict_proba(X[160:])
     assert proba.shape == (80, 2) and np.isfinite(proba).all()
+
+
+def test_freezing_blocks_is_refused_in_one_line(
+    tiny: tuple[str, Path], datasets_dir: Path
+) -> None:
+    name, weights = tiny
+    X, y = credit_sample(datasets_dir, n_rows=80)
+    backend = get_backend(name, weights=weights, device="cpu")
+    config = FinetuneConfig(epochs=1, steps_per_epoch=1, context_size=32, frozen_blocks=1)
+    with pytest.raises(TabFMError, match=f"The {name} backend cannot freeze blocks"):
+        finetune(backend, (X[:60], y[:60]), None, (X[60:], y[60:]), config)
