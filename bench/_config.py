@@ -243,6 +243,12 @@ def check_protocol(out: Path, current: dict[str, Any]) -> None:
         stored = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as e:
         raise BenchError(f"The benchmark protocol file is unreadable: {str(path)!r} ({e}).") from e
+    if isinstance(stored.get("fixed_config"), dict):
+        # A parameter added since the benchmark started runs at its default, which is what the
+        # stored runs used: absent from the stored config means that default.
+        from search_spaces import default_config
+
+        stored["fixed_config"] = {**default_config(), **stored["fixed_config"]}
     changed = sorted(k for k in set(stored) | set(current) if stored.get(k) != current.get(k))
     if changed:
         raise BenchError(

@@ -200,6 +200,24 @@ def test_a_resumed_benchmark_must_keep_its_protocol(
         run_bench(BenchConfig(**common, weights=str(tiny_weights), folds=3))
 
 
+def test_a_parameter_added_since_a_benchmark_started_resumes_at_its_default(
+    tmp_path: Path,
+) -> None:
+    import json
+
+    from bench._config import check_protocol
+    from search_spaces import default_config
+
+    current = {"folds": 3, "fixed_config": default_config()}
+    older = {"folds": 3, "fixed_config": {**default_config()}}
+    del older["fixed_config"]["frozen_blocks"]  # written before the parameter existed
+    (tmp_path / "bench.json").write_text(json.dumps(older))
+    check_protocol(tmp_path, current)  # the stored runs used the default: same protocol
+    changed = {"folds": 3, "fixed_config": {**default_config(), "frozen_blocks": 2}}
+    with pytest.raises(BenchError, match="different fixed_config"):
+        check_protocol(tmp_path, changed)
+
+
 def test_shift_split_separates_the_domains(datasets_dir: Path) -> None:
     frame = pd.read_csv(datasets_dir / "diabetes.csv")
     frame.loc[:9, "plas"] = np.nan
