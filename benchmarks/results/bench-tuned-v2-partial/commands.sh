@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Issue #22 part 5 evidence: zero_shot, default_ft, causalmixft and tuned (10 trials, 3 inner
+# folds, BBC-CV + fresh-seed confirmation, leave-one-dataset-out portfolio) on the 16 shipped
+# datasets x 3 outer folds at the CPU budget. Two processes, one thread each; resumable: the
+# runs finished so far are in runs/ (copy them into both --out folders, with bench.json, and
+# run this again: finished runs are never recomputed). Then merge both runs/ folders into one
+# --out and rerun either command with --report-only for the report.
+S="--methods zero_shot,default_ft,causalmixft,tuned --folds 3 --split kfold --trials 10 --inner-folds 3 --device cpu --seed 0 --space default --portfolio default --fixed-space paper --set epochs=2 --set steps_per_epoch=10 --set episodes_per_step=2 --set context_size=256 --backend tabfm --threads 1 --max-rows 1000 --max-features 100"
+export OMP_NUM_THREADS=1
+for out in out/ev-a out/ev-b; do mkdir -p $out/runs; cp benchmarks/results/bench-tuned-v2-partial/runs/*.json $out/runs/; cp benchmarks/results/bench-tuned-v2-partial/bench.json $out/; done
+python -m tuner bench --out out/ev-a $S --datasets tic-tac-toe car pc1 cardiotocography-nsp kr-vs-kp MiceProtein diabetes banknote-authentication > out/ev-a.log 2>&1 &
+python -m tuner bench --out out/ev-b $S --datasets wdbc climate-model-simulation-crashes credit-approval website_phishing segment anneal sick steel-plates-fault > out/ev-b.log 2>&1 &
+wait
