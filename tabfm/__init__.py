@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from tabfm._errors import TabFMError
     from tabfm._finetune import finetune, sample_episode
     from tabfm._finetune_config import FinetuneConfig
+    from tabfm._finetune_folds import finetune_folds
     from tabfm._finetuned import FineTunedClassifier, make_classifier
     from tabfm._metrics import delong_z, normalized_roc_auc, roc_auc
     from tabfm._model import TabFMModel
@@ -41,6 +42,7 @@ __all__ = [
     "TablePreprocessor",
     "export_weights",
     "finetune",
+    "finetune_folds",
     "get_backend",
     "load_checkpoint",
     "load_model",
@@ -66,6 +68,7 @@ __getattr__, _, _ = lazy_loader.attach(
         "_device": ["resolve_device"],
         "_errors": ["TabFMError"],
         "_finetune": ["finetune", "sample_episode"],
+        "_finetune_folds": ["finetune_folds"],
         "_finetune_config": ["FinetuneConfig"],
         "_finetuned": ["FineTunedClassifier", "make_classifier"],
         "_metrics": ["delong_z", "normalized_roc_auc", "roc_auc"],

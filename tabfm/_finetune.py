@@ -80,143 +80,220 @@ def finetune(
     Raises:
         TabFMError: On bad data or config.
     """
-    import torch
+    run = FoldRun(model, train_real, train_synthetic, valid, config, on_epoch)
+    config = run.config
+    optimizer = run.make_optimizer()
+    try:
+        run.begin()
+        for epoch in range(1, config.epochs + 1):
+            epoch_started = time.perf_counter()
+            run.model.train(True)
+            losses, lr = [], 0.0
+            for step_in_epoch in range(config.steps_per_epoch):
+                lr = run.set_learning_rate(optimizer, epoch, step_in_epoch)
+                loss, run.context_size = _with_oom_retry(
+                    lambda size: _train_step(
+                        run.model,
+                        optimizer,
+                        run.pool,
+                        run.pool_tensors,
+                        size,
+                        config,
+                        run.rng,
+                        run.generator,
+                    ),
+                    run.context_size,
+                    run.device,
+                )
+                losses.append(loss)
+            run.end_epoch(epoch, losses, lr, epoch_started, time.perf_counter() - epoch_started)
+            if run.done:
+                break
+    finally:
+        run.restore_best()
+    return run.classifier(), run.history
 
-    from tabfm._finetuned import FineTunedClassifier
 
-    config = config or FinetuneConfig()
-    if not isinstance(config, FinetuneConfig):
-        raise TabFMError(f"config must be a FinetuneConfig, but got {type(config).__name__}.")
-    device = resolve_device(config.device)
-    model = model.clone()
-    model.module.to(device)
-    model.device = device
-    X_real, y_real = _split(train_real, "train_real")
-    preprocessor = model.make_preprocessor()
-    preprocessor.fit(X_real)
-    classes, codes_real = encode_target(y_real)
-    pool = _build_pool(preprocessor, classes, codes_real, X_real, train_synthetic)
-    X_valid, y_valid = _split(valid, "valid")
-    x_valid = preprocessor.transform(X_valid)
-    codes_valid = _codes(classes, y_valid, "valid")
-    if len(np.unique(codes_valid)) < 2:
-        raise TabFMError(f"valid must hold at least 2 classes, but got {np.unique(y_valid)}.")
+class FoldRun:
+    """One fine-tuning run's data, validation and best-epoch bookkeeping.
 
-    rng = np.random.default_rng(config.seed)
-    generator = torch.Generator().manual_seed(config.seed)
-    total_steps = config.epochs * config.steps_per_epoch
-    # Frozen parameters get no gradient: the backward pass stops above them.
-    frozen = {id(p) for p in model.frozen_parameters(config.frozen_blocks)}
-    trainable = []
-    for parameter in model.parameters():
-        parameter.requires_grad_(id(parameter) not in frozen)
-        if id(parameter) not in frozen:
-            trainable.append(parameter)
-    optimizer = torch.optim.AdamW(
-        trainable, lr=config.learning_rate, weight_decay=config.weight_decay
-    )
-    context_size, eval_context = config.context_size, _EVAL_CONTEXT
-    real_context = pool.x[pool.is_real], pool.y[pool.is_real]
-    x_pool = torch.from_numpy(pool.x).to(device)
-    y_pool = torch.from_numpy(pool.y).to(device)
+    :func:`finetune` drives one; the fold-batched engine drives several with one stacked
+    network, so that both select, stop and report in exactly the same way. The random streams
+    (``rng`` for episodes, ``generator`` for feature identities) are seeded with
+    ``config.seed`` and consumed in the same order by both engines.
+    """
 
-    pretrained_proba: np.ndarray | None = None
+    def __init__(
+        self,
+        model: BaseBackend,
+        train_real: Split,
+        train_synthetic: Split | None,
+        valid: Split,
+        config: FinetuneConfig | None,
+        on_epoch: Callable[[int, dict[str, float]], None] | None,
+    ) -> None:
+        import torch
 
-    def validate(epoch: int, extra: dict[str, float]) -> dict[str, float]:
-        nonlocal eval_context, pretrained_proba
-        proba, eval_context = _with_oom_retry(
-            lambda size: model.predict_proba(
-                real_context[0],
-                real_context[1],
-                x_valid,
-                len(classes),
+        config = config or FinetuneConfig()
+        if not isinstance(config, FinetuneConfig):
+            raise TabFMError(f"config must be a FinetuneConfig, but got {type(config).__name__}.")
+        self.config = config
+        self.on_epoch = on_epoch
+        self.device = device = resolve_device(config.device)
+        self.model = model = model.clone()
+        model.module.to(device)
+        model.device = device
+        X_real, y_real = _split(train_real, "train_real")
+        self.X_real, self.y_real = X_real, y_real
+        preprocessor = model.make_preprocessor()
+        preprocessor.fit(X_real)
+        classes, codes_real = encode_target(y_real)
+        self.n_classes = len(classes)
+        self.pool = _build_pool(preprocessor, classes, codes_real, X_real, train_synthetic)
+        X_valid, y_valid = _split(valid, "valid")
+        self.x_valid = preprocessor.transform(X_valid)
+        self.codes_valid = _codes(classes, y_valid, "valid")
+        if len(np.unique(self.codes_valid)) < 2:
+            raise TabFMError(f"valid must hold at least 2 classes, but got {np.unique(y_valid)}.")
+        self.rng = np.random.default_rng(config.seed)
+        self.generator = torch.Generator().manual_seed(config.seed)
+        self.context_size, self.eval_context = config.context_size, _EVAL_CONTEXT
+        self.real_context = self.pool.x[self.pool.is_real], self.pool.y[self.pool.is_real]
+        self.pool_tensors = (
+            torch.from_numpy(self.pool.x).to(device),
+            torch.from_numpy(self.pool.y).to(device),
+        )
+        self.pretrained_proba: np.ndarray | None = None
+        self.history: list[dict[str, float]] = []
+        self.best_score, self.best_state, self.best_epoch = -math.inf, model.state_dict(), 0
+        self.stale = 0
+        self.done = False
+        self.min_delta = _min_delta(config, self.codes_valid, self.n_classes)
+
+    def trainable(self) -> list[torch.nn.Parameter]:
+        """The parameters fine-tuning updates (all but ``frozen_blocks``); the frozen ones get
+        ``requires_grad=False``, so the backward pass stops above them."""
+        frozen = {id(p) for p in self.model.frozen_parameters(self.config.frozen_blocks)}
+        trainable = []
+        for parameter in self.model.parameters():
+            parameter.requires_grad_(id(parameter) not in frozen)
+            if id(parameter) not in frozen:
+                trainable.append(parameter)
+        return trainable
+
+    def make_optimizer(self) -> torch.optim.Optimizer:
+        import torch
+
+        return torch.optim.AdamW(
+            self.trainable(), lr=self.config.learning_rate, weight_decay=self.config.weight_decay
+        )
+
+    def set_learning_rate(
+        self, optimizer: torch.optim.Optimizer, epoch: int, step_in_epoch: int
+    ) -> float:
+        config = self.config
+        step = (epoch - 1) * config.steps_per_epoch + step_in_epoch
+        lr = _learning_rate(step, config.epochs * config.steps_per_epoch, config)
+        for group in optimizer.param_groups:
+            group["lr"] = lr
+        return lr
+
+    def validate(self, epoch: int, extra: dict[str, float]) -> dict[str, float]:
+        """Predict the validation rows with the real training rows as context."""
+        config = self.config
+        proba, self.eval_context = _with_oom_retry(
+            lambda size: self.model.predict_proba(
+                self.real_context[0],
+                self.real_context[1],
+                self.x_valid,
+                self.n_classes,
                 n_estimators=config.eval_estimators,
                 max_context=size,
                 seed=config.seed,
             ),
-            eval_context,
-            device,
+            self.eval_context,
+            self.device,
         )
         finite = bool(np.isfinite(proba).all())  # a diverged network predicts NaN
         if epoch == 0:
-            pretrained_proba = proba
+            self.pretrained_proba = proba
         z = math.nan
-        if finite and pretrained_proba is not None:
-            z = delong_z(codes_valid, proba, pretrained_proba)
+        if finite and self.pretrained_proba is not None:
+            z = delong_z(self.codes_valid, proba, self.pretrained_proba)
+        codes = self.codes_valid
         return {
             "epoch": epoch,
             **extra,
-            "valid_roc_auc": (
-                roc_auc(codes_valid, proba, np.arange(len(classes))) if finite else math.nan
-            ),
-            "valid_log_loss": _log_loss(codes_valid, proba) if finite else math.inf,
+            "valid_roc_auc": roc_auc(codes, proba, np.arange(self.n_classes))
+            if finite
+            else math.nan,
+            "valid_log_loss": _log_loss(codes, proba) if finite else math.inf,
             "valid_delong_z": z,  # against the pre-trained weights (epoch 0), same rows
-            "context_size": context_size,
+            "context_size": self.context_size,
         }
 
-    history: list[dict[str, float]] = []
-    started = time.perf_counter()
-    if device.type == "cuda":
-        torch.cuda.reset_peak_memory_stats(device)
-    model.train(False)
-    record = validate(0, {"train_loss": math.nan, "lr": 0.0, "steps": 0})
-    best_score, best_state, best_epoch = _score(record, config), model.state_dict(), 0
-    min_delta = _min_delta(config, codes_valid, len(classes))
-    record.update(seconds=time.perf_counter() - started, steps_per_second=math.nan)
-    record["best_epoch"] = best_epoch
-    _add_memory(record, device)
-    history.append(record)
-    try:
-        if on_epoch is not None:
-            on_epoch(0, dict(record))
-        stale = 0
-        for epoch in range(1, config.epochs + 1):
-            epoch_started = time.perf_counter()
-            model.train(True)
-            losses, lr = [], 0.0
-            for step_in_epoch in range(config.steps_per_epoch):
-                step = (epoch - 1) * config.steps_per_epoch + step_in_epoch
-                lr = _learning_rate(step, total_steps, config)
-                for group in optimizer.param_groups:
-                    group["lr"] = lr
-                loss, context_size = _with_oom_retry(
-                    lambda size: _train_step(
-                        model, optimizer, pool, (x_pool, y_pool), size, config, rng, generator
-                    ),
-                    context_size,
-                    device,
-                )
-                losses.append(loss)
-            model.train(False)
-            train_seconds = time.perf_counter() - epoch_started
-            record = validate(
-                epoch,
-                {"train_loss": float(np.mean(losses)), "lr": lr, "steps": epoch * len(losses)},
-            )
-            score = _score(record, config)
-            if score > best_score + min_delta and _has_evidence(record, config):
-                best_score, best_state, best_epoch, stale = score, model.state_dict(), epoch, 0
-            else:
-                stale += 1
-            record["seconds"] = time.perf_counter() - epoch_started
-            record["steps_per_second"] = config.steps_per_epoch / max(train_seconds, 1e-9)
-            record["best_epoch"] = best_epoch
-            _add_memory(record, device)
-            history.append(record)
-            if on_epoch is not None:
-                on_epoch(epoch, dict(record))
-            if config.patience and stale >= config.patience:
-                break
-            if not all(math.isfinite(loss) for loss in losses):
-                _logger.warning("Fine-tuning diverged at epoch %d; stopping.", epoch)
-                break
-    finally:
-        model.load_state_dict(best_state)
-        model.train(False)
-    # The ensemble seed stays at the classifiers' default (0), not the training seed, so that a
-    # fine-tuned and a zero-shot classifier predict with the same permutations by default.
-    classifier = FineTunedClassifier(model, config=config).fit(X_real, y_real)
-    return classifier, history
+    def begin(self) -> None:
+        """Validate the pre-trained weights (epoch 0, the initial best)."""
+        import torch
+
+        self.started = time.perf_counter()
+        if self.device.type == "cuda":
+            torch.cuda.reset_peak_memory_stats(self.device)
+        self.model.train(False)
+        record = self.validate(0, {"train_loss": math.nan, "lr": 0.0, "steps": 0})
+        self.best_score, self.best_state = _score(record, self.config), self.model.state_dict()
+        record.update(seconds=time.perf_counter() - self.started, steps_per_second=math.nan)
+        record["best_epoch"] = self.best_epoch
+        _add_memory(record, self.device)
+        self.history.append(record)
+        if self.on_epoch is not None:
+            self.on_epoch(0, dict(record))
+
+    def end_epoch(
+        self,
+        epoch: int,
+        losses: list[float],
+        lr: float,
+        epoch_started: float,
+        train_seconds: float,
+    ) -> None:
+        """Validate, keep the best state, report, and set :attr:`done` when training stops."""
+        config = self.config
+        self.model.train(False)
+        record = self.validate(
+            epoch,
+            {"train_loss": float(np.mean(losses)), "lr": lr, "steps": epoch * len(losses)},
+        )
+        score = _score(record, config)
+        if score > self.best_score + self.min_delta and _has_evidence(record, config):
+            self.best_score, self.best_state = score, self.model.state_dict()
+            self.best_epoch, self.stale = epoch, 0
+        else:
+            self.stale += 1
+        record["seconds"] = time.perf_counter() - epoch_started
+        record["steps_per_second"] = config.steps_per_epoch / max(train_seconds, 1e-9)
+        record["best_epoch"] = self.best_epoch
+        _add_memory(record, self.device)
+        self.history.append(record)
+        if self.on_epoch is not None:
+            self.on_epoch(epoch, dict(record))
+        if config.patience and self.stale >= config.patience:
+            self.done = True
+        elif not all(math.isfinite(loss) for loss in losses):
+            _logger.warning("Fine-tuning diverged at epoch %d; stopping.", epoch)
+            self.done = True
+
+    def restore_best(self) -> None:
+        self.model.load_state_dict(self.best_state)
+        self.model.train(False)
+
+    def classifier(self) -> FineTunedClassifier:
+        """The fine-tuned classifier, fitted on the real training rows."""
+        from tabfm._finetuned import FineTunedClassifier
+
+        # The ensemble seed stays at the classifiers' default (0), not the training seed, so
+        # that a fine-tuned and a zero-shot classifier predict with the same permutations.
+        return FineTunedClassifier(self.model, config=self.config).fit(self.X_real, self.y_real)
 
 
 def _split(split: Any, name: str) -> tuple[pd.DataFrame, pd.Series]:

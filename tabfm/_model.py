@@ -19,12 +19,17 @@ _CLIP = 4.0  # soft bound of scaled values: outliers keep their order but not th
 _N_INPUTS = 3  # per-cell inputs: robust-scaled value, context rank, missing flag
 
 
-def encode_cells(x: torch.Tensor, n_context: int) -> torch.Tensor:
+def encode_cells(
+    x: torch.Tensor, n_context: int, context_lengths: torch.Tensor | None = None
+) -> torch.Tensor:
     """Scale raw numeric cells with statistics of the context rows only.
 
     Args:
         x: ``(B, R, C)`` raw values, NaN where missing; rows ``[:n_context]`` are context rows.
         n_context: Number of context rows ``Rc`` (at least 1).
+        context_lengths: ``(B,)`` context rows of each table when they differ (then
+            ``n_context`` is their maximum); table ``b``'s rows from ``context_lengths[b]`` on
+            are query rows, left out of its statistics.
 
     Returns:
         ``(B, R, C, 3)``: the robust-scaled value (median / IQR, softly clipped to +-4), the rank
@@ -34,6 +39,10 @@ def encode_cells(x: torch.Tensor, n_context: int) -> torch.Tensor:
     x = x.float()
     missing = torch.isnan(x)
     context = x[:, :n_context]  # (B, Rc, C)
+    if context_lengths is not None:
+        # A NaN is left out of every statistic below, exactly as a row that is not there.
+        outside = _row_mask(context_lengths, n_context)[:, :, None]  # (B, Rc, 1)
+        context = context.masked_fill(~outside, float("nan"))
     quantiles = torch.nanquantile(
         context, torch.tensor([0.25, 0.5, 0.75], device=x.device), dim=1
     )  # (3, B, C)
@@ -63,6 +72,11 @@ def encode_cells(x: torch.Tensor, n_context: int) -> torch.Tensor:
     return torch.stack([scaled, rank, missing.float()], dim=-1)
 
 
+def _row_mask(lengths: torch.Tensor, rows: int) -> torch.Tensor:
+    """``(B, rows)`` True where the row index is below the table's length."""
+    return torch.arange(rows, device=lengths.device)[None] < lengths[:, None]
+
+
 class _Attention(nn.Module):
     def __init__(self, embed_dim: int, n_heads: int) -> None:
         super().__init__()
@@ -70,13 +84,20 @@ class _Attention(nn.Module):
         self.qkv = nn.Linear(embed_dim, 3 * embed_dim)
         self.out = nn.Linear(embed_dim, embed_dim)
 
-    def forward(self, tokens: torch.Tensor, n_keys: int | None = None) -> torch.Tensor:
-        """``tokens`` ``(N, L, E)``; only the first ``n_keys`` tokens are keys and values."""
+    def forward(
+        self,
+        tokens: torch.Tensor,
+        n_keys: int | None = None,
+        key_mask: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        """``tokens`` ``(N, L, E)``; only the first ``n_keys`` tokens are keys and values, and
+        of those only the ones where ``key_mask`` ``(N, n_keys)`` is True, when given."""
         n, length, embed = tokens.shape
         q, k, v = self.qkv(tokens).view(n, length, 3, self.n_heads, -1).permute(2, 0, 3, 1, 4)
         if n_keys is not None:
             k, v = k[:, :, :n_keys], v[:, :, :n_keys]
-        attended = F.scaled_dot_product_attention(q, k, v)  # (N, H, L, E / H)
+        mask = None if key_mask is None else key_mask[:, None, None]  # (N, 1, 1, n_keys)
+        attended = F.scaled_dot_product_attention(q, k, v, attn_mask=mask)  # (N, H, L, E / H)
         return self.out(attended.transpose(1, 2).reshape(n, length, embed))
 
 
@@ -101,12 +122,16 @@ class _Block(nn.Module):
             nn.Linear(config.mlp_ratio * embed, embed),
         )
 
-    def forward(self, h: torch.Tensor, n_context: int) -> torch.Tensor:
+    def forward(
+        self, h: torch.Tensor, n_context: int, key_mask: torch.Tensor | None = None
+    ) -> torch.Tensor:
         batch, rows, columns, embed = h.shape  # (B, R, C + 1, E)
         across_features = self.norm_features(h).reshape(batch * rows, columns, embed)
         h = h + self.attend_features(across_features).view(batch, rows, columns, embed)
         across_rows = self.norm_rows(h).transpose(1, 2).reshape(batch * columns, rows, embed)
-        attended = self.attend_rows(across_rows, n_keys=n_context)
+        if key_mask is not None:  # (B, Rc) -> (B * (C + 1), Rc): the same keys in every column
+            key_mask = key_mask.repeat_interleave(columns, dim=0)
+        attended = self.attend_rows(across_rows, n_keys=n_context, key_mask=key_mask)
         h = h + attended.view(batch, columns, rows, embed).transpose(1, 2)
         return h + self.mlp(self.norm_mlp(h))
 
@@ -150,6 +175,9 @@ class TabFMModel(nn.Module):
         n_classes: int | torch.Tensor | None = None,
         feature_seed: int | None = None,
         generator: torch.Generator | None = None,
+        *,
+        context_lengths: torch.Tensor | None = None,
+        feature_ids: torch.Tensor | None = None,
     ) -> torch.Tensor:
         """Class logits of the query rows.
 
@@ -162,15 +190,29 @@ class TabFMModel(nn.Module):
             feature_seed: Seed of the random per-feature identity vectors (inference uses a fixed
                 one per ensemble member); ignored when ``generator`` is given.
             generator: Source of the identity vectors (training draws fresh ones every step).
+            context_lengths: ``(B,)`` context rows per table when tables differ (fine-tuning
+                several folds together); ``y_context`` is then padded to their maximum ``Rc``
+                and table ``b``'s rows from ``context_lengths[b]`` on are its query rows. Each
+                table's logits equal those of a forward pass of that table alone.
+            feature_ids: ``(B, C, feature_id_dim)`` identity vectors to use instead of drawing
+                them (see :meth:`draw_feature_ids`).
 
         Returns:
-            ``(B, R - Rc, max_classes)`` logits.
+            ``(B, R - Rc, max_classes)`` logits; with ``context_lengths``, ``(B, R - m,
+            max_classes)`` for the rows from ``m = min(context_lengths)`` on.
         """
         batch, rows, columns = x.shape
         n_context = y_context.shape[1]
         if not 0 < n_context < rows:
             raise ValueError(f"`0 < n_context < rows` must hold, but got {n_context}, {rows}.")
-        encoded = encode_cells(x, n_context)  # (B, R, C, 3)
+        key_mask = None
+        if context_lengths is not None:
+            if context_lengths.shape != (batch,) or not 0 < int(context_lengths.min()):
+                raise ValueError(
+                    f"context_lengths must be {batch} positive counts, but got {context_lengths}."
+                )
+            key_mask = _row_mask(context_lengths, n_context)  # (B, Rc)
+        encoded = encode_cells(x, n_context, context_lengths)  # (B, R, C, 3)
         cells = self.cell_embed(encoded)  # (B, R, C, E)
         if self.group_embed is not None:
             # Column j also sees the scaled values of columns j + offset (mod C) of its row.
@@ -179,35 +221,46 @@ class TabFMModel(nn.Module):
             cells = cells + self.group_embed(encoded[..., 0][:, :, index])  # (B, R, C, 4)
         column_ids = None
         if self.feature_id_embed is not None:
-            ids = self._feature_ids(batch, columns, x.device, feature_seed, generator)
+            ids = feature_ids
+            if ids is None:
+                ids = self.draw_feature_ids(batch, columns, x.device, feature_seed, generator)
             column_ids = self.feature_id_embed(ids)[:, None]  # (B, 1, C, E)
             cells = cells + column_ids
         unknown = torch.full(
             (batch, rows - n_context), self.config.max_classes, device=x.device, dtype=torch.long
         )
         labels = torch.cat([y_context.long(), unknown], dim=1)  # (B, R)
+        if context_lengths is not None:
+            labels = labels.masked_fill(~_row_mask(context_lengths, rows), self.config.max_classes)
         h = torch.cat([cells, self.label_embed(labels)[:, :, None]], dim=2)  # (B, R, C + 1, E)
         n_keys = n_context
         if self.thinking is not None:
             # Learned rows before the context: one vector per row, the same in every column
             # (plus the column's identity), attended to by every row.
-            thinking = self.thinking[None, :, None].expand(batch, -1, columns + 1, -1)
+            # (A model that fine-tunes several folds together holds one set per table.)
+            rows_3d = self.thinking if self.thinking.dim() == 3 else self.thinking[None]
+            thinking = rows_3d[:, :, None].expand(batch, -1, columns + 1, -1)
             if column_ids is not None:
                 thinking = thinking + F.pad(column_ids, (0, 0, 0, 1))
             h = torch.cat([thinking.to(h.dtype), h], dim=1)
             n_keys += self.config.thinking_rows
+            if key_mask is not None:
+                key_mask = F.pad(key_mask, (self.config.thinking_rows, 0), value=True)
         for i, block in enumerate(self.blocks):
             if self.config.residual_decay != 1.0 and i:
                 h = h * self.config.residual_decay**i
-            h = block(h, n_keys)
-        logits = self.decoder(self.norm_out(h[:, n_keys:, -1])).float()  # (B, Rq, K)
+            h = block(h, n_keys, key_mask)
+        first = n_keys
+        if context_lengths is not None:
+            first = n_keys - n_context + int(context_lengths.min())
+        logits = self.decoder(self.norm_out(h[:, first:, -1])).float()  # (B, Rq, K)
         if n_classes is not None:
             limit = torch.as_tensor(n_classes, device=x.device).reshape(-1, 1, 1)
             classes = torch.arange(self.config.max_classes, device=x.device)
             logits = logits.masked_fill(classes >= limit, float("-inf"))
         return logits
 
-    def _feature_ids(
+    def draw_feature_ids(
         self,
         batch: int,
         columns: int,
@@ -215,6 +268,8 @@ class TabFMModel(nn.Module):
         feature_seed: int | None,
         generator: torch.Generator | None,
     ) -> torch.Tensor:
+        """``(batch, columns, feature_id_dim)`` random identity vectors: from ``generator``
+        when given (its device), else from a fresh generator seeded with ``feature_seed``."""
         shape = (batch, columns, self.config.feature_id_dim)
         if generator is None:
             generator = torch.Generator().manual_seed(0 if feature_seed is None else feature_seed)

@@ -110,6 +110,28 @@ class BaseBackend(abc.ABC):
             ``(Rq, n_classes)`` logits.
         """
 
+    def stack(self, copies: Sequence[BaseBackend]) -> torch.nn.Module | None:
+        """The networks of ``copies`` (clones of this backend) as one module whose parameters
+        carry a leading fold axis, for training several folds together; ``None`` (the
+        default) when this backend trains folds one by one."""
+        return None
+
+    def forward_stacked(
+        self,
+        stacked: torch.nn.Module,
+        episodes: Sequence[tuple[torch.Tensor, torch.Tensor, torch.Tensor]],
+        n_classes: Sequence[int],
+        generators: Sequence[torch.Generator],
+    ) -> list[torch.Tensor]:
+        """Logits of one episode per fold through the module of :meth:`stack`: fold ``k``'s
+        ``(x_context, y_context, x_query)`` goes through its own weights and gets the logits
+        :meth:`forward_episode` would give it, ``(Rq_k, n_classes[k])``.
+
+        Raises:
+            NotImplementedError: If :meth:`stack` returns ``None``.
+        """
+        raise NotImplementedError(f"The {self.name!r} backend does not train folds together.")
+
     @abc.abstractmethod
     def predict_proba(
         self,

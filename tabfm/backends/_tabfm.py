@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -89,6 +90,55 @@ class TabFMBackend(BaseBackend):
         x = torch.cat([x_context, x_query])[None]  # (1, Rc + Rq, C)
         logits = self.model(x, y_context[None], n_classes=n_classes, generator=generator)
         return logits[0, :, :n_classes]
+
+    def stack(self, copies: Sequence[BaseBackend]) -> torch.nn.Module:
+        from tabfm._stacked import stack_modules
+
+        return stack_modules([copy.module for copy in copies])
+
+    def forward_stacked(
+        self,
+        stacked: torch.nn.Module,
+        episodes: Sequence[tuple[torch.Tensor, torch.Tensor, torch.Tensor]],
+        n_classes: Sequence[int],
+        generators: Sequence[torch.Generator],
+    ) -> list[torch.Tensor]:
+        import torch
+
+        # Fold k's rows: its context, then its queries, then zero padding to the longest
+        # episode; padded context labels and padding rows are never attended to.
+        lengths = [len(y_context) for _, y_context, _ in episodes]
+        queries = [len(x_query) for _, _, x_query in episodes]
+        rows = max(c + q for c, q in zip(lengths, queries, strict=True))
+        first_x = episodes[0][0]
+        x = first_x.new_zeros((len(episodes), rows, first_x.shape[1]))  # (K, R, C)
+        y = torch.zeros((len(episodes), max(lengths)), dtype=torch.long, device=first_x.device)
+        for k, (x_context, y_context, x_query) in enumerate(episodes):
+            x[k, : lengths[k]] = x_context
+            x[k, lengths[k] : lengths[k] + queries[k]] = x_query
+            y[k, : lengths[k]] = y_context
+        feature_ids = None
+        if self.model.feature_id_embed is not None:
+            # One draw per fold from its own generator, as forward_episode draws them.
+            feature_ids = torch.cat(
+                [
+                    self.model.draw_feature_ids(1, x.shape[2], x.device, None, generator)
+                    for generator in generators
+                ]
+            )
+        device = x.device
+        logits = stacked(
+            x,
+            y,
+            n_classes=torch.tensor(list(n_classes), device=device),
+            context_lengths=torch.tensor(lengths, device=device),
+            feature_ids=feature_ids,
+        )  # (K, R - min(lengths), max_classes)
+        start = min(lengths)
+        return [
+            logits[k, lengths[k] - start : lengths[k] - start + queries[k], : n_classes[k]]
+            for k in range(len(episodes))
+        ]
 
     def predict_proba(
         self,
