@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import time
 from collections import defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -12,7 +13,7 @@ import numpy as np
 import pandas as pd
 from sklearn.model_selection import StratifiedKFold
 
-from tuner._pipeline import train_causalmixft
+from tuner._pipeline import TrainingRun, train_causalmixft, train_causalmixft_folds
 from tuner._references import note_reference
 from tuner._settings import StudySettings
 
@@ -22,7 +23,7 @@ if TYPE_CHECKING:
 
     from causalmix import BaseCache
     from search_spaces import SearchSpace
-    from tabfm import BaseBackend
+    from tabfm import BaseBackend, FineTunedClassifier
 
 __all__ = [
     "Fold",
@@ -187,18 +188,9 @@ class Objective:
         # that fails (or a worker killed mid-trial) leaves none.
         keep_predictions = False
         try:
-            for step, fold_index in enumerate(order.tolist()):
+            trained = self._train(order.tolist(), config, seed_offset)
+            for step, (fold_index, (classifier, run)) in enumerate(trained):
                 fold = self.folds[fold_index]
-                classifier, run = train_causalmixft(
-                    self.backend,
-                    fold.X_train,
-                    fold.y_train,
-                    config,
-                    seed=settings.seed + fold_index + seed_offset,
-                    valid_fraction=settings.valid_fraction,
-                    device=settings.device,
-                    cache=self.cache,
-                )
                 for stage, seconds in run.timings.items():
                     timings[stage] += seconds
                 start = time.perf_counter()
@@ -218,9 +210,10 @@ class Objective:
                     if step == 0:
                         timings["storage"] += self._upload_artifacts(trial, run)
                 self._report(trial, step, fold_index, fold_normalized)
-                last = step + 1 == len(self.folds)
-                # References are what selection compares every pick with: never cut short.
-                if not last and not confirmation and not reference and trial.should_prune():
+                # References are what selection compares every pick with: never cut short;
+                # and trials whose folds trained together have nothing left to save.
+                cut = step + 1 < len(self.folds) and not settings.fold_batching
+                if cut and not confirmation and not reference and trial.should_prune():
                     trial.set_user_attr("pruned_after_folds", step + 1)
                     if wilcoxon:
                         # Optuna's advice for the Wilcoxon pruner: end the trial with the mean
@@ -242,6 +235,44 @@ class Objective:
             timings["storage"] += time.perf_counter() - start
             trial.set_user_attr("timings", {k: round(v, 4) for k, v in timings.items()})
         return float(np.mean(list(fold_normalized.values())))
+
+    def _train(
+        self, order: list[int], config: dict[str, Any], seed_offset: int
+    ) -> Iterator[tuple[int, tuple[FineTunedClassifier, TrainingRun]]]:
+        """Train the folds in ``order``: one by one (each as it is needed, so that a pruned
+        trial trains no more), or all together under ``fold_batching``."""
+        settings = self.settings
+        seeds = [settings.seed + fold_index + seed_offset for fold_index in order]
+        if settings.fold_batching:
+            folds = [
+                (self.folds[fold_index].X_train, self.folds[fold_index].y_train, seed)
+                for fold_index, seed in zip(order, seeds, strict=True)
+            ]
+            results = train_causalmixft_folds(
+                self.backend,
+                folds,
+                config,
+                valid_fraction=settings.valid_fraction,
+                device=settings.device,
+                cache=self.cache,
+            )
+            yield from zip(order, results, strict=True)
+            return
+        for fold_index, seed in zip(order, seeds, strict=True):
+            fold = self.folds[fold_index]
+            yield (
+                fold_index,
+                train_causalmixft(
+                    self.backend,
+                    fold.X_train,
+                    fold.y_train,
+                    config,
+                    seed=seed,
+                    valid_fraction=settings.valid_fraction,
+                    device=settings.device,
+                    cache=self.cache,
+                ),
+            )
 
     def _report(
         self, trial: optuna.Trial, step: int, fold_index: int, normalized: dict[int, float]

@@ -18,13 +18,14 @@ from sklearn.model_selection import train_test_split
 
 if TYPE_CHECKING:
     from causalmix import BaseCache, BaseGenerator, CausalAugmenter
-    from tabfm import BaseBackend, FineTunedClassifier
+    from tabfm import BaseBackend, FinetuneConfig, FineTunedClassifier
 
 __all__ = [
     "TrainingRun",
     "make_training_generator",
     "split_early_stopping",
     "train_causalmixft",
+    "train_causalmixft_folds",
 ]
 
 
@@ -101,8 +102,110 @@ def train_causalmixft(
         generator_params: Constructor arguments of a non-SCM generator (its
             ``random_state`` is always ``seed``).
     """
+    from tabfm import finetune
+
+    prepared = _prepare(
+        X,
+        y,
+        config,
+        seed=seed,
+        valid_fraction=valid_fraction,
+        device=device,
+        cache=cache,
+        synthetic_only=synthetic_only,
+        generator=generator,
+        generator_params=generator_params,
+    )
+    start = time.perf_counter()
+    classifier, history = finetune(
+        backend, *prepared.finetune_data, prepared.finetune_config, on_epoch=on_epoch
+    )
+    return prepared.finish(classifier, history, time.perf_counter() - start)
+
+
+def train_causalmixft_folds(
+    backend: BaseBackend,
+    folds: list[tuple[pd.DataFrame, pd.Series, int]],
+    config: dict[str, Any],
+    *,
+    valid_fraction: float = 0.2,
+    device: str = "auto",
+    cache: BaseCache | None = None,
+) -> list[tuple[FineTunedClassifier, TrainingRun]]:
+    """:func:`train_causalmixft` on several folds ``(X, y, seed)``, fine-tuned together.
+
+    Each fold is augmented on its own, then :func:`tabfm.finetune_folds` trains every fold's
+    copy of the model in one stacked network: each result equals the fold's own
+    :func:`train_causalmixft` run to float tolerance. Each run's ``finetune`` timing is the
+    joint fine-tuning time divided by the number of folds.
+    """
+    from tabfm import finetune_folds
+
+    prepared = [
+        _prepare(
+            X, y, config, seed=seed, valid_fraction=valid_fraction, device=device, cache=cache
+        )
+        for X, y, seed in folds
+    ]
+    start = time.perf_counter()
+    results = finetune_folds(
+        backend, [p.finetune_data for p in prepared], [p.finetune_config for p in prepared]
+    )
+    seconds = (time.perf_counter() - start) / len(prepared)
+    return [
+        p.finish(classifier, history, seconds)
+        for p, (classifier, history) in zip(prepared, results, strict=True)
+    ]
+
+
+@dataclass
+class _Prepared:
+    """A training run up to fine-tuning: its splits, synthetic rows and fine-tuning config."""
+
+    X: pd.DataFrame
+    y: pd.Series
+    real: tuple[pd.DataFrame, pd.Series]
+    synthetic: tuple[pd.DataFrame, pd.Series] | None
+    valid: tuple[pd.DataFrame, pd.Series]
+    finetune_config: FinetuneConfig
+    fitted: BaseGenerator | None
+    synthetic_only: bool
+    timings: dict[str, float]
+
+    @property
+    def finetune_data(self) -> tuple[Any, Any, Any]:
+        return self.real, self.synthetic, self.valid
+
+    def finish(
+        self, classifier: FineTunedClassifier, history: list[dict[str, Any]], seconds: float
+    ) -> tuple[FineTunedClassifier, TrainingRun]:
+        self.timings["finetune"] = seconds
+        classifier.fit(self.X, self.y)
+        run = TrainingRun(
+            history=history,
+            augmenter=getattr(self.fitted, "augmenter_", None),
+            synthetic=self.real if self.synthetic_only else self.synthetic,
+            timings=self.timings,
+            generator=self.fitted,
+        )
+        return classifier, run
+
+
+def _prepare(
+    X: pd.DataFrame,
+    y: pd.Series,
+    config: dict[str, Any],
+    *,
+    seed: int,
+    valid_fraction: float,
+    device: str,
+    cache: BaseCache | None,
+    synthetic_only: bool = False,
+    generator: str = "scm",
+    generator_params: dict[str, Any] | None = None,
+) -> _Prepared:
     from search_spaces import split_config
-    from tabfm import FinetuneConfig, finetune
+    from tabfm import FinetuneConfig
 
     augmentation, synthetic_ratio, finetune_params = split_config(config)
     timings: dict[str, float] = {}
@@ -131,23 +234,17 @@ def train_causalmixft(
     if synthetic_only:
         assert synthetic is not None
         real, synthetic = synthetic, None
-    start = time.perf_counter()
-    finetune_config = FinetuneConfig(**finetune_params, seed=seed, device=device)
-    classifier, history = finetune(
-        backend, real, synthetic, (X_valid, y_valid), finetune_config, on_epoch=on_epoch
-    )
-    timings["finetune"] = time.perf_counter() - start
-    classifier.fit(X, y)
-    run = TrainingRun(
-        history=history,
-        augmenter=getattr(fitted, "augmenter_", None),
+    return _Prepared(
+        X=X,
+        y=y,
+        real=real,
         synthetic=synthetic,
+        valid=(X_valid, y_valid),
+        finetune_config=FinetuneConfig(**finetune_params, seed=seed, device=device),
+        fitted=fitted,
+        synthetic_only=synthetic_only,
         timings=timings,
-        generator=fitted,
     )
-    if synthetic_only:
-        run.synthetic = real
-    return classifier, run
 
 
 def make_training_generator(

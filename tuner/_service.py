@@ -70,6 +70,7 @@ def tune(
     n_folds: int = DEFAULT_N_FOLDS,
     pruner: str = "auto",
     device: str = "auto",
+    fold_batching: bool = False,
     backend: str = "tabfm",
     weights: str | None = None,
     artifact_dir: str | None = DEFAULT_ARTIFACT_DIR,
@@ -99,6 +100,8 @@ def tune(
         n_folds: Inner cross-validation folds per trial.
         pruner: ``auto``, ``wilcoxon``, ``median`` or ``none``.
         device: ``auto``, ``cpu``, ``cuda`` or ``cuda:N``.
+        fold_batching: Fine-tune each trial's inner folds together (see
+            :class:`StudySettings`); a resumed study keeps its own setting.
         backend: Foundation-model backend.
         weights: Local weights for the backend.
         artifact_dir: Directory of the artifact store shared by workers (``None``: no
@@ -161,6 +164,7 @@ def tune(
         backend=backend,
         weights=resolved_weights(weights),
         device=device,
+        fold_batching=fold_batching,
         dataset_fingerprint=dataset_fingerprint(X, y),
         n_rows=len(X),
         n_features=X.shape[1],

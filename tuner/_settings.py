@@ -37,6 +37,10 @@ class StudySettings:
         backend: Foundation-model backend name.
         weights: Local weights path for the backend (``None`` = its shipped/default weights).
         device: ``auto``, ``cpu``, ``cuda`` or ``cuda:N``.
+        fold_batching: Fine-tune a trial's inner folds together, as one network with stacked
+            weights (:func:`tabfm.finetune_folds`; backends that cannot stack train them one by
+            one). Same results to float tolerance, fewer kernel launches; but the pruner then
+            sees every fold at once, so it cannot stop a trial after its first folds.
         dataset_fingerprint: SHA-256 of the dataset, checked by every worker.
         n_rows / n_features / classes: Facts about the dataset, for exports and summaries.
         zero_shot_roc_auc: Per-fold ROC-AUC of the pre-trained model on the device the study
@@ -57,6 +61,7 @@ class StudySettings:
     backend: str = "tabfm"
     weights: str | None = None
     device: str = "auto"
+    fold_batching: bool = False
     dataset_fingerprint: str = ""
     n_rows: int = 0
     n_features: int = 0

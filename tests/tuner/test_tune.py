@@ -478,3 +478,39 @@ def test_a_reference_trial_is_never_pruned(
     assert len(reference.user_attrs["fold_roc_auc"]) == 3
     study.optimize(objective, n_trials=1)  # type: ignore[arg-type]
     assert study.trials[-1].state == TrialState.PRUNED  # the same pruner stops the others
+
+
+def test_a_fold_batched_study_scores_its_trials_as_one_by_one_and_keeps_their_predictions(
+    small_csv: Path, tiny_space: Path, tmp_path: Path
+) -> None:
+    import numpy as np
+
+    from storage import trial_oof
+
+    url = f"sqlite:///{tmp_path / 'studies.db'}"
+    studies = {
+        batched: tuner.tune(
+            str(small_csv),
+            study_name=f"batched-{batched}",
+            storage=url,
+            space=str(tiny_space),
+            n_trials=3,
+            n_folds=3,
+            pruner="none",
+            fold_batching=batched,
+            artifact_dir=None,
+            cache_dir="none",
+            device=TEST_DEVICE,
+        )  # fmt: skip
+        for batched in (False, True)
+    }
+    assert studies[True].user_attrs["causalmix"]["fold_batching"] is True
+    one_by_one, together = _finished(studies[False]), _finished(studies[True])
+    assert len(one_by_one) == len(together) == 3
+    for alone, joint in zip(one_by_one, together):
+        assert alone.params == joint.params
+        assert joint.value == pytest.approx(alone.value, abs=1e-4)
+        np.testing.assert_allclose(
+            joint.user_attrs["fold_roc_auc"], alone.user_attrs["fold_roc_auc"], atol=1e-5
+        )
+        np.testing.assert_allclose(trial_oof(joint), trial_oof(alone), atol=1e-5)
