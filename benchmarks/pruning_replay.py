@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import math
 import sys
 from pathlib import Path
 from typing import Any
@@ -56,12 +55,10 @@ class Replay:
 
 def stop_step(folds: list[float], incumbent: list[float] | None, rule: str) -> int | None:
     """The fold (0-based) after which ``rule`` stops a trial with these fold scores, or None."""
-    if incumbent is None:
-        return None
-    bar = min(incumbent) if rule == "forgiving" else sum(incumbent) / len(incumbent)
+    from tuner import early_stop
+
     for step in range(len(folds) - 1):
-        running = sum(folds[: step + 1]) / (step + 1)
-        if math.isfinite(running) and running < bar:
+        if early_stop(sum(folds[: step + 1]) / (step + 1), incumbent, rule):
             return step
     return None
 

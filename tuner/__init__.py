@@ -14,14 +14,17 @@ from tuner._errors import TunerError
 
 if TYPE_CHECKING:
     from tuner._model import export_best, fit, predict
+    from tuner._pruners import EARLY_STOPPING_RULES, early_stop
     from tuner._service import tune, work
     from tuner._settings import StudySettings
     from tuner._study import load_study
     from tuner._worker import WorkerResult, run_worker
 
 __all__ = [
+    "EARLY_STOPPING_RULES",
     "StudySettings",
     "TunerError",
+    "early_stop",
     "export_best",
     "fit",
     "load_study",
@@ -37,6 +40,7 @@ __getattr__, _, _ = lazy_loader.attach(
     __name__,
     submod_attrs={
         "_model": ["export_best", "fit", "predict"],
+        "_pruners": ["EARLY_STOPPING_RULES", "early_stop"],
         "_service": ["tune", "work"],
         "_settings": ["StudySettings"],
         "_study": ["load_study"],

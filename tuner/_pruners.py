@@ -14,6 +14,7 @@ selection (BBC-CV) leaves it out, since it has not predicted every row.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import optuna
@@ -21,10 +22,34 @@ import optuna
 if TYPE_CHECKING:
     from optuna.trial import FrozenTrial
 
-__all__ = ["ForgivingPruner"]
+__all__ = ["EARLY_STOPPING_RULES", "ForgivingPruner", "early_stop"]
 
 FOLD_SCORES_ATTR = "fold_normalized_roc_auc"
 """The user attribute holding a trial's per-fold scores (set by the objective)."""
+
+
+EARLY_STOPPING_RULES = ("forgiving", "aggressive")
+"""Bergman et al.'s rules: the bar is the incumbent's worst fold, or its mean."""
+
+
+def early_stop(
+    running_mean: float, incumbent_folds: Sequence[float] | None, rule: str = "forgiving"
+) -> bool:
+    """Whether early-stopping cross-validation stops a trial after a fold.
+
+    Args:
+        running_mean: The trial's mean over the folds it has seen.
+        incumbent_folds: The incumbent's score on every fold (``None``: no incumbent yet).
+        rule: ``"forgiving"`` (stop below the incumbent's worst fold) or ``"aggressive"``
+            (below its mean).
+    """
+    if rule not in EARLY_STOPPING_RULES:
+        raise ValueError(f"Unknown rule {rule!r}; choose one of {list(EARLY_STOPPING_RULES)}.")
+    if not incumbent_folds:
+        return False
+    folds = list(incumbent_folds)
+    bar = min(folds) if rule == "forgiving" else sum(folds) / len(folds)
+    return math.isfinite(running_mean) and running_mean < bar
 
 
 class ForgivingPruner(optuna.pruners.BasePruner):
@@ -47,18 +72,16 @@ class ForgivingPruner(optuna.pruners.BasePruner):
         step = trial.last_step
         if step is None:
             return False
-        running = trial.intermediate_values[step]
-        worst = self._incumbent_worst_fold(study)
-        return worst is not None and math.isfinite(running) and running < worst
+        return early_stop(trial.intermediate_values[step], self._incumbent_folds(study))
 
-    def _incumbent_worst_fold(self, study: optuna.Study) -> float | None:
+    def _incumbent_folds(self, study: optuna.Study) -> list[float] | None:
         from optuna.trial import TrialState
 
-        best_value, worst_fold = -math.inf, None
+        best_value, best_folds = -math.inf, None
         for other in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)):
             scores = other.user_attrs.get(FOLD_SCORES_ATTR) or []
             if len(scores) != self.n_folds or other.value is None:
                 continue
             if other.value > best_value:
-                best_value, worst_fold = other.value, float(min(scores))
-        return worst_fold
+                best_value, best_folds = other.value, [float(v) for v in scores]
+        return best_folds

@@ -441,6 +441,17 @@ def test_the_forgiving_pruner_stops_a_trial_below_the_incumbents_worst_fold() ->
         ForgivingPruner(n_folds=1)
 
 
+def test_early_stop_rules_forgive_down_to_the_worst_fold_or_the_mean() -> None:
+    incumbent = [1.0, -2.0, 4.0]  # mean 1.0, worst fold -2.0
+    assert not tuner.early_stop(-1.0, incumbent, "forgiving")
+    assert tuner.early_stop(-2.5, incumbent, "forgiving")
+    assert tuner.early_stop(0.5, incumbent, "aggressive")
+    assert not tuner.early_stop(1.5, incumbent, "aggressive")
+    assert not tuner.early_stop(-9.0, None) and not tuner.early_stop(float("nan"), incumbent)
+    with pytest.raises(ValueError, match="Unknown rule 'median'"):
+        tuner.early_stop(0.0, incumbent, "median")
+
+
 def test_the_forgiving_pruner_runs_in_a_study(
     small_csv: Path, tiny_space: Path, tmp_path: Path
 ) -> None:
