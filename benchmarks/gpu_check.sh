@@ -8,6 +8,11 @@
 #   3. the warm-vs-cold trial profile (benchmarks/trial_profile.py);
 #   4. `tune --workers K` for K = 1, 2, 4, 8, a fixed number of trials each, with trials per
 #      hour and GPU utilisation (benchmarks/trial_profile.py --skip-profile).
+# Two more parts run only when named (the issue "On a GPU: time to a tuned model"):
+#   batching: fine-tuning the 3 inner folds together vs one by one, seconds and operators per
+#      step (benchmarks/fold_batching.py, 1-4 min);
+#   study: the 20-trial `default` study on diabetes, folds one by one and together, with wall
+#      time and GPU utilisation (benchmarks/trial_profile.py --study 20, up to 9 min).
 # Each part has its own time limit, so a hang in one still leaves the others' figures; the
 # limits add up to 9 minutes with the setup (on an H200 the 4-trial K = 8 run may not fit: then
 # run the `workers` part alone). Name parts to run only those. Logs go to $OUT
@@ -27,9 +32,11 @@ section() { echo; echo "=== $1 ($(date +%T))"; }
 if [ "${GPU_CHECK_SMOKE:-0}" = 1 ]; then
   DEVICE=cpu TEST_LIMIT=60 TESTS=(tests/tabfm/test_finetune.py -k "cuda or oom")
   CONTEXTS=(64 128) STEPS=2 WORKERS=1,2 THROUGHPUT_TRIALS=2 SPACE=fast
+  BATCHING=(--repeats 1 --set epochs=1 --set steps_per_epoch=2 --set context_size=64) STUDY=2
 else
-  DEVICE=cuda TEST_LIMIT=150 TESTS=(tests/tabfm/test_finetune.py tests/tuner)
+  DEVICE=cuda TEST_LIMIT=150 TESTS=(tests/tabfm/test_finetune.py tests/tabfm/test_finetune_folds.py tests/tuner)
   CONTEXTS=(512 1024 2048) STEPS=10 WORKERS=1,2,4,8 THROUGHPUT_TRIALS=4 SPACE=default
+  BATCHING=(--repeats 3) STUDY=20
 fi
 
 PARTS=${*:-tests throughput profile workers}
@@ -63,5 +70,14 @@ wants workers && section "tune --workers K: trials per hour, GPU utilisation" &&
   "$PYTHON" benchmarks/trial_profile.py --data datasets/diabetes.csv --device "$DEVICE" \
   --space "$SPACE" --n-folds 2 --skip-profile --workers "$WORKERS" \
   --throughput-trials "$THROUGHPUT_TRIALS" 2>&1 | tee "$OUT/workers.log"
+
+wants batching && section "fold-batched fine-tuning vs one by one" && timeout 240 \
+  "$PYTHON" benchmarks/fold_batching.py --device "$DEVICE" "${BATCHING[@]}" \
+  2>&1 | grep -v USDT | tee "$OUT/batching.log"
+
+wants study && section "a $STUDY-trial study, folds one by one and together" && timeout 540 \
+  "$PYTHON" benchmarks/trial_profile.py --data datasets/diabetes.csv --device "$DEVICE" \
+  --space "$SPACE" --skip-profile --study "$STUDY" --pruners median --fold-batching on,off \
+  2>&1 | tee "$OUT/study.log"
 
 section "done"

@@ -13,7 +13,8 @@ Per trial it prints the stages recorded by the objective (discovery, SCM fitting
 fine-tuning, evaluation, storage) and the share of wall time outside fine-tuning and evaluation.
 With ``--study 20 --pruners median,forgiving`` it times whole studies (the goal of the issue
 "Time to a tuned model": 20 trials of the ``default`` space on diabetes), one per pruner, and
-prints the trials completed and pruned, the fold fits and what each study exported.
+prints the trials completed and pruned, the fold fits and what each study exported
+(``--fold-batching off,on``: each with the inner folds fine-tuned one by one and together).
 With ``--workers 1,2,4`` it also runs ``tune --workers K`` and prints trials per hour; where
 ``nvidia-smi`` exists it samples GPU utilisation and memory every 0.5 s meanwhile (mean and
 peak over the run).
@@ -151,14 +152,21 @@ def _whole_studies(args: argparse.Namespace, common: dict[str, Any], directory: 
     import tuner
 
     rows = []
-    for pruner in args.pruners.split(","):
-        name = f"study_{pruner}"
-        seconds = _run(
-            {
-                **common, "study_name": name, "n_trials": args.study, "pruner": pruner,
-                "cache_dir": str(directory / f"cache_{pruner}"), "workers": args.study_workers,
-            }
-        )  # fmt: skip
+    runs = [
+        (pruner, batching)
+        for pruner in args.pruners.split(",")
+        for batching in args.fold_batching.split(",")
+    ]
+    for pruner, batching in runs:
+        name = f"study_{pruner}_{batching}"
+        with _GpuMonitor() as monitor:
+            seconds = _run(
+                {
+                    **common, "study_name": name, "n_trials": args.study, "pruner": pruner,
+                    "cache_dir": str(directory / f"cache_{name}"), "workers": args.study_workers,
+                    "fold_batching": batching == "on",
+                }
+            )  # fmt: skip
         study = optuna.load_study(study_name=name, storage=common["storage"])
         states = [t.state.name for t in study.trials]
         document = tuner.export_best(name, common["storage"], directory / f"{name}.yaml")
@@ -166,6 +174,7 @@ def _whole_studies(args: argparse.Namespace, common: dict[str, Any], directory: 
         rows.append(
             {
                 "pruner": pruner,
+                "fold_batching": batching,
                 "workers": args.study_workers,
                 "wall_min": seconds / 60,
                 "complete": states.count("COMPLETE"),
@@ -174,6 +183,7 @@ def _whole_studies(args: argparse.Namespace, common: dict[str, Any], directory: 
                 "exported_trial": selection.get("chosen_trial"),
                 "passed": selection.get("passed"),
                 "estimate": selection.get("estimate"),
+                **monitor.summary(),
             }
         )
         print(format_table(rows[-1:], floatfmt=".2f"), flush=True)
@@ -200,6 +210,9 @@ def main() -> None:
     )
     parser.add_argument("--pruners", default="median,forgiving", help="for --study")
     parser.add_argument("--study-workers", type=int, default=1, help="for --study")
+    parser.add_argument(
+        "--fold-batching", default="off", help="for --study: off, on or off,on (each pruner)"
+    )
     args = parser.parse_args()
 
     directory = Path(tempfile.mkdtemp(prefix="trial_profile_"))

@@ -28,6 +28,18 @@ def test_the_gpu_check_script_runs_its_throughput_part_in_smoke_mode(tmp_path: P
 
 
 @pytest.mark.slow
+def test_the_gpu_check_script_runs_its_fold_batching_part_in_smoke_mode(tmp_path: Path) -> None:
+    env = {**os.environ, "GPU_CHECK_SMOKE": "1", "OUT": str(tmp_path), "PYTHON": sys.executable}
+    done = subprocess.run(
+        ["bash", "benchmarks/gpu_check.sh", "batching"],
+        cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    log = (tmp_path / "batching.log").read_text()
+    assert "| one by one | 3 |" in log and "| together | 3 |" in log, log
+
+
+@pytest.mark.slow
 def test_the_gpu_pretraining_script_trains_exports_and_evaluates_in_smoke_mode(
     tmp_path: Path,
 ) -> None:
