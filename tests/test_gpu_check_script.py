@@ -13,15 +13,20 @@ import pytest
 from tests.conftest import REPO_ROOT
 
 
-@pytest.mark.slow
-def test_the_gpu_check_script_runs_its_throughput_part_in_smoke_mode(tmp_path: Path) -> None:
-    env = {**os.environ, "GPU_CHECK_SMOKE": "1", "OUT": str(tmp_path), "PYTHON": sys.executable}
+def _smoke_part(part: str, log_name: str, out: Path) -> str:
+    """Run one part of `gpu_check.sh` in smoke mode; return its log."""
+    env = {**os.environ, "GPU_CHECK_SMOKE": "1", "OUT": str(out), "PYTHON": sys.executable}
     done = subprocess.run(
-        ["bash", "benchmarks/gpu_check.sh", "throughput"],
+        ["bash", "benchmarks/gpu_check.sh", part],
         cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=300,
     )  # fmt: skip
     assert done.returncode == 0, done.stdout + done.stderr
-    log = (tmp_path / "throughput.log").read_text()
+    return (out / log_name).read_text()
+
+
+@pytest.mark.slow
+def test_the_gpu_check_script_runs_its_throughput_part_in_smoke_mode(tmp_path: Path) -> None:
+    log = _smoke_part("throughput", "throughput.log", tmp_path)
     assert "| tabfm | cpu | 64 | 64 |" in log and "| tabfm | cpu | 128 | 128 |" in log
     assert (tmp_path / "machine.txt").is_file()
     assert not (tmp_path / "tests.log").exists()  # only the part that was named ran
@@ -29,13 +34,7 @@ def test_the_gpu_check_script_runs_its_throughput_part_in_smoke_mode(tmp_path: P
 
 @pytest.mark.slow
 def test_the_gpu_check_script_runs_its_fold_batching_part_in_smoke_mode(tmp_path: Path) -> None:
-    env = {**os.environ, "GPU_CHECK_SMOKE": "1", "OUT": str(tmp_path), "PYTHON": sys.executable}
-    done = subprocess.run(
-        ["bash", "benchmarks/gpu_check.sh", "batching"],
-        cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=300,
-    )  # fmt: skip
-    assert done.returncode == 0, done.stdout + done.stderr
-    log = (tmp_path / "batching.log").read_text()
+    log = _smoke_part("batching", "batching.log", tmp_path)
     assert "| one by one | 3 |" in log and "| together | 3 |" in log, log
 
 
