@@ -51,6 +51,17 @@ def _override(text: str) -> tuple[str, Any]:
     return name.strip(), value
 
 
+def _shard(text: str) -> tuple[int, int]:
+    index, separator, count = text.partition("/")
+    try:
+        pair = (int(index), int(count))
+    except ValueError:
+        pair = (0, 0)
+    if not separator or not 1 <= pair[0] <= pair[1]:
+        raise argparse.ArgumentTypeError(f"expected I/N with 1 <= I <= N, got {text!r}")
+    return pair
+
+
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "bench",
@@ -146,6 +157,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     advanced.add_argument("--max-rows", type=positive_int, default=defaults.MAX_ROWS)
     advanced.add_argument("--max-features", type=positive_int, default=defaults.MAX_FEATURES)
     advanced.add_argument(
+        "--shard",
+        type=_shard,
+        default=None,
+        metavar="I/N",
+        help="compute only every N-th (dataset, outer fold) pair, starting at the I-th, so "
+        "that N processes share one benchmark (each with its own --out; merge their runs/ "
+        "and report with --report-only)",
+    )
+    advanced.add_argument(
         "--report-only",
         action="store_true",
         help="compute nothing: rewrite results.csv, summary.md and the plots from the runs "
@@ -175,6 +195,8 @@ def _command_line(args: argparse.Namespace) -> str:
         flag = "--" + ("set" if name == "overrides" else name.replace("_", "-"))
         if isinstance(value, bool):
             words += [flag] if value else []
+        elif name == "shard":
+            words += [flag, f"{value[0]}/{value[1]}"]
         elif name == "overrides":
             words += [w for key, v in value for w in (flag, f"{key}={v}")]
         elif isinstance(value, list):
@@ -215,6 +237,7 @@ def run(args: argparse.Namespace) -> int:
         max_features=args.max_features,
         threads=args.threads,
         command=_command_line(args),
+        shard=args.shard,
         report_only=args.report_only,
     )
     result = run_bench(config)

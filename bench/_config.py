@@ -71,6 +71,10 @@ class BenchConfig:
         threads: Torch CPU threads for this process (``None``: torch's default). One thread
             is often fastest on a shared machine.
         command: The command line, for the summary.
+        shard: ``(i, n)``: compute only every n-th (dataset, outer fold) pair, starting at the
+            i-th (1-based), so that n processes or machines share one benchmark; each writes
+            its own ``out``, and ``--report-only`` reports their merged ``runs/``. ``None``:
+            every pair. Not part of the protocol: shards of one benchmark share it.
         report_only: Compute nothing: rewrite ``results.csv``, ``summary.md`` and the plots
             from the runs stored in ``out`` (for example after copying in the run files of
             benchmarks with the same protocol that ran in parallel).
@@ -101,6 +105,7 @@ class BenchConfig:
     valid_fraction: float = 0.2
     threads: int | None = None
     command: str | None = None
+    shard: tuple[int, int] | None = None
     report_only: bool = False
 
     def __post_init__(self) -> None:
@@ -133,6 +138,12 @@ class BenchConfig:
             not isinstance(self.threads, int) or isinstance(self.threads, bool) or self.threads < 1
         ):
             raise BenchError(f"`threads >= 1` must hold, but got threads={self.threads!r}.")
+        if self.shard is not None:
+            index, count = self.shard
+            if not 1 <= index <= count:
+                raise BenchError(
+                    f"`1 <= i <= n` must hold for shard i/n, but got {index}/{count}."
+                )
         parse_split(self.split)
 
     @property

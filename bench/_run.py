@@ -129,11 +129,14 @@ def run_bench(config: BenchConfig) -> BenchResult:
     runner = _Runner(config, store, context)
     if config.report_only:
         store.write_csv()
+    pairs = [(dataset, fold) for dataset in suite for fold in folds[dataset.name]]
+    if config.shard is not None:
+        index, count = config.shard
+        pairs = pairs[index - 1 :: count]
     try:
-        for dataset in suite:
-            for fold in folds[dataset.name]:
-                if not config.report_only:
-                    runner.run_fold(dataset, fold)
+        for dataset, fold in pairs:
+            if not config.report_only:
+                runner.run_fold(dataset, fold)
     finally:
         summary = _report(config, store, suite, backend.device_name, runner.failures)
     return BenchResult(

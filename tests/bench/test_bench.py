@@ -218,6 +218,37 @@ def test_a_parameter_added_since_a_benchmark_started_resumes_at_its_default(
         check_protocol(tmp_path, changed)
 
 
+def test_shards_compute_disjoint_pairs_whose_union_is_the_whole_benchmark(
+    tmp_path: Path, suite_dir: Path, tiny_weights: Path
+) -> None:
+    common = {"data_dir": str(suite_dir), "methods": ("zero_shot",), "weights": str(tiny_weights)}
+    whole = run_bench(BenchConfig(**common, out=str(tmp_path / "whole"), folds=3))
+    shards = [
+        run_bench(BenchConfig(**common, out=str(tmp_path / f"s{i}"), folds=3, shard=(i, 2)))
+        for i in (1, 2)
+    ]
+    first, second = (set(shard.computed) for shard in shards)
+    assert first and second and not first & second
+    assert first | second == set(whole.computed) and len(whole.computed) == 6
+    # A shard changes nothing about the runs it computes.
+    merged = tmp_path / "merged"
+    (merged / "runs").mkdir(parents=True)
+    for i in (1, 2):
+        for path in (tmp_path / f"s{i}" / "runs").glob("*.json"):
+            (merged / "runs" / path.name).write_bytes(path.read_bytes())
+    (merged / "bench.json").write_bytes((tmp_path / "s1" / "bench.json").read_bytes())
+    run_bench(BenchConfig(**common, out=str(merged), folds=3, report_only=True))
+    columns = ["dataset", "fold", "test_roc_auc"]
+    expected = pd.read_csv(tmp_path / "whole" / "results.csv")[columns]
+    got = pd.read_csv(merged / "results.csv")[columns]
+    pd.testing.assert_frame_equal(
+        got.sort_values(columns[:2], ignore_index=True),
+        expected.sort_values(columns[:2], ignore_index=True),
+    )
+    with pytest.raises(BenchError, match="3/2"):
+        BenchConfig(**common, out=str(tmp_path / "x"), shard=(3, 2))
+
+
 def test_shift_split_separates_the_domains(datasets_dir: Path) -> None:
     frame = pd.read_csv(datasets_dir / "diabetes.csv")
     frame.loc[:9, "plas"] = np.nan
@@ -299,6 +330,8 @@ def test_cli_user_errors_are_one_line_exit_2(
         # 1e-6 is a number (not "a str"), so the domain check is what refuses it.
         (["--datasets", "diabetes", "--set", "learning_rate=-1e-6"], "learning_rate=-1e-06"),
         (["--datasets", "diabetes", "--fixed-space", "default"], "samples"),
+        (["--datasets", "diabetes", "--shard", "3/2"], "'3/2'"),
+        (["--datasets", "diabetes", "--shard", "one"], "'one'"),
     ]
     for arguments, message in cases:
         code = main(["bench", *arguments, "--out", str(tmp_path / "x")])
