@@ -31,6 +31,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks._suite import format_table  # noqa: E402
@@ -79,6 +81,50 @@ def lawa(checkpoint: Path, averages: list[int], panel: list[Path]) -> int:
     print(f"Checkpoint averaging on {checkpoint} (same held-out tasks, probes and panel):")
     print(format_table(rows))
     return 0
+
+
+def paired_prior_losses(
+    checkpoints: dict[str, Path], n_batches: int, seed: int = 0
+) -> list[dict[str, Any]]:
+    """Each arm's held-out prior loss against the first arm's, task by task on the same tasks:
+    mean difference with a 95 % bootstrap interval over tasks and the Wilcoxon p-value.
+
+    This compares the checkpoints, not the recipes: one training run per arm says nothing of
+    the run-to-run spread of a recipe.
+    """
+    import torch
+    from scipy.stats import wilcoxon
+
+    from tabfm import PretrainConfig, load_checkpoint
+    from tabfm.pretrain import checkpoint_model, prior_task_losses
+
+    losses = {}
+    for name, path in checkpoints.items():
+        state = load_checkpoint(path)
+        config = PretrainConfig.from_dict(state["config"])
+        model = checkpoint_model(state, 1)
+        losses[name] = prior_task_losses(model, torch.device("cpu"), config, n_batches)
+    names = list(losses)
+    reference = losses[names[0]]
+    rng = np.random.default_rng(seed)
+    rows = []
+    for name in names:
+        diff = losses[name] - reference
+        means = [diff[rng.integers(0, len(diff), len(diff))].mean() for _ in range(2000)]
+        low, high = np.percentile(means, [2.5, 97.5])
+        p = float(wilcoxon(diff).pvalue) if np.any(diff != 0) else 1.0
+        rows.append(
+            {
+                "arm": name,
+                "tasks": len(diff),
+                "prior_loss": float(losses[name].mean()),
+                f"diff vs {names[0]}": float(diff.mean()),
+                "95 % CI": f"[{low:+.4f}, {high:+.4f}]",
+                "p (Wilcoxon)": p,
+                "tasks better": int(np.sum(diff < 0)),
+            }
+        )
+    return rows
 
 
 def calibrate(argv: list[str]) -> int:
@@ -133,6 +179,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--arm", action="append", required=True, help="NAME=FLAGS (repeat)")
     parser.add_argument("--lawa", type=Path, help="see the module docstring")
     parser.add_argument("--report-only", action="store_true", help="only print the table")
+    parser.add_argument(
+        "--paired",
+        type=int,
+        default=0,
+        metavar="BATCHES",
+        help="also compare every arm's last checkpoint with the first arm's on the held-out "
+        "prior tasks of BATCHES batches, task by task (paired)",
+    )
     args, common = parser.parse_known_args(argv)
     common = [word for word in common if word != "--"]
     arms = _arms(args.arm)
@@ -169,6 +223,14 @@ def main(argv: list[str] | None = None) -> int:
         ]
         print(f"\nAt the same step ({step}):")
         print(format_table(same))
+    if args.paired:
+        rows = paired_prior_losses({name: args.out / f"{name}.pt" for name in arms}, args.paired)
+        print(
+            f"\nHeld-out prior loss per task, paired with {next(iter(arms))!r} on the same "
+            f"tasks ({args.paired} batches; last checkpoints; one run per arm, so the "
+            "run-to-run spread of a recipe is not in these intervals):"
+        )
+        print(format_table(rows, floatfmt=".4f"))
     return 0
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from tabfm.pretrain._checkpoint import checkpoint_model, export_weights, load_checkpoint
 from tabfm.pretrain._cli import main
 from tabfm.pretrain._config import PretrainConfig
-from tabfm.pretrain._evaluation import evaluate
+from tabfm.pretrain._evaluation import evaluate, prior_task_losses
 from tabfm.pretrain._loop import learning_rate_at, pretrain, seconds_per_step
 
 __all__ = [
@@ -22,5 +22,6 @@ __all__ = [
     "load_checkpoint",
     "main",
     "pretrain",
+    "prior_task_losses",
     "seconds_per_step",
 ]

@@ -58,6 +58,34 @@ def _evaluate_prior(model: Any, device: Any, config: PretrainConfig) -> dict[str
     return {"prior_loss": float(np.mean(losses)), "prior_auc": float(np.mean(aucs))}
 
 
+def prior_task_losses(
+    model: Any, device: Any, config: PretrainConfig | None = None, n_batches: int = 64
+) -> np.ndarray:
+    """Each held-out prior task's cross-entropy on its query rows, task by task.
+
+    The tasks are those of the logged ``prior_loss`` (the same seeds, continued past
+    ``eval_batches``), so two models are compared on the same tasks: a paired comparison.
+    """
+    import torch
+    import torch.nn.functional as F
+
+    config = config or PretrainConfig()
+    stage = curriculum(1.0, config.max_rows, config.max_features)
+    model.eval()
+    losses: list[float] = []
+    for index in range(n_batches):
+        batch = sample_batch(np.random.default_rng([_EVAL_SEED, index]), stage, config.max_cells)
+        x = torch.from_numpy(batch.x).to(device)
+        y = torch.from_numpy(batch.y).to(device)
+        with torch.inference_mode(), autocast(device):
+            logits = model(x, y[:, : batch.n_context], torch.from_numpy(batch.n_classes))
+        per_row = F.cross_entropy(
+            logits.float().transpose(1, 2), y[:, batch.n_context :], reduction="none"
+        )  # (tasks, query rows)
+        losses.extend(per_row.mean(dim=1).cpu().tolist())
+    return np.asarray(losses)
+
+
 def probe_tasks(seed: int = 0, n_rows: int = 256) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """Tasks with known answers; a model that uses its context scores ROC-AUC ~1 on them."""
     rng = np.random.default_rng([seed, 12345])

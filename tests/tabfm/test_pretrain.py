@@ -184,3 +184,20 @@ def test_the_v3_elements_train_from_the_command_line_and_export(tmp_path: Path) 
     config = TabFMClassifier(out, device="cpu").fit(np.zeros((4, 2)), [0, 1, 0, 1]).model_.config
     assert (config.thinking_rows, config.norm, config.feature_grouping) == (3, "rms", True)
     assert config.residual_decay == 0.95
+
+
+def test_prior_task_losses_are_the_logged_prior_loss_task_by_task() -> None:
+    from tabfm import TabFMModel
+    from tabfm.pretrain import evaluate, prior_task_losses
+
+    torch.manual_seed(0)
+    model, config = TabFMModel(TINY), _config(1)
+    losses = prior_task_losses(model, torch.device("cpu"), config, n_batches=1)
+    # One batch holds tasks of one shape, so its mean loss is the mean of its tasks' losses.
+    assert len(losses) > 1 and np.all(np.isfinite(losses)) and np.all(losses > 0)
+    assert losses.mean() == pytest.approx(
+        evaluate(model, torch.device("cpu"), None, config)["prior_loss"]
+    )
+    more = prior_task_losses(model, torch.device("cpu"), config, n_batches=3)
+    np.testing.assert_array_equal(more[: len(losses)], losses)  # the same tasks, then more
+    assert len(more) > len(losses)
