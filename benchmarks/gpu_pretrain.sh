@@ -4,7 +4,8 @@
 #   1. calibration: the step time of this machine (bf16 autocast, the prior drawn by loader
 #      workers), so that the cosine schedule ends inside TRAIN_MINUTES;
 #   2. training: the CPU recipe (Muon on the blocks' matrices, AdamW on the rest, 10 snapshots
-#      kept for checkpoint averaging) for TRAIN_MINUTES (default 6), in one slice;
+#      kept for checkpoint averaging, the architecture flags in RECIPE) for TRAIN_MINUTES
+#      (default 6), in one slice;
 #   3. export of the weights ($OUT/weights, with the recipe card), averaging the last
 #      AVERAGE_LAST snapshots (default 1: the last weights);
 #   4. `benchmarks/zero_shot.py --folds 5` on every shipped dataset with those weights,
@@ -31,6 +32,9 @@ else
   MODEL="" EVAL="--folds 5" EVAL_EVERY=250
 fi
 AVERAGE_LAST=${AVERAGE_LAST:-1}
+# The architecture flags of the recipe on top of v2's (tabfm/weights/RECIPE.md says which
+# elements won their ablation); RECIPE="" trains the v2 architecture.
+RECIPE=${RECIPE-}
 
 section "machine"
 { nvidia-smi 2>&1 || echo "no nvidia-smi"; "$PYTHON" -c "
@@ -40,13 +44,13 @@ import torch; print('torch', torch.__version__, 'cuda', torch.cuda.is_available(
 section "calibration: $CALIBRATION_STEPS steps on $DEVICE with $WORKERS loader workers"
 STEPS=$("$PYTHON" benchmarks/pretrain_ablation.py --calibrate --device "$DEVICE" \
   --loader-workers "$WORKERS" --calibration-steps "$CALIBRATION_STEPS" \
-  --minutes "$TRAIN_MINUTES" $MODEL 2> "$OUT/calibration.log")
+  --minutes "$TRAIN_MINUTES" $MODEL $RECIPE 2> "$OUT/calibration.log")
 echo "schedule: $STEPS steps in $TRAIN_MINUTES minutes" | tee -a "$OUT/calibration.log"
 
 section "training"
 "$PYTHON" -m tabfm.pretrain --steps "$STEPS" --optimizer muon --keep-snapshots 10 \
   --eval-every "$EVAL_EVERY" --device "$DEVICE" --loader-workers "$WORKERS" \
-  --minutes "$TRAIN_MINUTES" --checkpoint "$OUT/tabfm.pt" --panel $PANEL $MODEL \
+  --minutes "$TRAIN_MINUTES" --checkpoint "$OUT/tabfm.pt" --panel $PANEL $MODEL $RECIPE \
   --export "$OUT/weights" --average-last "$AVERAGE_LAST" 2>&1 | tee "$OUT/train.log"
 
 section "zero-shot evaluation"

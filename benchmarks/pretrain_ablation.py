@@ -144,6 +144,11 @@ def calibrate(argv: list[str]) -> int:
     options.add_argument("--max-cells", type=int, default=16_384)
     options.add_argument("--max-rows", type=int, default=512)
     options.add_argument("--max-features", type=int, default=40)
+    options.add_argument("--heads", type=int, default=2)
+    options.add_argument("--thinking-rows", type=int, default=0)
+    options.add_argument("--norm", default="layer")
+    options.add_argument("--residual-decay", type=float, default=1.0)
+    options.add_argument("--feature-grouping", action="store_true")
     parsed = options.parse_args(argv)
     config = PretrainConfig(
         optimizer="muon",
@@ -151,7 +156,15 @@ def calibrate(argv: list[str]) -> int:
         max_cells=parsed.max_cells,
         max_rows=parsed.max_rows,
         max_features=parsed.max_features,
-        model=TabFMConfig(embed_dim=parsed.embed_dim, n_layers=parsed.layers),
+        model=TabFMConfig(
+            embed_dim=parsed.embed_dim,
+            n_layers=parsed.layers,
+            n_heads=parsed.heads,
+            thinking_rows=parsed.thinking_rows,
+            norm=parsed.norm,
+            residual_decay=parsed.residual_decay,
+            feature_grouping=parsed.feature_grouping,
+        ),
     )
     seconds = seconds_per_step(config, parsed.calibration_steps, parsed.loader_workers)
     steps = max(1, int(0.85 * parsed.minutes * 60 / seconds))
