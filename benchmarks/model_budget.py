@@ -90,7 +90,9 @@ def main(argv: list[str] | None = None) -> int:
     for _ in range(args.repeats):
         for name, path in args.weights:
             timing = inference_timing("cpu", 1, path)
-            inference[name].append(float(timing["seconds per member"]))
+            seconds = timing["seconds per member"]
+            assert isinstance(seconds, float)
+            inference[name].append(seconds)
             steps[name].append(step_seconds(path, args.steps))
             print(f"{name}: {inference[name][-1]:.3f} s/member, {steps[name][-1]:.3f} s/step",
                   flush=True)  # fmt: skip
