@@ -11,7 +11,8 @@ for out in out/ev-a out/ev-b; do mkdir -p $out/runs; cp benchmarks/results/bench
 python -m tuner bench --out out/ev-a $S --datasets tic-tac-toe car pc1 cardiotocography-nsp kr-vs-kp MiceProtein diabetes banknote-authentication > out/ev-a.log 2>&1 &
 python -m tuner bench --out out/ev-b $S --datasets wdbc climate-model-simulation-crashes credit-approval website_phishing segment anneal sick steel-plates-fault > out/ev-b.log 2>&1 &
 wait
-# What is left (2026-12-04): `tuned` on MiceProtein, all three folds (15-35 min per trial with
-# causal augmentation on one core). One process per fold, each with its own --out (copy runs/
-# and bench.json in first), then merge runs/ and --report-only with all 16 datasets:
-#   python -m tuner bench --out out/mice-I $S --datasets MiceProtein --shard I/3   (I = 1, 2, 3)
+# What is left (2026-12-04): `tuned` on MiceProtein folds 1 and 2 (about 2 hours each on one
+# core: 15-35 min per trial with causal augmentation). One process per fold, each with its own
+# --out (copy runs/ and bench.json in first), then merge runs/ and --report-only with all 16
+# datasets:
+#   python -m tuner bench --out out/mice-I $S --datasets MiceProtein --shard I/3   (I = 2, 3)
