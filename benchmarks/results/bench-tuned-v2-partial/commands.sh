@@ -11,16 +11,17 @@ for out in out/ev-a out/ev-b; do mkdir -p $out/runs; cp benchmarks/results/bench
 python -m tuner bench --out out/ev-a $S --datasets tic-tac-toe car pc1 cardiotocography-nsp kr-vs-kp MiceProtein diabetes banknote-authentication > out/ev-a.log 2>&1 &
 python -m tuner bench --out out/ev-b $S --datasets wdbc climate-model-simulation-crashes credit-approval website_phishing segment anneal sick steel-plates-fault > out/ev-b.log 2>&1 &
 wait
-# What is left (2026-12-04, second session): `tuned` on MiceProtein folds 1 and 2, whose
-# studies stopped at the session's end with 4 and 9 of 10 finished trials (pruned ones count). A MiceProtein trial with causal augmentation takes 15-35 min
-# on one core, and one that draws `indep_test: dg` explicitly (78 nodes, 8 classes: the target
-# is adjacent to most features and each of its edges is tested against conditioning sets drawn
-# from dozens of neighbours; `causalmix/_discovery.py`) took 25 min (fold 1, PC) to over 82 min without finishing (fold 2, FCI): a fold's
-# study takes 2-3 hours. The studies' databases as far as they got are in resume/ (SQLite, finished trials
-# kept; the trial that was running when the session ended is recorded FAIL and does not
-# count): copy one in as the --out's studies.db and the study continues to 10 finished trials
-# (TPE restarts its random stream, so the remaining trials are not the ones an uninterrupted
-# run would have drawn). One process per fold, each with its own --out:
+# What is left (2026-12-04, second session): `tuned` on MiceProtein folds 1 and 2, whose studies
+# stopped at the session's end with 4 and 9 of 10 finished trials (pruned ones count). A
+# MiceProtein trial with causal augmentation takes 15-35 min on one core, and one that draws
+# `indep_test: dg` explicitly (78 nodes, 8 classes: the target is adjacent to most features and
+# each of its edges is tested against conditioning sets drawn from dozens of neighbours;
+# `causalmix/_discovery.py`) took 25 min (fold 1, PC) to over 82 min without finishing (fold 2,
+# FCI): a fold's study takes 2-3 hours. The studies' databases as far as they got are in resume/
+# (SQLite, finished trials kept; the trial that was running when the session ended is recorded
+# FAIL and does not count): copy one in as the --out's studies.db and the study continues to 10
+# finished trials (TPE restarts its random stream, so the remaining trials are not the ones an
+# uninterrupted run would have drawn). One process per fold, each with its own --out:
 #   out=out/mice-I; mkdir -p $out/runs; cp benchmarks/results/bench-tuned-v2-partial/runs/*.json $out/runs/
 #   cp benchmarks/results/bench-tuned-v2-partial/bench.json $out/
 #   cp benchmarks/results/bench-tuned-v2-partial/resume/MiceProtein-foldJ.sqlite $out/studies.db   (J = I - 1)
