@@ -5,9 +5,16 @@ Protocol (``benchmarks/_suite.py``): each dataset stratified-subsampled to <= 1,
 sees the same folds in the same run. Then the inference time of 1,000 context + 1,000 query
 rows x 30 features on CPU (and on CUDA when available).
 
+Several weights (``--weights v2=DIR grouping=DIR``) are compared paired: each set of weights
+predicts the same folds with the same seed and the same baselines, and a table gives each
+set's ROC-AUC minus the first set's per dataset (mean over folds), its median over datasets
+with a 95 % bootstrap interval, the two-sided Wilcoxon signed-rank p over datasets (Pratt's
+zeros) and wins / ties / losses. ``--csv`` writes every fold's scores.
+
 Usage::
 
     python benchmarks/zero_shot.py [--datasets diabetes wdbc ...] [--folds 5] [--threads 1]
+    python benchmarks/zero_shot.py --weights v2=runs/v2-weights grouping=runs/g-weights
 """
 
 from __future__ import annotations
@@ -27,6 +34,23 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from benchmarks._suite import folds, format_table, load_suite  # noqa: E402
 
 BASELINES = ("LogisticRegression", "RandomForest", "HistGradientBoosting", "kNN")
+
+
+def parse_weights(values: list[str] | None) -> dict[str, str | None]:
+    """``{column: weights directory}`` from ``NAME=DIR`` or ``DIR`` items; one ``TabFM`` column
+    with the shipped weights when there are none. Raises ``ValueError`` naming a duplicate."""
+    if not values:
+        return {"TabFM": None}
+    if len(values) == 1 and "=" not in values[0]:
+        return {"TabFM": values[0]}
+    named: dict[str, str | None] = {}
+    for value in values:
+        name, _, path = value.rpartition("=") if "=" in value else (Path(value).name, "", value)
+        column = f"TabFM[{name}]"
+        if column in named:
+            raise ValueError(f"--weights: the name {name!r} is given twice")
+        named[column] = path
+    return named
 
 
 def _categorical_columns(X: pd.DataFrame) -> list[str]:
@@ -98,29 +122,39 @@ def evaluate_suite(
     n_estimators: int,
     device: str,
     log: Callable[[str], None],
-    weights: str | None = None,
+    weights: str | None | dict[str, str | None] = None,
+    fold_scores: list[dict[str, object]] | None = None,
 ) -> list[dict[str, object]]:
-    """One row per dataset: the mean ROC-AUC of every model over the folds, and TabFM's time."""
+    """One row per dataset: the mean ROC-AUC of every model over the folds, and TabFM's time
+    per fold (all weights together). ``weights`` is one directory (column ``TabFM``) or
+    ``{column: directory}``; every fold's scores are appended to ``fold_scores`` if given."""
     from tabfm import TabFMClassifier, roc_auc
 
+    models = weights if isinstance(weights, dict) else {"TabFM": weights}
     rows: list[dict[str, object]] = []
     for dataset in load_suite(names, seed=seed):
-        scores: dict[str, list[float]] = {name: [] for name in ("TabFM", *BASELINES)}
+        scores: dict[str, list[float]] = {name: [] for name in (*models, *BASELINES)}
         tabfm_seconds = 0.0
-        for _, train, test in folds(dataset.y, n_folds, seed):
+        for fold, train, test in folds(dataset.y, n_folds, seed):
             X_train, X_test = dataset.X.iloc[train], dataset.X.iloc[test]
             y_train, y_test = dataset.y.iloc[train], dataset.y.iloc[test]
-            started = time.perf_counter()
-            model = TabFMClassifier(
-                weights, n_estimators=n_estimators, device=device, random_state=seed
-            )
-            proba = model.fit(X_train, y_train).predict_proba(X_test)
-            tabfm_seconds += time.perf_counter() - started
-            scores["TabFM"].append(roc_auc(y_test, proba, model.classes_))
+            for column, directory in models.items():
+                started = time.perf_counter()
+                model = TabFMClassifier(
+                    directory, n_estimators=n_estimators, device=device, random_state=seed
+                )
+                proba = model.fit(X_train, y_train).predict_proba(X_test)
+                tabfm_seconds += time.perf_counter() - started
+                scores[column].append(roc_auc(y_test, proba, model.classes_))
             for name in BASELINES:
                 baseline = make_baseline(name, dataset.X, seed).fit(X_train, y_train)
                 proba = baseline.predict_proba(X_test)
                 scores[name].append(roc_auc(y_test, proba, baseline.classes_))
+            if fold_scores is not None:
+                fold_scores.append(
+                    {"dataset": dataset.name, "fold": fold}
+                    | {name: values[-1] for name, values in scores.items()}
+                )
         row: dict[str, object] = {
             "dataset": dataset.name,
             "rows": len(dataset.y),
@@ -137,9 +171,44 @@ def evaluate_suite(
 def mean_row(rows: list[dict[str, object]]) -> dict[str, object]:
     """The column means of the model scores."""
     mean: dict[str, object] = {"dataset": "**mean**", "rows": "", "features": "", "classes": ""}
-    for key in ("TabFM", *BASELINES, "TabFM s/fold"):
+    for key in list(rows[0])[4:]:
         mean[key] = float(np.mean([float(row[key]) for row in rows]))  # type: ignore[arg-type]
     return mean
+
+
+def paired_rows(rows: list[dict[str, object]], columns: list[str]) -> list[dict[str, object]]:
+    """Each of ``columns[1:]`` minus ``columns[0]`` in ROC-AUC points (x 100), paired per dataset
+    (each row is one dataset's mean over the same folds): median over datasets with a 95 %
+    percentile-bootstrap interval (2,000 resamples, seed 0), the two-sided Wilcoxon signed-rank
+    p (Pratt's zeros; 1 when every difference is 0) and wins / ties / losses."""
+    from scipy import stats
+
+    reference = columns[0]
+    table = []
+    for column in columns[1:]:
+        diff = 100 * np.array([float(r[column]) - float(r[reference]) for r in rows])  # type: ignore[arg-type]
+        median = float(np.median(diff))
+        low = high = median
+        if len(diff) >= 2 and np.ptp(diff) > 0:
+            interval = stats.bootstrap(
+                (diff,), np.median, n_resamples=2000, method="percentile", random_state=0
+            ).confidence_interval
+            low, high = float(interval.low), float(interval.high)
+        p = 1.0
+        if len(diff) >= 2 and np.any(diff != 0):
+            p = float(stats.wilcoxon(diff, zero_method="pratt").pvalue)
+        table.append(
+            {
+                "comparison": f"{column} - {reference}",
+                "datasets": len(diff),
+                "mean (pp)": float(diff.mean()),
+                "median (pp)": median,
+                "95% CI": f"[{low:+.3f}, {high:+.3f}]",
+                "Wilcoxon p": p,
+                "wins/ties/losses": f"{(diff > 0).sum()}/{(diff == 0).sum()}/{(diff < 0).sum()}",
+            }
+        )
+    return table
 
 
 def inference_timing(
@@ -178,7 +247,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--n-estimators", type=int, default=4)
     parser.add_argument("--device", default="auto")
-    parser.add_argument("--weights", default=None, help="weights directory (default: shipped)")
+    parser.add_argument(
+        "--weights",
+        nargs="+",
+        default=None,
+        metavar="[NAME=]DIR",
+        help="weights directory (default: shipped); several are compared paired, the first as "
+        "the reference",
+    )
+    parser.add_argument("--csv", type=Path, default=None, help="write every fold's scores here")
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads")
     parser.add_argument("--skip-timing", action="store_true")
     args = parser.parse_args(argv)
@@ -189,10 +266,19 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.threads:
         torch.set_num_threads(args.threads)
-    weights = args.weights or shipped_weights_dir()
-    print(f"weights: {weights}; torch threads: {torch.get_num_threads()}")
+    try:
+        models = parse_weights(args.weights)
+    except ValueError as error:
+        parser.error(str(error))
+    for column, directory in models.items():
+        if directory is not None and not (Path(directory) / "config.json").is_file():
+            parser.error(f"--weights: no config.json in {directory!r} ({column})")
+    shipped = str(shipped_weights_dir())
+    shown = {column: directory or shipped for column, directory in models.items()}
+    print(f"weights: {shown}; torch threads: {torch.get_num_threads()}")
     print(f"protocol: <= 1000 rows, <= 100 features, {args.folds}-fold stratified CV, ROC-AUC\n")
     device = str(resolve_device(args.device))
+    fold_scores: list[dict[str, object]] = []
     rows = evaluate_suite(
         args.datasets,
         args.folds,
@@ -200,13 +286,25 @@ def main(argv: list[str] | None = None) -> int:
         args.n_estimators,
         device,
         log=lambda line: print(line, flush=True),
-        weights=args.weights,
+        weights=models,
+        fold_scores=fold_scores,
     )
     print(format_table([*rows, mean_row(rows)]))
+    if args.csv is not None:
+        pd.DataFrame(fold_scores).to_csv(args.csv, index=False)
+    if len(models) > 1:
+        print(f"\nPaired per dataset, ROC-AUC points against {next(iter(models))}:\n")
+        print(format_table(paired_rows(rows, list(models))))
+        print("\nPaired per dataset, ROC-AUC points, each TabFM against RandomForest:\n")
+        print(format_table(paired_rows(rows, ["RandomForest", *models])))
     if not args.skip_timing:
         print("\nInference, 1,000 context + 1,000 query rows x 30 features:\n")
         devices = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
-        timings = [inference_timing(d, args.n_estimators, args.weights) for d in devices]
+        timings = [
+            inference_timing(d, args.n_estimators, directory) | {"weights": column}
+            for column, directory in models.items()
+            for d in devices
+        ]
         print(format_table(timings))
     return 0
 
