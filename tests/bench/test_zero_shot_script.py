@@ -16,13 +16,14 @@ def test_parse_weights_names_columns_and_keeps_the_single_directory_form() -> No
 
 
 def test_paired_rows_are_zero_for_identical_weights_and_signed_otherwise() -> None:
-    rows = [
+    # c beats a on every dataset
+    rows: list[dict[str, object]] = [
         {"a": 0.90, "b": 0.90, "c": 0.91 + 0.001 * i} for i in range(8)
-    ]  # c beats a on every dataset
+    ]
     same, better = paired_rows(rows, ["a", "b", "c"])
     assert same["median (pp)"] == 0.0
     assert same["Wilcoxon p"] == 1.0
     assert same["wins/ties/losses"] == "0/8/0"
     assert better["median (pp)"] == pytest.approx(1.35)
-    assert better["Wilcoxon p"] < 0.01
+    assert float(better["Wilcoxon p"]) < 0.01  # type: ignore[arg-type]
     assert better["wins/ties/losses"] == "8/0/0"
