@@ -6,15 +6,18 @@ step) and reports the optimizer steps per second of the last epoch (the first on
 warm-up: CUDA context, kernel selection, allocator growth) and the peak memory of the run
 (``torch.cuda.max_memory_allocated`` on CUDA; not measured on the CPU).
 
-``tabfm`` is the shipped model. ``tabicl`` and ``tabpfn`` use the tiny randomly initialised
-checkpoints of the test suite (1 layer, 16-dim embeddings), so their figures measure the
-adapters and the engine around a small network, not the released models. They run only where
-their packages are installed; a missing one is listed and skipped.
+``tabfm`` is the shipped model, or each of ``--weights [NAME=]DIR`` (rows ``tabfm[NAME]``: to
+hold a new recipe's step time against the shipped one's on the same machine). ``tabicl`` and
+``tabpfn`` use the tiny randomly initialised checkpoints of the test suite (1 layer, 16-dim
+embeddings), so their figures measure the adapters and the engine around a small network, not
+the released models. They run only where their packages are installed; a missing one is listed
+and skipped.
 
 Usage::
 
     python benchmarks/finetune_throughput.py --device cuda --contexts 512 1024 2048
     python benchmarks/finetune_throughput.py --device cpu --contexts 128 --steps 2  # smoke test
+    python benchmarks/finetune_throughput.py --backends tabfm --weights v2=tabfm/weights v3=DIR
 """
 
 from __future__ import annotations
@@ -43,11 +46,11 @@ def _table(n_rows: int, n_features: int, seed: int) -> tuple[np.ndarray, np.ndar
     return X, y
 
 
-def _backend(name: str, device: str, folder: Path) -> Any:
+def _backend(name: str, device: str, folder: Path, weights: str | None = None) -> Any:
     from tabfm import get_backend
 
     if name == "tabfm":
-        return get_backend("tabfm", device=device)
+        return get_backend("tabfm", weights=weights, device=device)
     if name == "tabicl":
         from tests.tabfm.backends.test_tabicl import DEFAULT_CHECKPOINT, write_tiny_checkpoint
     else:
@@ -56,7 +59,14 @@ def _backend(name: str, device: str, folder: Path) -> Any:
     return get_backend(name, weights=weights, device=device)
 
 
-def measure(name: str, context: int, args: argparse.Namespace, folder: Path) -> dict[str, Any]:
+def measure(
+    name: str,
+    context: int,
+    args: argparse.Namespace,
+    folder: Path,
+    weights: str | None = None,
+    label: str | None = None,
+) -> dict[str, Any]:
     """Steps per second (last epoch) and peak memory for one backend at one context size."""
     from tabfm import FinetuneConfig, finetune
 
@@ -72,12 +82,12 @@ def measure(name: str, context: int, args: argparse.Namespace, folder: Path) -> 
         device=args.device,
         seed=0,
     )
-    backend = _backend(name, args.device, folder)
+    backend = _backend(name, args.device, folder, weights)
     started = time.perf_counter()
     _, history = finetune(backend, train, None, valid, config)
     last = history[-1]
     return {
-        "backend": name,
+        "backend": label or name,
         "device": backend.device_name,
         "context": context,
         "context_used": int(last.get("context_size", context)),
@@ -96,7 +106,24 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=2)
     parser.add_argument("--steps", type=int, default=10, help="optimizer steps per epoch")
     parser.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's)")
+    parser.add_argument(
+        "--weights",
+        nargs="+",
+        default=None,
+        metavar="[NAME=]DIR",
+        help="tabfm weights to time (default: the shipped ones); several run in turn",
+    )
     args = parser.parse_args()
+    tabfm_weights: list[tuple[str, str | None]] = [("tabfm", None)]
+    if args.weights:
+        tabfm_weights = []
+        for value in args.weights:
+            label, _, path = (
+                value.rpartition("=") if "=" in value else (Path(value).name, "", value)
+            )
+            if not (Path(path) / "config.json").is_file():
+                parser.error(f"--weights: no config.json in {path!r}")
+            tabfm_weights.append((f"tabfm[{label}]", path))
 
     import torch
 
@@ -108,9 +135,11 @@ def main() -> None:
             if name != "tabfm" and importlib.util.find_spec(name) is None:
                 print(f"skipped {name}: the package is not installed (pip install '.[{name}]')")
                 continue
+            runs = tabfm_weights if name == "tabfm" else [(name, None)]
             for context in args.contexts:
-                rows.append(measure(name, context, args, Path(tmp)))
-                print(format_table(rows[-1:], floatfmt=".2f"), flush=True)
+                for label, weights in runs:
+                    rows.append(measure(name, context, args, Path(tmp), weights, label))
+                    print(format_table(rows[-1:], floatfmt=".2f"), flush=True)
     print(f"\n{args.features} features, {args.steps} steps x {args.epochs} epochs, 1 episode/step")
     print(format_table(rows, floatfmt=".2f"))
 
