@@ -55,8 +55,8 @@ def _backend(name: str, device: str, folder: Path, weights: str | None = None) -
         from tests.tabfm.backends.test_tabicl import DEFAULT_CHECKPOINT, write_tiny_checkpoint
     else:
         from tests.tabfm.backends.test_tabpfn import DEFAULT_CHECKPOINT, write_tiny_checkpoint
-    weights = write_tiny_checkpoint(folder / name / DEFAULT_CHECKPOINT)
-    return get_backend(name, weights=weights, device=device)
+    tiny = write_tiny_checkpoint(folder / name / DEFAULT_CHECKPOINT)
+    return get_backend(name, weights=tiny, device=device)
 
 
 def measure(
