@@ -56,3 +56,5 @@ def test_the_gpu_pretraining_script_trains_exports_and_evaluates_in_smoke_mode(
     assert "Muon" in recipe and "--optimizer muon --keep-snapshots 10" in recipe
     table = (tmp_path / "zero_shot.txt").read_text()
     assert "| diabetes | 768 | 8 | 2 |" in table and "RandomForest" in table
+    assert "| TabFM[new] - TabFM[shipped] | 1 |" in table  # paired against the shipped weights
+    assert "feature_grouping=True" in (tmp_path / "train.log").read_text()  # the v3 recipe
