@@ -194,12 +194,44 @@ def _recipe_card(
     return "\n".join(lines) + "\n"
 
 
+_PRIOR_FLAGS = {
+    "learning_rate": "--lr",
+    "warmup_steps": "--warmup-steps",
+    "max_cells": "--max-cells",
+    "max_rows": "--max-rows",
+    "max_features": "--max-features",
+    "seed": "--seed",
+}
+_MODEL_FLAGS = {
+    "embed_dim": "--embed-dim",
+    "n_layers": "--layers",
+    "n_heads": "--heads",
+    "thinking_rows": "--thinking-rows",
+    "norm": "--norm",
+    "residual_decay": "--residual-decay",
+    "feature_grouping": "--feature-grouping",
+}
+
+
 def _recipe_flags(config: PretrainConfig, average_last: int) -> str:
+    """The ``python -m tabfm.pretrain`` flags that rebuild ``config``: every setting (of the
+    prior, the schedule and the architecture) that differs from the CLI's default, which is the
+    dataclasses' default."""
     flags = " --optimizer muon" if config.optimizer == "muon" else ""
     if config.keep_snapshots:
         flags += f" --keep-snapshots {config.keep_snapshots}"
     if average_last > 1:
         flags += f" --average-last {average_last}"
+    for settings, names in ((config, _PRIOR_FLAGS), (config.model, _MODEL_FLAGS)):
+        default = type(settings)()
+        for attribute, flag in names.items():
+            value = getattr(settings, attribute)
+            if value == getattr(default, attribute):
+                continue
+            if isinstance(value, bool):
+                flags += f" {flag}"  # a switch, on (its default is off)
+            else:
+                flags += f" {flag} {value:g}" if isinstance(value, float) else f" {flag} {value}"
     return flags
 
 
