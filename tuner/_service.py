@@ -23,7 +23,7 @@ from tuner._worker import WorkerResult, count_trials, run_worker
 if TYPE_CHECKING:
     import optuna
 
-    from search_spaces import Portfolio
+    from search_spaces import Portfolio, SearchSpace
 
 from tuner._defaults import (
     DEFAULT_ARTIFACT_DIR,
@@ -154,6 +154,7 @@ def tune(
     search_space = load_space(space)
     warm_start = _resolve_portfolio(portfolio)
     X, y = load_data(data, target)
+    _warn_slow_independence_test(search_space, n_nodes=X.shape[1] + 1)
     settings = StudySettings(
         data=str(Path(data).resolve()) if not data.startswith("sklearn:") else data,
         target=target,
@@ -265,6 +266,25 @@ def _check_portfolio_weights(portfolio: Portfolio | None, settings: StudySetting
             "uses (%s): its configurations are a warm start chosen for those; relearn it with "
             "benchmarks/portfolio.py, or pass --portfolio none.",
             portfolio.name, learned[:12], current[:12],
+        )  # fmt: skip
+
+
+def _warn_slow_independence_test(search_space: SearchSpace, n_nodes: int) -> None:
+    """Warn when the space can set ``indep_test: dg`` on a table wider than ``auto`` allows it
+    (``causalmix.DG_MAX_NODES``): on such tables one trial that draws it can run over an hour
+    (README, "Known limits"), and the space, not the user, made that choice."""
+    from causalmix import DG_MAX_NODES
+
+    offers_dg = any(
+        param.name == "indep_test" and (param.value == "dg" or "dg" in param.choices)
+        for param in search_space.params
+    )
+    if offers_dg and n_nodes > DG_MAX_NODES:
+        _logger.warning(
+            "The space %r can set indep_test='dg', and the table has %d nodes (features + "
+            "target), more than the %d up to which 'auto' picks dg: a trial that draws it can run "
+            "over an hour. A space without 'dg' (or with a discovery depth limit) avoids that.",
+            search_space.name, n_nodes, DG_MAX_NODES,
         )  # fmt: skip
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import optuna
@@ -525,3 +526,20 @@ def test_a_fold_batched_study_scores_its_trials_as_one_by_one_and_keeps_their_pr
             joint.user_attrs["fold_roc_auc"], alone.user_attrs["fold_roc_auc"], atol=1e-5
         )
         np.testing.assert_allclose(trial_oof(joint), trial_oof(alone), atol=1e-5)
+
+
+@pytest.mark.parametrize(
+    ("space", "n_nodes", "warned"),
+    [("default", 41, True), ("default", 40, False), ("wide", 78, True), ("fast", 78, False)],
+)
+def test_a_space_that_can_draw_dg_on_a_wide_table_is_warned_about(
+    space: str, n_nodes: int, warned: bool, caplog: pytest.LogCaptureFixture
+) -> None:
+    from search_spaces import load_space
+    from tuner._service import _warn_slow_independence_test
+
+    with caplog.at_level(logging.WARNING, logger="causalmix"):
+        _warn_slow_independence_test(load_space(space), n_nodes)
+    assert ("can set indep_test='dg'" in caplog.text) is warned, caplog.text
+    if warned:
+        assert f"the table has {n_nodes} nodes" in caplog.text
