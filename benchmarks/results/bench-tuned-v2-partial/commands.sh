@@ -28,3 +28,7 @@ wait
 #   python -m tuner bench --out out/mice-I $S --datasets MiceProtein --shard I/3   (I = 2, 3)
 # then merge the runs/ folders (cp -n per source folder) and --report-only with all 16 datasets
 # (the command line is in summary.md).
+# 2026-12-04, third session: fold 2 finished (its trial 10, PC + dg, ran 92 min; then the
+# fresh-seed confirmation and the refit): 191 runs, report regenerated (tuned vs default_ft still
+# 2 / 14 / 0, median +0.000, p = 0.158). Fold 1 stands at 5 of 10 finished trials in
+# resume/MiceProtein-fold1.sqlite (trial 6 finished; trial 7 was stopped and is recorded FAIL).
