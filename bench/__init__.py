@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from bench._portfolio import build_portfolio_document
     from bench._report import comparisons_markdown
     from bench._run import run_bench
+    from bench._stats import paired_comparison, paired_differences
     from bench._suite import BenchDataset, subsample
 
 __all__ = [
@@ -29,6 +30,8 @@ __all__ = [
     "SimulatedOutcome",
     "build_portfolio_document",
     "comparisons_markdown",
+    "paired_comparison",
+    "paired_differences",
     "run_bench",
     "simulate_rule_rates",
     "subsample",
@@ -43,6 +46,7 @@ __getattr__, _, _ = lazy_loader.attach(
         "_portfolio": ["build_portfolio_document"],
         "_report": ["comparisons_markdown"],
         "_run": ["run_bench"],
+        "_stats": ["paired_comparison", "paired_differences"],
         "_suite": ["BenchDataset", "subsample"],
     },
 )

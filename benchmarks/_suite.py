@@ -57,6 +57,32 @@ def folds(
         yield fold, train, test
 
 
+def parse_weights(values: list[str] | None, prefix: str = "TabFM") -> dict[str, str | None]:
+    """``{label: weights directory}`` from ``--weights`` items ``NAME=DIR`` or ``DIR`` (named
+    after the folder): labels ``PREFIX[NAME]``; one item without a name is just ``PREFIX``, and
+    none is ``PREFIX`` with the shipped weights (``None``). Raises ``ValueError`` naming a name
+    given twice."""
+    if not values:
+        return {prefix: None}
+    if len(values) == 1 and "=" not in values[0]:
+        return {prefix: values[0]}
+    named: dict[str, str | None] = {}
+    for value in values:
+        name, _, path = value.rpartition("=") if "=" in value else (Path(value).name, "", value)
+        label = f"{prefix}[{name}]"
+        if label in named:
+            raise ValueError(f"--weights: the name {name!r} is given twice")
+        named[label] = path
+    return named
+
+
+def check_weights(models: dict[str, str | None]) -> None:
+    """Raise ``ValueError`` naming the first weights directory without a ``config.json``."""
+    for label, directory in models.items():
+        if directory is not None and not (Path(directory) / "config.json").is_file():
+            raise ValueError(f"--weights: no config.json in {directory!r} ({label})")
+
+
 def format_table(rows: list[dict[str, object]], floatfmt: str = ".3f") -> str:
     """A GitHub-flavoured Markdown table of ``rows`` (same keys in each)."""
     if not rows:

@@ -35,7 +35,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from benchmarks._suite import format_table  # noqa: E402
+from benchmarks._suite import check_weights, format_table, parse_weights  # noqa: E402
 
 
 def _table(n_rows: int, n_features: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -114,16 +114,11 @@ def main() -> None:
         help="tabfm weights to time (default: the shipped ones); several run in turn",
     )
     args = parser.parse_args()
-    tabfm_weights: list[tuple[str, str | None]] = [("tabfm", None)]
-    if args.weights:
-        tabfm_weights = []
-        for value in args.weights:
-            label, _, path = (
-                value.rpartition("=") if "=" in value else (Path(value).name, "", value)
-            )
-            if not (Path(path) / "config.json").is_file():
-                parser.error(f"--weights: no config.json in {path!r}")
-            tabfm_weights.append((f"tabfm[{label}]", path))
+    try:
+        tabfm_weights = parse_weights(args.weights, prefix="tabfm")
+        check_weights(tabfm_weights)
+    except ValueError as error:
+        parser.error(str(error))
 
     import torch
 
@@ -135,7 +130,7 @@ def main() -> None:
             if name != "tabfm" and importlib.util.find_spec(name) is None:
                 print(f"skipped {name}: the package is not installed (pip install '.[{name}]')")
                 continue
-            runs = tabfm_weights if name == "tabfm" else [(name, None)]
+            runs = list(tabfm_weights.items()) if name == "tabfm" else [(name, None)]
             for context in args.contexts:
                 for label, weights in runs:
                     rows.append(measure(name, context, args, Path(tmp), weights, label))

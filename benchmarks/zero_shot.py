@@ -31,26 +31,15 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks._suite import folds, format_table, load_suite  # noqa: E402
+from benchmarks._suite import (  # noqa: E402
+    check_weights,
+    folds,
+    format_table,
+    load_suite,
+    parse_weights,
+)
 
 BASELINES = ("LogisticRegression", "RandomForest", "HistGradientBoosting", "kNN")
-
-
-def parse_weights(values: list[str] | None) -> dict[str, str | None]:
-    """``{column: weights directory}`` from ``NAME=DIR`` or ``DIR`` items; one ``TabFM`` column
-    with the shipped weights when there are none. Raises ``ValueError`` naming a duplicate."""
-    if not values:
-        return {"TabFM": None}
-    if len(values) == 1 and "=" not in values[0]:
-        return {"TabFM": values[0]}
-    named: dict[str, str | None] = {}
-    for value in values:
-        name, _, path = value.rpartition("=") if "=" in value else (Path(value).name, "", value)
-        column = f"TabFM[{name}]"
-        if column in named:
-            raise ValueError(f"--weights: the name {name!r} is given twice")
-        named[column] = path
-    return named
 
 
 def _categorical_columns(X: pd.DataFrame) -> list[str]:
@@ -178,37 +167,32 @@ def mean_row(rows: list[dict[str, object]]) -> dict[str, object]:
 
 def paired_rows(rows: list[dict[str, object]], columns: list[str]) -> list[dict[str, object]]:
     """Each of ``columns[1:]`` minus ``columns[0]`` in ROC-AUC points (x 100), paired per dataset
-    (each row is one dataset's mean over the same folds): median over datasets with a 95 %
+    (each row is one dataset's mean over the same folds), by the benchmark's dataset-level
+    statistics (:func:`bench.paired_comparison`): median over datasets with a 95 %
     percentile-bootstrap interval (2,000 resamples, seed 0), the two-sided Wilcoxon signed-rank
-    p (Pratt's zeros; 1 when every difference is 0) and wins / ties / losses."""
-    from scipy import stats
+    p (Pratt's zeros; 1 when every difference is 0) and wins / ties / losses; and the mean."""
+    from bench import paired_comparison, paired_differences
 
     reference = columns[0]
-    table = []
-    for column in columns[1:]:
-        diff = 100 * np.array([float(r[column]) - float(r[reference]) for r in rows])  # type: ignore[arg-type]
-        median = float(np.median(diff))
-        low = high = median
-        if len(diff) >= 2 and np.ptp(diff) > 0:
-            interval = stats.bootstrap(
-                (diff,), np.median, n_resamples=2000, method="percentile", random_state=0
-            ).confidence_interval
-            low, high = float(interval.low), float(interval.high)
-        p = 1.0
-        if len(diff) >= 2 and np.any(diff != 0):
-            p = float(stats.wilcoxon(diff, zero_method="pratt").pvalue)
-        table.append(
-            {
-                "comparison": f"{column} - {reference}",
-                "datasets": len(diff),
-                "mean (pp)": float(diff.mean()),
-                "median (pp)": median,
-                "95% CI": f"[{low:+.3f}, {high:+.3f}]",
-                "Wilcoxon p": p,
-                "wins/ties/losses": f"{(diff > 0).sum()}/{(diff == 0).sum()}/{(diff < 0).sum()}",
-            }
-        )
-    return table
+    scores = pd.DataFrame(
+        {"dataset": index, "split": "cv", "fold": 0, "method": column,
+         "normalized_roc_auc": 100 * float(row[column])}  # type: ignore[arg-type]
+        for index, row in enumerate(rows)
+        for column in columns
+    )  # fmt: skip
+    table = paired_comparison(scores, columns, reference)
+    return [
+        {
+            "comparison": f"{compared.method} - {reference}",
+            "datasets": compared.datasets,
+            "mean (pp)": float(paired_differences(scores, compared.method, reference).mean()),
+            "median (pp)": compared.median_diff,
+            "95% CI": f"[{compared.ci_low:+.3f}, {compared.ci_high:+.3f}]",
+            "Wilcoxon p": compared.wilcoxon_p,
+            "wins/ties/losses": f"{compared.wins}/{compared.ties}/{compared.losses}",
+        }
+        for compared in table.itertuples()
+    ]
 
 
 def inference_timing(
@@ -268,11 +252,9 @@ def main(argv: list[str] | None = None) -> int:
         torch.set_num_threads(args.threads)
     try:
         models = parse_weights(args.weights)
+        check_weights(models)
     except ValueError as error:
         parser.error(str(error))
-    for column, directory in models.items():
-        if directory is not None and not (Path(directory) / "config.json").is_file():
-            parser.error(f"--weights: no config.json in {directory!r} ({column})")
     shipped = str(shipped_weights_dir())
     shown = {column: directory or shipped for column, directory in models.items()}
     print(f"weights: {shown}; torch threads: {torch.get_num_threads()}")

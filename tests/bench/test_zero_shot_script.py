@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from benchmarks.zero_shot import paired_rows, parse_weights
+from benchmarks._suite import parse_weights
+from benchmarks.zero_shot import paired_rows
 
 
 def test_parse_weights_names_columns_and_keeps_the_single_directory_form() -> None:
