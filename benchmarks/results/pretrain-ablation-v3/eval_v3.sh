@@ -5,13 +5,7 @@
 # baselines, RandomForest included) with the inference time per member, then a default
 # fine-tuning step's time (context 512) of both. THREADS torch threads (default 2), pinned to
 # CORE if set.
-REPO=${REPO:-$PWD}
-cd "$REPO"
-THREADS=${THREADS:-2}
-export PYTHONPATH=$REPO OMP_NUM_THREADS=$THREADS
-PY=${PYTHON:-python}
-PIN=()
-[ -n "${CORE:-}" ] && PIN=(taskset -c "$CORE")
+source "$(dirname "$0")/env.sh"
 HERE=benchmarks/results/pretrain-ablation-v3
 "${PIN[@]}" $PY -m tabfm.pretrain --checkpoint runs/v3/tabfm.pt --resume --steps 0 \
   --export runs/v3-weights

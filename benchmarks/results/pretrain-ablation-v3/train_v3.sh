@@ -4,13 +4,7 @@
 # "Real data"). In resumable slices of at most 10 minutes: rerun to continue. THREADS torch
 # threads (default 2, the issue's budget; the 2026-12-04 run used 1, pinned to core 1 with
 # CORE=1, because the other core ran a benchmark).
-REPO=${REPO:-$PWD}  # the repository root
-cd "$REPO"
-THREADS=${THREADS:-2}
-export PYTHONPATH=$REPO OMP_NUM_THREADS=$THREADS
-PY=${PYTHON:-python}
-PIN=()
-[ -n "${CORE:-}" ] && PIN=(taskset -c "$CORE")
+source "$(dirname "$0")/env.sh"
 PANEL="datasets/diabetes.csv datasets/banknote-authentication.csv datasets/wdbc.csv datasets/credit-approval.csv"
 for slice in $(seq 1 20); do
   "${PIN[@]}" $PY -m tabfm.pretrain --steps 7000 --optimizer muon --keep-snapshots 10 \
