@@ -217,7 +217,7 @@ def _recipe_flags(config: PretrainConfig, average_last: int) -> str:
     """The ``python -m tabfm.pretrain`` flags that rebuild ``config``: every setting (of the
     prior, the schedule and the architecture) that differs from the CLI's default, which is the
     dataclasses' default."""
-    flags = " --optimizer muon" if config.optimizer == "muon" else ""
+    flags = f" --optimizer {config.optimizer}" if config.optimizer != "adamw" else ""
     if config.keep_snapshots:
         flags += f" --keep-snapshots {config.keep_snapshots}"
     if average_last > 1:
@@ -245,6 +245,11 @@ def _shipped_words(state: dict[str, Any], average_last: int) -> str:
 def _optimizer_words(config: PretrainConfig) -> str:
     if config.optimizer == "muon":
         return "Muon (blocks' 2-D weights, updates at AdamW's RMS) + AdamW (the rest),"
+    if config.optimizer == "muon_schedulefree":
+        return (
+            "Muon (blocks' 2-D weights, updates at AdamW's RMS) + schedule-free AdamW (the rest, "
+            "constant lr after warm-up; the schedule below is Muon's),"
+        )
     return "AdamW"
 
 

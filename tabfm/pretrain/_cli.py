@@ -27,7 +27,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--export", type=Path, default=None, help="write shipped weights here")
     parser.add_argument("--lr", type=float, default=1e-3, help="peak learning rate")
     parser.add_argument(
-        "--optimizer", default="adamw", choices=OPTIMIZERS, help="adamw, or muon on the blocks"
+        "--optimizer",
+        default="adamw",
+        choices=OPTIMIZERS,
+        help="adamw; muon on the blocks (+ adamw); muon_schedulefree (+ schedule-free adamw)",
     )
     parser.add_argument("--warmup-steps", type=int, default=200)
     parser.add_argument("--max-cells", type=int, default=16_384, help="cells per step")

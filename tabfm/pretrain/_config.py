@@ -9,7 +9,7 @@ from typing import Any
 from tabfm._config import TabFMConfig
 from tabfm._errors import TabFMError
 
-OPTIMIZERS = ("adamw", "muon")
+OPTIMIZERS = ("adamw", "muon", "muon_schedulefree")
 
 
 @dataclass(frozen=True)
@@ -22,7 +22,9 @@ class PretrainConfig:
             AdamW's size).
         optimizer: ``"adamw"`` for every weight, or ``"muon"``: Muon on the 2-D weights inside
             the transformer blocks (attention and MLP matrices), AdamW on the rest (embeddings,
-            decoder, biases, norm gains).
+            decoder, biases, norm gains); ``"muon_schedulefree"``: the same with schedule-free
+            AdamW (Defazio et al. 2024, the ``schedulefree`` package) on the rest, at a constant
+            learning rate after ``warmup_steps``, while Muon keeps the cosine schedule.
         min_lr_fraction: Final learning rate as a fraction of the peak (cosine decay).
         warmup_steps: Linear warm-up steps.
         weight_decay: AdamW weight decay.

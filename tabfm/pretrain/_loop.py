@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 
 from tabfm._device import autocast, resolve_device
+from tabfm._errors import TabFMError
 from tabfm._prior import PriorBatch, curriculum, sample_batch
 from tabfm.pretrain._checkpoint import _load_checkpoint, _save_checkpoint
 from tabfm.pretrain._config import PretrainConfig
@@ -28,15 +29,35 @@ def learning_rate_at(step: int, config: PretrainConfig) -> float:
 
 
 class Optimizers:
-    """One or more torch optimisers stepped together (AdamW alone, or Muon beside AdamW)."""
+    """One or more torch optimisers stepped together (AdamW alone, or Muon beside AdamW).
+
+    A schedule-free optimiser (``schedulefree``) keeps its constant learning rate (``set_lr``
+    leaves it alone) and holds the model's weights at its training point between ``train()``
+    and ``eval()``: the loop evaluates, snapshots and saves in ``eval()`` mode, where the
+    weights are its averaged iterate.
+    """
 
     def __init__(self, optimizers: list[Any]) -> None:
         self.optimizers = optimizers
 
+    def _schedule_free(self) -> list[Any]:
+        return [o for o in self.optimizers if hasattr(o, "train") and hasattr(o, "eval")]
+
     def set_lr(self, lr: float) -> None:
-        for optimizer in self.optimizers:
+        scheduled = [o for o in self.optimizers if o not in self._schedule_free()]
+        for optimizer in scheduled:
             for group in optimizer.param_groups:
                 group["lr"] = lr
+
+    def train(self) -> None:
+        """Weights at the training point (before steps)."""
+        for optimizer in self._schedule_free():
+            optimizer.train()
+
+    def eval(self) -> None:
+        """Weights at the evaluation point (before evaluating, snapshotting or saving)."""
+        for optimizer in self._schedule_free():
+            optimizer.eval()
 
     def zero_grad(self, set_to_none: bool = True) -> None:
         for optimizer in self.optimizers:
@@ -57,7 +78,9 @@ class Optimizers:
 
 
 def make_optimizer(model: Any, config: PretrainConfig) -> Optimizers:
-    """AdamW on every weight, or Muon on the blocks' 2-D weights and AdamW on the rest."""
+    """AdamW on every weight, or Muon on the blocks' 2-D weights and AdamW (or schedule-free
+    AdamW, ``muon_schedulefree``) on the rest. Returned in ``eval()`` mode, like a loaded
+    checkpoint's weights: call ``train()`` before stepping."""
     import torch
 
     if config.optimizer == "adamw":
@@ -82,8 +105,31 @@ def make_optimizer(model: Any, config: PretrainConfig) -> Optimizers:
                 weight_decay=config.weight_decay,
                 adjust_lr_fn="match_rms_adamw",
             ),
-            torch.optim.AdamW(rest, lr=config.learning_rate, weight_decay=config.weight_decay),
+            _rest_optimizer(rest, config),
         ]
+    )
+
+
+def _rest_optimizer(parameters: list[Any], config: PretrainConfig) -> Any:
+    import torch
+
+    if config.optimizer != "muon_schedulefree":
+        return torch.optim.AdamW(
+            parameters, lr=config.learning_rate, weight_decay=config.weight_decay
+        )
+    try:
+        import schedulefree
+    except ImportError as error:
+        raise TabFMError(
+            "optimizer 'muon_schedulefree' needs the schedulefree package: "
+            "pip install 'causalmix-tuner[pretrain]'."
+        ) from error
+    # Its own linear warm-up and no decay: the schedule is what it replaces.
+    return schedulefree.AdamWScheduleFree(
+        parameters,
+        lr=config.learning_rate,
+        weight_decay=config.weight_decay,
+        warmup_steps=config.warmup_steps,
     )
 
 
@@ -145,6 +191,7 @@ def pretrain(
     losses: list[float] = []
     last_step = config.steps if stop_at_step is None else min(config.steps, stop_at_step)
     batches = _batches(config, step, last_step, loader_workers)
+    optimizer.train()
     while step < last_step and time.monotonic() < deadline:
         model.train()
         optimizer.set_lr(learning_rate_at(step, config))
@@ -154,6 +201,7 @@ def pretrain(
         if step % config.eval_every == 0 or step == last_step:
             seconds = elapsed + time.monotonic() - started
             record = {"step": step, "seconds": seconds, "train_loss": float(np.mean(losses))}
+            optimizer.eval()
             record.update(evaluate(model, device, panel, config))
             history.append(record)
             losses = []
@@ -166,6 +214,8 @@ def pretrain(
                 _save_checkpoint(
                     checkpoint, model, optimizer, config, step, history, seconds, snapshots
                 )
+            optimizer.train()
+    optimizer.eval()
     elapsed += time.monotonic() - started
     if checkpoint:
         _save_checkpoint(checkpoint, model, optimizer, config, step, history, elapsed, snapshots)
@@ -192,6 +242,7 @@ def seconds_per_step(
     model = TabFMModel(config.model).to(device).train()
     optimizer = make_optimizer(model, config)
     optimizer.set_lr(config.learning_rate)
+    optimizer.train()
     batches = _batches(config, 0, warmup + n_steps, loader_workers)
     started = 0.0
     for step in range(warmup + n_steps):

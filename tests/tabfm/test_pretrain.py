@@ -52,7 +52,7 @@ def test_smoke_trains_checkpoints_and_resumes(tmp_path: Path) -> None:
     assert any(line.startswith("resumed from") for line in lines)
 
 
-@pytest.mark.parametrize("optimizer", ["adamw", "muon"])
+@pytest.mark.parametrize("optimizer", ["adamw", "muon", "muon_schedulefree"])
 def test_resume_continues_the_same_run(tmp_path: Path, optimizer: str) -> None:
     straight = pretrain(_config(4, optimizer), log=lambda _: None)
     checkpoint = tmp_path / "slices.pt"
@@ -135,6 +135,38 @@ def test_muon_takes_the_blocks_matrices_and_adamw_the_rest() -> None:
         assert (id(parameter) in in_muon) == (name.startswith("blocks.") and parameter.ndim == 2)
     with pytest.raises(TabFMError, match="Unknown optimizer 'sgd'"):
         PretrainConfig(optimizer="sgd")
+
+
+def test_schedule_free_adamw_takes_the_rest_at_its_own_learning_rate(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sys
+
+    import schedulefree
+
+    from tabfm._model import TabFMModel
+    from tabfm.pretrain._loop import make_optimizer
+
+    model = TabFMModel(TINY)
+    optimizers = make_optimizer(model, _config(2, "muon_schedulefree"))
+    muon, rest = optimizers.optimizers
+    assert isinstance(muon, torch.optim.Muon)
+    assert isinstance(rest, schedulefree.AdamWScheduleFree)
+    optimizers.set_lr(0.123)  # the cosine schedule moves Muon only
+    assert muon.param_groups[0]["lr"] == 0.123
+    assert rest.param_groups[0]["lr"] == _config(2).learning_rate
+    # Evaluated, snapshotted and saved at the averaged point: after a few steps the saved
+    # weights differ from the training point's.
+    checkpoint = tmp_path / "run.pt"
+    result = pretrain(_config(4, "muon_schedulefree"), checkpoint=checkpoint, log=lambda _: None)
+    state = load_checkpoint(checkpoint)
+    assert state["optimizer"][1]["param_groups"][0]["train_mode"] is False
+    torch.testing.assert_close(result["model"].state_dict(), state["model"])
+    recipe = (export_weights(checkpoint, tmp_path / "w") / "RECIPE.md").read_text()
+    assert "--optimizer muon_schedulefree" in recipe and "schedule-free AdamW" in recipe
+    monkeypatch.setitem(sys.modules, "schedulefree", None)
+    with pytest.raises(TabFMError, match=r"needs the schedulefree package: pip install"):
+        make_optimizer(model, _config(2, "muon_schedulefree"))
 
 
 def test_learning_rate_warms_up_then_decays() -> None:
