@@ -109,9 +109,10 @@ def test_greedy_coverage_needs_every_score_on_paired_folds() -> None:
 def test_the_shipped_portfolio_loads_and_maps_onto_the_default_space() -> None:
     assert "default" in list_portfolios()
     portfolio = load_portfolio("default")
-    # Learned under the v2 weights, no candidate added more than one standard error to the
-    # references (README, "The portfolio"): the shipped portfolio is empty, its candidates stay.
-    assert portfolio.configs == () and len(portfolio.candidates) == 8
+    # Learned under the v3 weights (README, "The portfolio"): three candidates each added more
+    # than one standard error to the references.
+    assert portfolio.configs == ("ft-lr1e-3", "mix1-alpha0.2-lr3e-4", "mix1-fci-lr3e-4")
+    assert len(portfolio.candidates) == 8
     portfolio = Portfolio(
         name="all", candidates=portfolio.candidates, configs=tuple(portfolio.candidates),
         leave_one_dataset_out=portfolio.leave_one_dataset_out, document=portfolio.document,

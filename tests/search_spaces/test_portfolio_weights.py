@@ -13,7 +13,7 @@ V1_SHA256 = "afee7d4912c67fcbab8a258be4dcd020cd6fd4a25629e72271e725be00754502"
 
 
 def test_the_shipped_portfolio_records_the_weights_it_was_learned_with() -> None:
-    # Relearned under the shipped (v2) weights: tune does not warn with the defaults.
+    # Relearned under the shipped (v3) weights: tune does not warn with the defaults.
     portfolio = load_portfolio("default")
     assert portfolio.weights_sha256 == weights_sha256()
     left_out = portfolio.without("car")

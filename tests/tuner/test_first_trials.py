@@ -33,8 +33,7 @@ def test_a_study_enqueues_the_references_then_the_portfolio() -> None:
 
 def test_the_enqueued_trials_never_exceed_the_study_and_can_be_switched_off() -> None:
     space = load_space("default")
-    # The shipped candidates, four of them in the portfolio (the shipped one holds none now:
-    # no candidate added more than the noise under the v2 weights).
+    # The shipped candidates, four of them in the portfolio (the shipped one holds three).
     shipped = load_portfolio("default")
     portfolio = Portfolio(
         name="four", candidates=shipped.candidates, configs=tuple(shipped.candidates)[:4]

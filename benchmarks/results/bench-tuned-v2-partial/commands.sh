@@ -32,3 +32,7 @@ wait
 # fresh-seed confirmation and the refit): 191 runs, report regenerated (tuned vs default_ft still
 # 2 / 14 / 0, median +0.000, p = 0.158). Fold 1 stands at 5 of 10 finished trials in
 # resume/MiceProtein-fold1.sqlite (trial 6 finished; trial 7 was stopped and is recorded FAIL).
+# From 2026-12-04 (fourth session) the package's default weights are v3; this benchmark's
+# protocol pins v2's SHA-256 (aad624aa...), so resume it from a checkout whose tabfm/weights are
+# v2, e.g. a work tree at commit 5c88c47 (the last one with v2 as the default):
+#   git worktree add /tmp/v2 5c88c47 && cd /tmp/v2 && PYTHONPATH=$PWD python -m tuner bench ...
