@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# One ablation pass of issue #25: v2 (or BASE, name=flags) against ARM (name=flags), both arms started together, one
-# torch thread each, 32 minutes of wall clock each, pinned to one core (CORE, default 1), then
-# the paired per-task comparison on 128 held-out prior batches. Resumable: rerunning continues
+# One ablation pass of issue #25: v2 (or BASE, name=flags) against ARM (name=flags), both arms
+# started together, one torch thread each, 32 minutes of wall clock each, pinned to one core
+# (CORE, default 1), then the paired per-task comparison on 128 held-out prior batches. Resumable: rerunning continues
 # each arm from its checkpoint for another --minutes.
 # Usage: bash pass.sh OUT ARM    e.g. bash pass.sh runs/ablation-v3-grouping grouping=--feature-grouping
 export OMP_NUM_THREADS=1 PYTHONPATH=$PWD

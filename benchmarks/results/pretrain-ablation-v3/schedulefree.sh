@@ -10,10 +10,8 @@ HERE=benchmarks/results/pretrain-ablation-v3
 OUT=runs/ablation-v3-sf
 BASE='v3=--feature-grouping' bash $HERE/pass.sh $OUT \
   'v3_sf=--feature-grouping --optimizer muon_schedulefree' > $HERE/schedulefree.txt 2>&1
-source $HERE/env.sh
 THREADS=1 CORE=${CORE:-1}
-PIN=(taskset -c "$CORE")
-export OMP_NUM_THREADS=1
+source $HERE/env.sh
 for arm in v3 v3_sf; do
   "${PIN[@]}" $PY -m tabfm.pretrain --checkpoint $OUT/$arm.pt --resume --steps 0 \
     --export runs/$arm-weights
