@@ -36,6 +36,9 @@ wait
 # protocol pins v2's SHA-256 (aad624aa...), so resume it from a checkout whose tabfm/weights are
 # v2, e.g. a work tree at commit 5c88c47 (the last one with v2 as the default):
 #   git worktree add /tmp/v2 5c88c47 && cd /tmp/v2 && PYTHONPATH=$PWD python -m tuner bench ...
+# Copy runs/, bench.json and resume/ from the current checkout, not from that work tree: at
+# 5c88c47 they are older (a fifth-session resume copied the work tree's database and replayed
+# trials 8 and 9).
 # 2026-12-04, fourth session: fold 1 ran again (from a v2 work tree): trial 8 was pruned (it
 # counts), trial 9 (FCI + dg) ran about 90 minutes on one core without finishing and was stopped
 # (recorded FAIL). resume/MiceProtein-fold1.sqlite now holds 6 of 10 finished trials.
