@@ -42,3 +42,5 @@ wait
 # 2026-12-04, fourth session: fold 1 ran again (from a v2 work tree): trial 8 was pruned (it
 # counts), trial 9 (FCI + dg) ran about 90 minutes on one core without finishing and was stopped
 # (recorded FAIL). resume/MiceProtein-fold1.sqlite now holds 6 of 10 finished trials.
+# 2026-12-04, fifth session: trial 10 (FCI + fisherz) pruned (counts); trial 11 (FCI + dg) ran
+# 100 minutes and was stopped (FAIL): 7 of 10 finished trials in resume/.
