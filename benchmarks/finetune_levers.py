@@ -64,10 +64,9 @@ def _fold(path: str, target: str) -> tuple[tuple[np.ndarray, np.ndarray], ...]:
 
     from causalmix import load_dataset
     from tabfm import TablePreprocessor
-    from tabfm._preprocess import encode_target
 
     X, target_values = load_dataset(path, target=target)
-    _, y = encode_target(target_values.to_numpy())
+    _, y = np.unique(target_values.to_numpy(), return_inverse=True)
     train, _ = next(StratifiedKFold(3, shuffle=True, random_state=0).split(X, y))
     fit, valid = train_test_split(train, test_size=0.2, stratify=y[train], random_state=0)
     prep = TablePreprocessor().fit(X.iloc[fit])
