@@ -46,7 +46,7 @@ _OP_GROUPS = (
 
 
 def _parse_lever(text: str) -> tuple[str, dict[str, Any]]:
-    from search_spaces import check_config
+    from search_spaces import check_config, load_yaml
 
     name, _, settings = text.partition("=")
     if not name or not settings:
@@ -54,7 +54,7 @@ def _parse_lever(text: str) -> tuple[str, dict[str, Any]]:
     values: dict[str, Any] = {}
     for item in settings.split(","):
         key, _, value = item.partition(":")
-        values[key] = float(value) if "." in value or "e" in value else int(value)
+        values[key] = load_yaml(value)  # as `causalmix bench --set` reads a value
     check_config(values)
     return name, values
 
