@@ -2,8 +2,11 @@
 
 Each task is a random layered structural causal model: root causes, then layers whose nodes are
 either random MLP units (sparse random weights, a random activation, additive noise) or random
-oblivious decision trees of earlier nodes. Features and the target are random nodes of the
-graph, so features are causes, effects and spouses of the target, plus unrelated nodes. The
+oblivious decision trees of earlier nodes. With ``PriorStage.fitted_tree_share > 0`` a tree layer
+may instead be a tree model fitted to random targets, as in TabICL's prior (a scikit-learn decision
+tree, extra trees or random forest; TabICL also uses XGBoost, which is not a dependency here):
+greedy, non-oblivious splits at data-dependent places. Features and the target are random nodes
+of the graph, so features are causes, effects and spouses of the target, plus unrelated nodes. The
 target becomes 2-10 classes (random quantile thresholds, or the argmax of several nodes); some
 features are discretised into shuffled categorical codes, skewed, rescaled or made missing.
 
@@ -42,6 +45,9 @@ class PriorStage:
         max_classes: Most target classes (the number is skewed towards 2).
         missing_probability: Chance that a task has missing values at all.
         categorical_probability: Chance that a task has categorical features at all.
+        fitted_tree_share: Chance that a tree layer is a tree model fitted to random targets
+            (TabICL's tree SCM) rather than random oblivious trees. At 0 (the default, the
+            shipped weights' prior) no random draw is spent on it, so the tasks are unchanged.
     """
 
     min_rows: int = 64
@@ -50,9 +56,12 @@ class PriorStage:
     max_classes: int = MAX_CLASSES
     missing_probability: float = 0.3
     categorical_probability: float = 0.4
+    fitted_tree_share: float = 0.0
 
 
-def curriculum(progress: float, max_rows: int = 512, max_features: int = 40) -> PriorStage:
+def curriculum(
+    progress: float, max_rows: int = 512, max_features: int = 40, fitted_tree_share: float = 0.0
+) -> PriorStage:
     """The prior stage at ``progress`` in ``[0, 1]`` of training.
 
     Easy tasks first (few features, binary, short tables), ramping to the full prior by 40%:
@@ -66,6 +75,7 @@ def curriculum(progress: float, max_rows: int = 512, max_features: int = 40) -> 
         max_classes=int(round(2 + ramp * (MAX_CLASSES - 2))),
         missing_probability=0.3 * ramp,
         categorical_probability=0.4 * ramp,
+        fitted_tree_share=fitted_tree_share,
     )
 
 
@@ -135,7 +145,7 @@ def sample_task(
     may be smaller than ``n_classes`` on tiny tables).
     """
     stage = stage or PriorStage()
-    nodes = _sample_scm_nodes(rng, n_rows, n_features + n_classes + 2)
+    nodes = _sample_scm_nodes(rng, n_rows, n_features + n_classes + 2, stage.fitted_tree_share)
     n_nodes = nodes.shape[1]
     # The target comes from the later half of the graph, so that features are often causes.
     target_node = int(rng.integers(n_nodes // 2, n_nodes))
@@ -154,7 +164,9 @@ def sample_task(
     return x, y
 
 
-def _sample_scm_nodes(rng: np.random.Generator, n_rows: int, min_nodes: int) -> np.ndarray:
+def _sample_scm_nodes(
+    rng: np.random.Generator, n_rows: int, min_nodes: int, fitted_tree_share: float = 0.0
+) -> np.ndarray:
     """Values ``(n_rows, n_nodes)`` of all nodes of a random layered SCM."""
     n_layers = int(rng.integers(1, 5))
     width = max(int(np.ceil(min_nodes / (n_layers + 1))) + int(rng.integers(0, 4)), 2)
@@ -165,7 +177,8 @@ def _sample_scm_nodes(rng: np.random.Generator, n_rows: int, min_nodes: int) -> 
     for _ in range(n_layers):
         inputs = np.concatenate(layers[-2:], axis=1)
         if rng.random() < tree_share:
-            layer = _tree_layer(rng, inputs, width)
+            fitted = fitted_tree_share > 0 and rng.random() < fitted_tree_share
+            layer = (_fitted_tree_layer if fitted else _tree_layer)(rng, inputs, width)
         else:
             layer = _mlp_layer(rng, inputs, width)
         layer = layer + rng.normal(0.0, noise_scale, layer.shape)
@@ -217,6 +230,29 @@ def _tree_layer(rng: np.random.Generator, inputs: np.ndarray, width: int) -> np.
         leaves = ((values > thresholds) * (1 << np.arange(depth))).sum(axis=1)
         out[:, node] = rng.normal(size=1 << depth)[leaves]
     return out
+
+
+def _fitted_tree_layer(rng: np.random.Generator, inputs: np.ndarray, width: int) -> np.ndarray:
+    """A tree model fitted to random targets (TabICL's ``TreeLayer``): ``width`` outputs that
+    share one model's greedy, non-oblivious partition of ``inputs``."""
+    from sklearn.ensemble import ExtraTreesRegressor, RandomForestRegressor
+    from sklearn.tree import DecisionTreeRegressor
+
+    kind = int(rng.integers(0, 3))
+    depth = int(rng.integers(2, 7))
+    seed = int(rng.integers(0, 2**31 - 1))
+    if kind == 0:
+        model: DecisionTreeRegressor | ExtraTreesRegressor | RandomForestRegressor = (
+            DecisionTreeRegressor(max_depth=depth, random_state=seed)
+        )
+    else:
+        forest = ExtraTreesRegressor if kind == 1 else RandomForestRegressor
+        model = forest(
+            n_estimators=int(rng.integers(2, 9)), max_depth=depth, random_state=seed, n_jobs=1
+        )
+    targets = rng.normal(size=(inputs.shape[0], width))
+    out: np.ndarray = model.fit(inputs, targets).predict(inputs)
+    return out.reshape(inputs.shape[0], width)
 
 
 def _threshold_classes(rng: np.random.Generator, target: np.ndarray, n_classes: int) -> np.ndarray:

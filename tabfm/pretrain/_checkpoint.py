@@ -167,7 +167,12 @@ def _recipe_card(
         f"- hardware: {state.get('hardware', 'unknown')} (exported on: {hardware_description()})",
         f"- prior: tabfm._prior (random MLP / tree SCMs), <= {config.max_rows} rows, "
         f"<= {config.max_features} features, 2-10 classes, curriculum over the first "
-        f"{config.curriculum_fraction:.0%} of the schedule",
+        f"{config.curriculum_fraction:.0%} of the schedule"
+        + (
+            f", {config.fitted_tree_share:.0%} of tree layers fitted to random targets"
+            if config.fitted_tree_share
+            else ""
+        ),
         f"- optimiser: {_optimizer_words(config)} lr {config.learning_rate:g}, weight decay "
         f"{config.weight_decay:g}, "
         f"{config.warmup_steps} warm-up steps, cosine to {config.min_lr_fraction:g} x peak, "
@@ -200,6 +205,7 @@ _PRIOR_FLAGS = {
     "max_cells": "--max-cells",
     "max_rows": "--max-rows",
     "max_features": "--max-features",
+    "fitted_tree_share": "--fitted-trees",
     "seed": "--seed",
 }
 _MODEL_FLAGS = {

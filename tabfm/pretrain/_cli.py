@@ -36,6 +36,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--max-cells", type=int, default=16_384, help="cells per step")
     parser.add_argument("--max-rows", type=int, default=512)
     parser.add_argument("--max-features", type=int, default=40)
+    parser.add_argument(
+        "--fitted-trees",
+        type=float,
+        default=0.0,
+        help="share of the prior's tree layers fitted to random targets (TabICL's tree SCM)",
+    )
     parser.add_argument("--eval-every", type=int, default=250)
     parser.add_argument(
         "--keep-snapshots", type=int, default=0, help="keep the last K evaluations' weights"
@@ -95,6 +101,7 @@ def main(argv: list[str] | None = None) -> int:
                 max_cells=args.max_cells,
                 max_rows=args.max_rows,
                 max_features=args.max_features,
+                fitted_tree_share=args.fitted_trees,
                 eval_every=args.eval_every,
                 keep_snapshots=args.keep_snapshots,
                 seed=args.seed,

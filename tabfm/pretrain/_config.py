@@ -33,6 +33,10 @@ class PretrainConfig:
         max_rows: Most rows per prior task.
         max_features: Most features per prior task.
         curriculum_fraction: Share of the steps spent ramping from easy to full tasks.
+        fitted_tree_share: Share of the prior's tree layers that are tree models fitted to
+            random targets (TabICL's tree SCM, ``tabfm._prior``) instead of random oblivious
+            trees; training only: the held-out prior tasks of the evaluations stay the default
+            prior's, so that runs with different shares are compared on the same tasks.
         eval_every: Steps between evaluations (held-out prior, probes, real-data panel).
         eval_batches: Held-out prior batches per evaluation.
         keep_snapshots: Model weights of the last this many evaluations kept in the checkpoint,
@@ -53,6 +57,7 @@ class PretrainConfig:
     max_rows: int = 512
     max_features: int = 40
     curriculum_fraction: float = 0.4
+    fitted_tree_share: float = 0.0
     eval_every: int = 250
     eval_batches: int = 8
     keep_snapshots: int = 0
@@ -70,6 +75,11 @@ class PretrainConfig:
         if self.optimizer not in OPTIMIZERS:
             raise TabFMError(
                 f"Unknown optimizer {self.optimizer!r}; choose one of {list(OPTIMIZERS)}."
+            )
+        if not 0.0 <= self.fitted_tree_share <= 1.0:
+            raise TabFMError(
+                "`0 <= fitted_tree_share <= 1` must hold, but got "
+                f"fitted_tree_share={self.fitted_tree_share}."
             )
         if self.max_rows < 64 or self.max_features < 1:
             raise TabFMError(

@@ -262,7 +262,9 @@ def step_batch(config: PretrainConfig, step: int) -> PriorBatch:
     rng = np.random.default_rng([config.seed, step])
     progress = step / max(1.0, config.curriculum_fraction * config.steps / 0.4)
     return sample_batch(
-        rng, curriculum(progress, config.max_rows, config.max_features), config.max_cells
+        rng,
+        curriculum(progress, config.max_rows, config.max_features, config.fitted_tree_share),
+        config.max_cells,
     )
 
 

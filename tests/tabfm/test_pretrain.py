@@ -79,6 +79,8 @@ def test_export_writes_loadable_weights_and_a_recipe(tmp_path: Path) -> None:
                 "96",
                 "--max-features",
                 "6",
+                "--fitted-trees",
+                "0.5",
                 "--embed-dim",
                 "16",
                 "--layers",
@@ -97,10 +99,11 @@ def test_export_writes_loadable_weights_and_a_recipe(tmp_path: Path) -> None:
     assert {p.name for p in weights.iterdir()} == {"model.safetensors", "config.json", "RECIPE.md"}
     recipe = (weights / "RECIPE.md").read_text()
     assert "steps trained: 2" in recipe and "hardware" in recipe
+    assert "50% of tree layers fitted to random targets" in recipe
     # the reproduce line rebuilds this run: every flag that differs from its default
     assert (
         "`python -m tabfm.pretrain --steps 2 --max-cells 2048 --max-rows 96 --max-features 6 "
-        "--embed-dim 16 --layers 1 --checkpoint CKPT" in recipe
+        "--fitted-trees 0.5 --embed-dim 16 --layers 1 --checkpoint CKPT" in recipe
     ), recipe
     X = np.random.default_rng(0).normal(size=(40, 3))
     y = (X[:, 0] > 0).astype(int)

@@ -1,8 +1,13 @@
 from __future__ import annotations
 
-import numpy as np
+import hashlib
 
-from tabfm._prior import PriorStage, curriculum, sample_batch, sample_task
+import numpy as np
+import pytest
+
+from tabfm import TabFMError
+from tabfm._prior import PriorStage, _fitted_tree_layer, curriculum, sample_batch, sample_task
+from tabfm.pretrain import PretrainConfig
 
 
 def test_batch_shapes_and_every_class_in_context() -> None:
@@ -37,3 +42,51 @@ def test_tasks_are_seeded_and_have_missing_values_when_asked() -> None:
         for s in range(10)
     ]
     assert any(missing)
+
+
+def test_the_default_prior_spends_no_draw_on_fitted_trees() -> None:
+    # The shipped weights were trained on these tasks: a stage with fitted_tree_share=0 must
+    # draw exactly what it drew before the option existed (checksum from commit 5c88c47).
+    digest = hashlib.sha256()
+    for index in range(5):
+        batch = sample_batch(np.random.default_rng([0, index]), curriculum(1.0))
+        digest.update(np.nan_to_num(batch.x, nan=-999).tobytes())
+        digest.update(batch.y.tobytes())
+    assert digest.hexdigest() == (
+        "e83342cfaa78454300f9ad416e21eea3c67c927d3501e494cca205fc03a774fa"
+    )
+
+
+def test_fitted_tree_layers_are_seeded_piecewise_constant_and_not_oblivious() -> None:
+    rng = np.random.default_rng(0)
+    inputs = rng.normal(size=(400, 6))
+    first = _fitted_tree_layer(np.random.default_rng(1), inputs, 5)
+    second = _fitted_tree_layer(np.random.default_rng(1), inputs, 5)
+    np.testing.assert_array_equal(first, second)
+    assert first.shape == (400, 5)
+    # A single tree of depth <= 6 maps the 400 rows to at most 64 distinct outputs (the
+    # forests average a few trees, so they have more); some seeds draw a single tree.
+    distinct = [
+        len(np.unique(_fitted_tree_layer(np.random.default_rng(s), inputs, 5), axis=0))
+        for s in range(12)
+    ]
+    assert min(distinct) <= 64 < max(distinct)
+    stage = PriorStage(fitted_tree_share=1.0)
+    tasks = [sample_task(np.random.default_rng(s), 300, 8, 2, stage) for s in range(3)]
+    again = [sample_task(np.random.default_rng(s), 300, 8, 2, stage) for s in range(3)]
+    for (x, y), (x2, y2) in zip(tasks, again, strict=True):
+        np.testing.assert_array_equal(x, x2)
+        np.testing.assert_array_equal(y, y2)
+    differs = [
+        not np.array_equal(
+            np.nan_to_num(sample_task(np.random.default_rng(s), 300, 8, 2, stage)[0]),
+            np.nan_to_num(sample_task(np.random.default_rng(s), 300, 8, 2, PriorStage())[0]),
+        )
+        for s in range(20)
+    ]
+    assert any(differs) and not all(differs)  # only tasks whose SCM has tree layers change
+
+
+def test_pretrain_config_refuses_a_share_outside_zero_to_one() -> None:
+    with pytest.raises(TabFMError, match=r"fitted_tree_share=1\.5"):
+        PretrainConfig(fitted_tree_share=1.5)
