@@ -111,7 +111,7 @@ def setup(tmp_path: Path) -> TinySetup:
 @pytest.fixture
 def slow_setup(tmp_path: Path) -> TinySetup:
     """Trials of a few seconds, so that a signal lands in the middle of one."""
-    return write_tiny_setup(tmp_path / "slow", steps_per_epoch=60)
+    return write_tiny_setup(tmp_path / "slow", steps_per_epoch=200)
 
 
 @pytest.mark.filterwarnings("ignore:Heartbeat of storage")
@@ -181,10 +181,14 @@ def test_killed_worker_trial_is_failed_within_the_grace_period_and_retried(
             what="both workers to run a trial",
         )
         time.sleep(1.0)
-        (trial,) = running_of(victim.pid)
         killed_at = time.monotonic()
         victim.kill()  # SIGKILL: no chance to record anything
         victim.wait(timeout=10)
+        # The trial the kill orphaned, read after the kill: a trial read before it may finish
+        # in between on a loaded machine (the victim then dies in its next trial).
+        orphaned = running_of(victim.pid)
+        assert len(orphaned) == 1, f"the victim was not inside one trial: {orphaned}"
+        (trial,) = orphaned
 
         def state() -> TrialState:
             return next(t.state for t in _trials(postgres_url, "kill") if t.number == trial.number)
