@@ -44,3 +44,6 @@ wait
 # (recorded FAIL). resume/MiceProtein-fold1.sqlite now holds 6 of 10 finished trials.
 # 2026-12-04, fifth session: trial 10 (FCI + fisherz) pruned (counts); trial 11 (FCI + dg) ran
 # 100 minutes and was stopped (FAIL): 7 of 10 finished trials in resume/.
+# 2026-12-04, sixth session: trial 12 drew FCI + dg again and was killed by the kernel's OOM
+# killer at 17.8 GB RSS (a 23 GB machine) after about 90 minutes; recorded FAIL (user attribute
+# fail_reason) in resume/MiceProtein-fold1.sqlite, still 7 of 10 finished trials.
