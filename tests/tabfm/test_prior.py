@@ -57,7 +57,7 @@ def test_the_default_prior_spends_no_draw_on_fitted_trees() -> None:
     )
 
 
-def test_fitted_tree_layers_are_seeded_piecewise_constant_and_not_oblivious() -> None:
+def test_fitted_tree_layers_are_seeded_piecewise_constant_and_change_only_tree_tasks() -> None:
     rng = np.random.default_rng(0)
     inputs = rng.normal(size=(400, 6))
     first = _fitted_tree_layer(np.random.default_rng(1), inputs, 5)
