@@ -11,6 +11,7 @@ import abc
 import hashlib
 import os
 import tempfile
+import uuid
 from pathlib import Path
 
 from causalmix._errors import CausalMixError
@@ -39,11 +40,18 @@ class BaseCache(abc.ABC):
 
         Deserialized values are memoised per namespace, so two cache objects over the same
         store (say, two :class:`DirectoryCache` objects on one path) share the memo, while a
-        different store still receives every value it is asked for. The default is this
-        object's identity; override it when several objects can share one store (a database
+        different store still receives every value it is asked for. The default is unique to
+        this object; override it when several objects can share one store (a database
         URL, a directory).
+
+        The default is a token drawn for this object on first use, not ``id(self)``: CPython
+        reuses a freed object's id, so a new cache could inherit a dead one's memo entries and
+        never receive the values it is asked for.
         """
-        return f"{type(self).__qualname__}@{id(self):x}"
+        token = self.__dict__.get("_namespace_token")
+        if token is None:
+            token = self.__dict__["_namespace_token"] = uuid.uuid4().hex
+        return f"{type(self).__qualname__}@{token}"
 
 
 class MemoryCache(BaseCache):

@@ -56,6 +56,13 @@ def test_another_cache_still_receives_every_value() -> None:
     assert other.sets == first.sets > 0
 
 
+def test_a_new_cache_never_inherits_a_freed_cache_namespace() -> None:
+    # CPython reuses a freed object's id at once: an id-based namespace would repeat here, and
+    # a new cache would take a dead one's memo entries instead of receiving the values.
+    names = {MemoryCache().namespace for _ in range(50)}
+    assert len(names) == 50
+
+
 def test_store_counts_hits_and_misses() -> None:
     class Broken(BaseCache):
         def get(self, key: str) -> bytes | None:
