@@ -29,6 +29,7 @@ from benchmarks.load import TinySetup, write_tiny_setup
 from storage import create_storage
 from tests.conftest import REPO_ROOT, TEST_DEVICE
 from tuner._cli import main
+from tuner._objective import Objective
 
 pytestmark = pytest.mark.slow
 
@@ -126,22 +127,41 @@ def test_two_workers_and_the_dashboard_share_a_sqlite_file(tmp_path: Path) -> No
 
 
 class _LockHolder(threading.Thread):
-    """Another connection takes SQLite's write lock, as a long write would, once the study has
-    ``after_trials`` trials, and keeps it for ``seconds`` or until :attr:`release` is set."""
+    """Another connection takes SQLite's write lock, as a long write would, right after the
+    worker's trial number ``after_trials`` has run its objective and before the worker writes
+    the trial's result; it keeps the lock for ``seconds`` or until :attr:`release` is set.
 
-    def __init__(self, db: Path, *, after_trials: int, seconds: float) -> None:
+    The objective waits until the lock is held, so the worker always meets it (a holder that
+    polled the trial count could take the lock only after the worker had finished).
+    """
+
+    def __init__(
+        self, db: Path, monkeypatch: pytest.MonkeyPatch, *, after_trials: int, seconds: float
+    ) -> None:
         super().__init__(daemon=True)
-        self.db, self.after_trials, self.seconds = db, after_trials, seconds
+        self.db, self.seconds = db, seconds
         self.held = threading.Event()
         self.release = threading.Event()
+        self._reached = threading.Event()
+        calls = 0
+        objective = Objective.__call__
+
+        def call(this: Objective, trial: optuna.Trial) -> float:
+            nonlocal calls
+            value = objective(this, trial)
+            calls += 1
+            if calls == after_trials:
+                self._reached.set()
+                assert self.held.wait(30), "the lock holder never took the lock"
+            return value
+
+        monkeypatch.setattr(Objective, "__call__", call)
 
     def run(self) -> None:
         connection = sqlite3.connect(self.db, timeout=60, isolation_level=None)
         try:
-            while connection.execute("SELECT count(*) FROM trials").fetchone()[0] < (
-                self.after_trials
-            ):
-                time.sleep(0.1)
+            if not self._reached.wait(300):
+                return
             connection.execute("BEGIN IMMEDIATE")
             self.held.set()
             self.release.wait(self.seconds)
@@ -181,7 +201,7 @@ def test_a_worker_waits_out_a_locked_file(
 ) -> None:
     """The lock outlasts SQLite's busy timeout (1 s) but not the worker's patience (60 s)."""
     monkeypatch.setenv("CAUSALMIX_RECONNECT_TIMEOUT", "60")
-    holder = _LockHolder(tmp_path / "studies.db", after_trials=3, seconds=4)
+    holder = _LockHolder(tmp_path / "studies.db", monkeypatch, after_trials=3, seconds=4)
     holder.start()
     code = main(["worker", "--study", "locked", "--storage", study, "--n-trials", "8"])
     holder.join()
@@ -203,7 +223,7 @@ def test_a_lock_longer_than_the_patience_is_one_clear_error(
 ) -> None:
     """The worker gives up with one line recommending PostgreSQL; its trial is retried later."""
     monkeypatch.setenv("CAUSALMIX_RECONNECT_TIMEOUT", "2")
-    holder = _LockHolder(tmp_path / "studies.db", after_trials=2, seconds=120)
+    holder = _LockHolder(tmp_path / "studies.db", monkeypatch, after_trials=2, seconds=120)
     holder.start()
     code = main(["worker", "--study", "locked", "--storage", study, "--n-trials", "4"])
     err = capsys.readouterr().err
