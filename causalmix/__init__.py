@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     )
     from causalmix._discovery import DG_MAX_NODES, DISCOVERY_ALGORITHMS
     from causalmix._discovery_base import INDEPENDENCE_TESTS, BaseDiscovery, edge_strengths
-    from causalmix._errors import CausalMixError
+    from causalmix._errors import CausalMixError, DiscoveryTimeoutError
     from causalmix._fci import FCIDiscovery
     from causalmix._generators import (
         GENERATORS,
@@ -54,6 +54,7 @@ __all__ = [
     "CausalAugmenter",
     "CausalMixError",
     "DirectoryCache",
+    "DiscoveryTimeoutError",
     "FCIDiscovery",
     "MemoryCache",
     "PCDiscovery",
@@ -87,7 +88,7 @@ __getattr__, _, _ = lazy_loader.attach(
         ],
         "_discovery": ["DG_MAX_NODES", "DISCOVERY_ALGORITHMS"],
         "_discovery_base": ["BaseDiscovery", "INDEPENDENCE_TESTS", "edge_strengths"],
-        "_errors": ["CausalMixError"],
+        "_errors": ["CausalMixError", "DiscoveryTimeoutError"],
         "_fci": ["FCIDiscovery"],
         "_generators": [
             "BaseGenerator",

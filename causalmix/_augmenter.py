@@ -63,6 +63,9 @@ class CausalAugmenter:
         random_state: Seed of every random choice (>= 0).
         n_jobs: Processes for the discovery resamples not yet cached (joblib semantics;
             ``None`` is 1).
+        discovery_timeout: Seconds that discovery (the resamples not yet cached) may take,
+            ``> 0``; past it ``fit`` raises :class:`~causalmix.DiscoveryTimeoutError` and the
+            resamples that finished stay cached. ``None``: no limit.
 
     It follows the scikit-learn estimator contract (``get_params`` / ``set_params``, so
     :func:`sklearn.base.clone` works) without importing scikit-learn until ``fit``.
@@ -96,6 +99,7 @@ class CausalAugmenter:
         cache: str | os.PathLike[str] | BaseCache | None = None,
         random_state: int = 0,
         n_jobs: int | None = None,
+        discovery_timeout: float | None = None,
     ) -> None:
         self.discovery = discovery
         self.indep_test = indep_test
@@ -109,6 +113,7 @@ class CausalAugmenter:
         self.cache = cache
         self.random_state = random_state
         self.n_jobs = n_jobs
+        self.discovery_timeout = discovery_timeout
 
     def fit(self, X: pd.DataFrame, y: pd.Series) -> CausalAugmenter:
         """Discover the structure of ``(X, y)`` and fit one SCM per sampled DAG.
@@ -145,6 +150,7 @@ class CausalAugmenter:
             store=store,
             n_jobs=self.n_jobs,
             discrete=codec.discrete,
+            timeout=None if self.discovery_timeout is None else float(self.discovery_timeout),
         )
         timings["discovery"] = time.perf_counter() - started
 
@@ -296,6 +302,17 @@ class CausalAugmenter:
             _check_int("n_jobs", self.n_jobs, minimum=None)
             if self.n_jobs == 0:
                 raise CausalMixError("`n_jobs != 0` must hold, but got n_jobs=0.")
+        timeout = self.discovery_timeout
+        if timeout is not None and (
+            isinstance(timeout, bool)
+            or not isinstance(timeout, numbers.Real)
+            or not np.isfinite(timeout)
+            or timeout <= 0
+        ):
+            raise CausalMixError(
+                "`discovery_timeout` must be a number of seconds > 0 or None, but got "
+                f"discovery_timeout={timeout!r}."
+            )
         _as_cache(self.cache)
 
 

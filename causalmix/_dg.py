@@ -31,6 +31,7 @@ from typing import Any
 
 import numpy as np
 
+from causalmix._deadline import check_deadline
 from causalmix._fisherz import _partial_correlation, correlation_of
 
 __all__ = ["DG_TEST_NAME", "dg_class", "embed"]
@@ -138,6 +139,7 @@ def dg_class() -> type:
             self.correlation_matrix = correlation_of(columns) if columns.size else None
 
         def __call__(self, X: Any, Y: Any, condition_set: Any = None) -> float:
+            check_deadline()
             xs, ys, conditions, key = self.get_formatted_XYZ_and_cachekey(X, Y, condition_set)
             if key in self.pvalue_cache:
                 return float(self.pvalue_cache[key])

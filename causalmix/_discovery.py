@@ -22,11 +22,15 @@ from __future__ import annotations
 
 import hashlib
 import io
+import time
+from collections.abc import Iterator
 from importlib.metadata import PackageNotFoundError, version
 
 import numpy as np
 
+from causalmix._deadline import check_deadline, deadline
 from causalmix._discovery_base import BaseDiscovery, edge_strengths
+from causalmix._errors import DiscoveryTimeoutError
 from causalmix._fci import FCIDiscovery
 from causalmix._pc import PCDiscovery
 from causalmix._store import ObjectStore, content_key
@@ -136,6 +140,7 @@ def edge_probabilities(
     store: ObjectStore,
     n_jobs: int | None = None,
     discrete: np.ndarray | None = None,
+    timeout: float | None = None,
 ) -> np.ndarray:
     """Run ``algorithm`` on ``n_bootstrap`` resamples and average the edge strengths.
 
@@ -155,9 +160,14 @@ def edge_probabilities(
         n_jobs: Parallel processes for the runs not in the cache (joblib semantics).
         discrete: Whether each node holds nominal level codes (the ``dg`` test reads it;
             ``None``: all continuous). # (n_nodes,)
+        timeout: Seconds the runs not in the cache may take together (``None``: no limit).
+            Each finished run is cached as it finishes, so a retry resumes after them.
 
     Returns:
         ``P`` with ``P[i, j]`` the strength of ``i -> j``. # (n_nodes, n_nodes)
+
+    Raises:
+        DiscoveryTimeoutError: When the runs take longer than ``timeout``.
     """
     kept = np.array([j not in aliases for j in range(matrix.shape[1])])
     reduced = np.ascontiguousarray(matrix[:, kept], dtype=float)
@@ -189,12 +199,23 @@ def edge_probabilities(
     n_kept = reduced.shape[1]
     runs = [store.lookup("discovery", key, lambda raw: _decode_marks(raw, n_kept)) for key in keys]
     missing = [index for index, marks in enumerate(runs) if marks is None]
-    for index, marks in zip(
-        missing, _run_bootstraps(algorithm, reduced, mask, n_rows, seed, missing, n_jobs)
-    ):
-        marks.setflags(write=False)
-        store.store(keys[index], marks, _encode_marks)
-        runs[index] = marks
+    until = None if timeout is None else time.time() + float(timeout)
+    try:
+        for index, marks in zip(
+            missing,
+            _run_bootstraps(algorithm, reduced, mask, n_rows, seed, missing, n_jobs, until),
+        ):
+            marks.setflags(write=False)
+            store.store(keys[index], marks, _encode_marks)
+            runs[index] = marks
+    except DiscoveryTimeoutError:
+        done = sum(marks is not None for marks in runs)
+        raise DiscoveryTimeoutError(
+            f"Discovery ({algorithm.name} with the {algorithm.indep_test!r} test, "
+            f"{reduced.shape[1]} nodes) ran past its time limit of {timeout:g} s with "
+            f"{done} of {n_bootstrap} resamples done; a smaller depth, another test or a "
+            "longer limit avoids that."
+        ) from None
     strengths = np.mean([edge_strengths(marks) for marks in runs if marks is not None], axis=0)
     probabilities = np.zeros((matrix.shape[1], matrix.shape[1]))
     probabilities[np.ix_(kept, kept)] = strengths
@@ -211,20 +232,21 @@ def _run_bootstraps(
     seed: int,
     indices: list[int],
     n_jobs: int | None,
-) -> list[np.ndarray]:
+    until: float | None = None,
+) -> Iterator[np.ndarray]:
+    """Each resample's marks, in the order of ``indices``, as each finishes."""
     if not indices:
-        return []
+        return
     if n_jobs in (None, 1) or len(indices) == 1:
-        return [
-            _bootstrap_marks(algorithm, data, discrete, n_rows, seed, index) for index in indices
-        ]
+        for index in indices:
+            yield _bootstrap_marks(algorithm, data, discrete, n_rows, seed, index, until)
+        return
     from joblib import Parallel, delayed
 
-    results = Parallel(n_jobs=n_jobs)(
-        delayed(_bootstrap_marks)(algorithm, data, discrete, n_rows, seed, index)
+    yield from Parallel(n_jobs=n_jobs, return_as="generator")(
+        delayed(_bootstrap_marks)(algorithm, data, discrete, n_rows, seed, index, until)
         for index in indices
     )
-    return list(results)
 
 
 def _bootstrap_marks(
@@ -234,9 +256,12 @@ def _bootstrap_marks(
     n_rows: int,
     seed: int,
     index: int,
+    until: float | None = None,
 ) -> np.ndarray:
     rows = np.random.default_rng([seed, index]).integers(0, len(data), size=n_rows)
-    return algorithm.discover(data[rows], discrete)
+    with deadline(until):
+        check_deadline()
+        return algorithm.discover(data[rows], discrete)
 
 
 def _encode_marks(marks: np.ndarray) -> bytes:

@@ -22,6 +22,8 @@ from typing import Any
 
 import numpy as np
 
+from causalmix._deadline import check_deadline
+
 __all__ = ["FISHERZ_TEST_NAME", "fisherz_class"]
 
 FISHERZ_TEST_NAME = "causalmix_fisherz"
@@ -39,6 +41,7 @@ def fisherz_class() -> type:
             self.correlation_matrix = correlation_of(data)
 
         def __call__(self, X: Any, Y: Any, condition_set: Any = None) -> float:
+            check_deadline()
             xs, ys, conditions, key = self.get_formatted_XYZ_and_cachekey(X, Y, condition_set)
             if key in self.pvalue_cache:
                 return float(self.pvalue_cache[key])

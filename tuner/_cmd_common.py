@@ -74,6 +74,17 @@ def positive_float(text: str) -> float:
     return value
 
 
+def non_negative_float(text: str) -> float:
+    """An argparse type for finite numbers >= 0, with a one-line error naming the value."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not value >= 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a finite number >= 0, got {value}")
+    return value
+
+
 def seed_value(text: str) -> int:
     """An argparse type for seeds: integers in 0 .. 2**32 - 1."""
     value = _int_at_least(text, 0)

@@ -9,6 +9,7 @@ from tuner._cmd_common import (
     add_storage_arguments,
     column_name,
     directory_or_none,
+    non_negative_float,
     non_negative_int,
     positive_float,
     positive_int,
@@ -18,6 +19,7 @@ from tuner._cmd_common import (
 from tuner._defaults import (
     DEFAULT_ARTIFACT_DIR,
     DEFAULT_CONFIRM_SEEDS,
+    DEFAULT_DISCOVERY_TIMEOUT,
     DEFAULT_N_FOLDS,
     DEFAULT_N_TRIALS,
     DEFAULT_PORTFOLIO,
@@ -66,6 +68,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         action="store_true",
         help="fine-tune a trial's inner folds together as one stacked network (same results, "
         "fewer GPU kernel launches; the pruner then cannot stop a trial after its first folds)",
+    )
+    parser.add_argument(
+        "--discovery-timeout",
+        type=non_negative_float,
+        default=DEFAULT_DISCOVERY_TIMEOUT,
+        help="seconds a fold's structure discovery may take before the trial is pruned; 0: no "
+        f"limit (default: {DEFAULT_DISCOVERY_TIMEOUT:g})",
     )
     parser.add_argument("--backend", default="tabfm", help="foundation model backend")
     parser.add_argument("--weights", default=None, help="local weights for the backend")
@@ -125,6 +134,7 @@ def run(args: argparse.Namespace) -> int:
         pruner=args.pruner,
         device=args.device,
         fold_batching=args.fold_batching,
+        discovery_timeout=args.discovery_timeout or None,
         backend=args.backend,
         weights=args.weights,
         artifact_dir=args.artifact_dir,

@@ -25,6 +25,12 @@ PRUNERS = ("auto", "wilcoxon", "median", "forgiving", "none")
 """Pruner names; ``auto`` is Wilcoxon with 5 or more folds, else the median pruner;
 ``forgiving`` is early-stopping cross-validation (:class:`tuner._pruners.ForgivingPruner`)."""
 
+DEFAULT_DISCOVERY_TIMEOUT = 1800.0
+"""Seconds a trial's structure discovery may take per fold before the trial is pruned. The
+slowest discovery that finished in the evidence runs took 22 minutes (PC with ``dg`` on
+MiceProtein, 78 nodes, one thread); FCI with ``dg`` on that table ran for 90 minutes and was
+killed by the kernel at 17.8 GB. ``None`` (``--discovery-timeout 0``): no limit."""
+
 DEFAULT_CONFIRM_SEEDS = 3
 """Fresh fine-tuning seeds with which ``tune`` confirms a pick that passed BBC-CV: with 3 the
 seed noise is estimated with 2 degrees of freedom (1 seed cannot estimate it, and with 2 the

@@ -153,6 +153,7 @@ class Objective:
     def __call__(self, trial: optuna.Trial) -> float:
         import optuna
 
+        from causalmix import DiscoveryTimeoutError
         from storage import CONFIRMATION_ATTR, REFERENCE_ATTR
         from tabfm import normalized_roc_auc, roc_auc
 
@@ -223,6 +224,15 @@ class Objective:
                     keep_predictions = True
                     raise optuna.TrialPruned(f"pruned after {step + 1} of {len(self.folds)} folds")
             keep_predictions = True
+        except DiscoveryTimeoutError as error:
+            # Valid settings, too costly for this table: pruned (not failed) so that the
+            # sampler learns to avoid them, and the worker goes on.
+            reason = f"{error} (the study's discovery_timeout)"
+            _logger.warning("Trial %d pruned: %s", trial.number, reason)
+            trial.set_user_attr("pruned_reason", reason)
+            trial.set_user_attr("pruned_after_folds", len(fold_normalized))
+            keep_predictions = True
+            raise optuna.TrialPruned(reason) from None
         finally:
             start = time.perf_counter()
             self._record(
@@ -255,6 +265,7 @@ class Objective:
                 valid_fraction=settings.valid_fraction,
                 device=settings.device,
                 cache=self.cache,
+                discovery_timeout=settings.discovery_timeout,
             )
             yield from zip(order, results, strict=True)
             return
@@ -271,6 +282,7 @@ class Objective:
                     valid_fraction=settings.valid_fraction,
                     device=settings.device,
                     cache=self.cache,
+                    discovery_timeout=settings.discovery_timeout,
                 ),
             )
 

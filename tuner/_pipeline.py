@@ -77,6 +77,7 @@ def train_causalmixft(
     synthetic_only: bool = False,
     generator: str = "scm",
     generator_params: dict[str, Any] | None = None,
+    discovery_timeout: float | None = None,
 ) -> tuple[FineTunedClassifier, TrainingRun]:
     """Fine-tune ``backend`` on ``(X, y)`` mixed with synthetic rows (SCM rows by default).
 
@@ -101,6 +102,8 @@ def train_causalmixft(
             ``generator_params`` and only the config's ``synthetic_ratio``.
         generator_params: Constructor arguments of a non-SCM generator (its
             ``random_state`` is always ``seed``).
+        discovery_timeout: Seconds the SCM generator's structure discovery may take
+            (``None``: no limit; past it :class:`causalmix.DiscoveryTimeoutError`).
     """
     from tabfm import finetune
 
@@ -115,6 +118,7 @@ def train_causalmixft(
         synthetic_only=synthetic_only,
         generator=generator,
         generator_params=generator_params,
+        discovery_timeout=discovery_timeout,
     )
     start = time.perf_counter()
     classifier, history = finetune(
@@ -131,6 +135,7 @@ def train_causalmixft_folds(
     valid_fraction: float = 0.2,
     device: str = "auto",
     cache: BaseCache | None = None,
+    discovery_timeout: float | None = None,
 ) -> list[tuple[FineTunedClassifier, TrainingRun]]:
     """:func:`train_causalmixft` on several folds ``(X, y, seed)``, fine-tuned together.
 
@@ -143,7 +148,14 @@ def train_causalmixft_folds(
 
     prepared = [
         _prepare(
-            X, y, config, seed=seed, valid_fraction=valid_fraction, device=device, cache=cache
+            X,
+            y,
+            config,
+            seed=seed,
+            valid_fraction=valid_fraction,
+            device=device,
+            cache=cache,
+            discovery_timeout=discovery_timeout,
         )
         for X, y, seed in folds
     ]
@@ -203,6 +215,7 @@ def _prepare(
     synthetic_only: bool = False,
     generator: str = "scm",
     generator_params: dict[str, Any] | None = None,
+    discovery_timeout: float | None = None,
 ) -> _Prepared:
     from search_spaces import split_config
     from tabfm import FinetuneConfig
@@ -216,7 +229,12 @@ def _prepare(
     if synthetic_ratio > 0 or synthetic_only:
         ratio = synthetic_ratio if synthetic_ratio > 0 else 1.0
         fitted = make_training_generator(
-            generator, augmentation, generator_params, cache=cache, seed=seed
+            generator,
+            augmentation,
+            generator_params,
+            cache=cache,
+            seed=seed,
+            discovery_timeout=discovery_timeout,
         )
         start = time.perf_counter()
         fitted.fit(X_fit, y_fit)
@@ -254,11 +272,13 @@ def make_training_generator(
     *,
     cache: BaseCache | None,
     seed: int,
+    discovery_timeout: float | None = None,
 ) -> BaseGenerator:
     """The unfitted generator of one training run.
 
-    ``"scm"`` is built from the config's augmentation settings (and shares ``cache``); any
-    other generator from ``generator_params``. Both are seeded with ``seed``.
+    ``"scm"`` is built from the config's augmentation settings (and shares ``cache``, with
+    ``discovery_timeout``); any other generator from ``generator_params``. Both are seeded
+    with ``seed``.
 
     Raises:
         CausalMixError: For an unknown generator or bad parameters.
@@ -271,6 +291,8 @@ def make_training_generator(
                 "The 'scm' generator takes its settings from the config, but got "
                 f"generator_params={sorted(generator_params)}."
             )
-        augmenter = CausalAugmenter(**augmentation, cache=cache, random_state=seed)
+        augmenter = CausalAugmenter(
+            **augmentation, cache=cache, random_state=seed, discovery_timeout=discovery_timeout
+        )
         return SCMGenerator(augmenter, random_state=seed)
     return make_generator(generator, **dict(generator_params or {}, random_state=seed))

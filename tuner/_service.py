@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 from tuner._defaults import (
     DEFAULT_ARTIFACT_DIR,
     DEFAULT_CONFIRM_SEEDS,
+    DEFAULT_DISCOVERY_TIMEOUT,
     DEFAULT_N_FOLDS,
     DEFAULT_N_TRIALS,
     DEFAULT_PORTFOLIO,
@@ -71,6 +72,7 @@ def tune(
     pruner: str = "auto",
     device: str = "auto",
     fold_batching: bool = False,
+    discovery_timeout: float | None = DEFAULT_DISCOVERY_TIMEOUT,
     backend: str = "tabfm",
     weights: str | None = None,
     artifact_dir: str | None = DEFAULT_ARTIFACT_DIR,
@@ -102,6 +104,8 @@ def tune(
         device: ``auto``, ``cpu``, ``cuda`` or ``cuda:N``.
         fold_batching: Fine-tune each trial's inner folds together (see
             :class:`StudySettings`); a resumed study keeps its own setting.
+        discovery_timeout: Seconds a fold's structure discovery may take before the trial is
+            pruned (``None``: no limit); a resumed study keeps its own setting.
         backend: Foundation-model backend.
         weights: Local weights for the backend.
         artifact_dir: Directory of the artifact store shared by workers (``None``: no
@@ -166,6 +170,7 @@ def tune(
         weights=resolved_weights(weights),
         device=device,
         fold_batching=fold_batching,
+        discovery_timeout=discovery_timeout,
         dataset_fingerprint=dataset_fingerprint(X, y),
         n_rows=len(X),
         n_features=X.shape[1],

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from tabfm._device import is_device_name
-from tuner._defaults import PRUNERS
+from tuner._defaults import DEFAULT_DISCOVERY_TIMEOUT, PRUNERS
 from tuner._errors import TunerError
 
 __all__ = ["FORMAT_VERSION", "PRUNERS", "StudySettings", "dataset_fingerprint"]
@@ -41,6 +41,9 @@ class StudySettings:
             weights (:func:`tabfm.finetune_folds`; backends that cannot stack train them one by
             one). Same results to float tolerance, fewer kernel launches; but the pruner then
             sees every fold at once, so it cannot stop a trial after its first folds.
+        discovery_timeout: Seconds a fold's structure discovery may take (``None``: no
+            limit); past it the trial is pruned, with the reason in its user attribute
+            ``pruned_reason``.
         dataset_fingerprint: SHA-256 of the dataset, checked by every worker.
         n_rows / n_features / classes: Facts about the dataset, for exports and summaries.
         zero_shot_roc_auc: Per-fold ROC-AUC of the pre-trained model on the device the study
@@ -62,6 +65,7 @@ class StudySettings:
     weights: str | None = None
     device: str = "auto"
     fold_batching: bool = False
+    discovery_timeout: float | None = DEFAULT_DISCOVERY_TIMEOUT
     dataset_fingerprint: str = ""
     n_rows: int = 0
     n_features: int = 0
@@ -81,6 +85,17 @@ class StudySettings:
             )
         if self.pruner not in PRUNERS:
             raise TunerError(f"Unknown pruner {self.pruner!r}; choose one of {list(PRUNERS)}.")
+        timeout = self.discovery_timeout
+        if timeout is not None and (
+            isinstance(timeout, bool)
+            or not isinstance(timeout, int | float)
+            or not np.isfinite(timeout)
+            or timeout <= 0
+        ):
+            raise TunerError(
+                "`discovery_timeout` must be a number of seconds > 0 or None, but got "
+                f"discovery_timeout={timeout!r}."
+            )
         if not is_device_name(self.device):
             raise TunerError(
                 f"Unknown device {self.device!r}; choose one of ['auto', 'cpu', 'cuda'] or "

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -8,10 +10,13 @@ from causalmix import (
     DISCOVERY_ALGORITHMS,
     BaseDiscovery,
     CausalAugmenter,
+    CausalMixError,
+    DiscoveryTimeoutError,
     FCIDiscovery,
     PCDiscovery,
     edge_strengths,
 )
+from causalmix._deadline import deadline
 from causalmix._discovery import edge_probabilities, find_aliases
 from causalmix._discovery_base import ARROW, CIRCLE, TAIL
 from causalmix._store import ObjectStore
@@ -248,3 +253,56 @@ def test_kci_resamples_are_capped() -> None:
         store=ObjectStore(None),
     )
     assert _RecordingDiscovery.shapes == [(KCI_MAX_ROWS, 3)] * 2
+
+
+class _SlowDiscovery(BaseDiscovery):
+    """A plug-in whose every run takes 0.3 s and finds nothing."""
+
+    name = "slow"
+
+    def _run(self, data: np.ndarray) -> np.ndarray:
+        time.sleep(0.3)
+        return np.zeros((data.shape[1], data.shape[1]), dtype=np.int8)
+
+
+def test_discovery_past_its_time_limit_stops_and_keeps_the_finished_resamples() -> None:
+    data = np.random.default_rng(0).normal(size=(60, 3))
+    store = ObjectStore(None)
+    common = dict(n_bootstrap=6, max_rows=60, seed=0, store=store)
+    with pytest.raises(DiscoveryTimeoutError, match=r"time limit of 0.5 s with [12] of 6") as e:
+        edge_probabilities(_SlowDiscovery(), data, {}, timeout=0.5, **common)  # type: ignore[arg-type]
+    assert "slow with the 'fisherz' test, 3 nodes" in str(e.value)
+    done = int(str(e.value).split(" with ")[-1].split(" of ")[0])
+    # A retry without a limit reuses the finished resamples and computes only the rest.
+    edge_probabilities(_SlowDiscovery(), data, {}, **common)  # type: ignore[arg-type]
+    assert store.hits["discovery"] == done
+    assert store.misses["discovery"] == 6 + 6 - done
+
+
+@pytest.mark.parametrize("algorithm", [PCDiscovery, FCIDiscovery])
+@pytest.mark.parametrize("test", ["fisherz", "dg"])
+def test_causalmix_tests_stop_a_running_discovery_at_its_deadline(
+    algorithm: type[BaseDiscovery], test: str
+) -> None:
+    """The deadline is checked inside each independence test, not only between resamples."""
+    X, y = _chain()
+    data = np.column_stack([X.to_numpy(), (y == "high").to_numpy(float)])
+    discrete = np.array([False] * 4 + [True])
+    assert algorithm(test).discover(data, discrete).any()  # no deadline: runs to the end
+    with deadline(time.time() - 1.0), pytest.raises(DiscoveryTimeoutError):
+        algorithm(test).discover(data, discrete)
+    assert algorithm(test).discover(data, discrete).any()  # the deadline ended with its block
+
+
+def test_the_augmenter_raises_past_its_discovery_timeout() -> None:
+    X, y = _chain(n=300, seed=17)  # data no other test discovers on (runs are memoized)
+    with pytest.raises(DiscoveryTimeoutError, match="pc with the 'fisherz' test"):
+        CausalAugmenter(n_bootstrap=3, discovery_timeout=1e-9).fit(X, y)
+    assert CausalAugmenter(n_bootstrap=3, discovery_timeout=60).fit(X, y).dags_
+
+
+@pytest.mark.parametrize("value", [0, -1.0, float("inf"), float("nan"), "10", True])
+def test_a_bad_discovery_timeout_is_one_clear_error(value: object) -> None:
+    X, y = _chain(n=100)
+    with pytest.raises(CausalMixError, match=r"`discovery_timeout` must be .* but got"):
+        CausalAugmenter(discovery_timeout=value).fit(X, y)  # type: ignore[arg-type]

@@ -531,6 +531,7 @@ def test_selection_options_are_checked_at_the_boundary(
         ("tune", "--study", "x" * 513, "at most 512 characters, got 513"),
         ("tune", "--target", "", "a column name must not be empty"),
         ("tune", "--timeout", "inf", "must be a finite number > 0, got inf"),
+        ("tune", "--discovery-timeout", "-5", "must be a finite number >= 0, got -5.0"),
         ("worker", "--seed", "-3", "must be >= 0, got -3"),
         ("export", "--out", "{file}/b.yaml", "is a file, not a folder"),
         ("fit", "--out", "{file}/model", "is a file, not a folder"),

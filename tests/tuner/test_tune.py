@@ -549,3 +549,36 @@ def test_a_space_that_can_draw_dg_on_a_wide_table_is_warned_about(
     assert ("can set indep_test='dg'" in caplog.text) is warned, caplog.text
     if warned:
         assert f"the table has {n_nodes} nodes" in caplog.text
+
+
+def test_a_trial_whose_discovery_runs_past_the_limit_is_pruned_and_the_study_goes_on(
+    small_csv: Path, tiny_space: Path, tmp_path: Path
+) -> None:
+    from causalmix import clear_memo
+    from storage import REFERENCE_ATTR
+
+    clear_memo()  # discovery runs of earlier tests on this table would be reused, not rerun
+    url = f"sqlite:///{tmp_path / 'studies.db'}"
+    study = tuner.tune(
+        str(small_csv), study_name="slow", storage=url, space=str(tiny_space), n_trials=2,
+        n_folds=3, artifact_dir=None, cache_dir="none", portfolio=None,
+        discovery_timeout=1e-9,
+    )  # fmt: skip
+    default_ft, paper = study.trials[:2]
+    assert default_ft.user_attrs[REFERENCE_ATTR] == "default_ft"
+    assert default_ft.state == TrialState.COMPLETE  # no synthetic rows: no discovery
+    assert paper.user_attrs[REFERENCE_ATTR] == "causalmixft"
+    assert paper.state == TrialState.PRUNED
+    assert "ran past its time limit of 1e-09 s" in paper.user_attrs["pruned_reason"]
+    assert paper.user_attrs["pruned_after_folds"] == 0 and paper.intermediate_values == {}
+    assert study.user_attrs["causalmix"]["discovery_timeout"] == 1e-9
+
+
+def test_a_bad_discovery_timeout_is_refused_before_the_study_is_created(
+    small_csv: Path, tiny_space: Path, tmp_path: Path
+) -> None:
+    url = f"sqlite:///{tmp_path / 'studies.db'}"
+    with pytest.raises(TunerError, match=r"`discovery_timeout` must be .* got .*=0\."):
+        tuner.tune(str(small_csv), study_name="bad", storage=url, space=str(tiny_space),
+                   discovery_timeout=0)  # fmt: skip
+    assert not (tmp_path / "studies.db").exists()
