@@ -8,7 +8,11 @@ tree, extra trees or random forest; TabICL also uses XGBoost, which is not a dep
 greedy, non-oblivious splits at data-dependent places. Features and the target are random nodes
 of the graph, so features are causes, effects and spouses of the target, plus unrelated nodes. The
 target becomes 2-10 classes (random quantile thresholds, or the argmax of several nodes); some
-features are discretised into shuffled categorical codes, skewed, rescaled or made missing.
+features are discretised into shuffled categorical codes, skewed, rescaled or made missing. With
+``PriorStage.rule_target_share > 0`` a task may instead take its target from a logical rule over
+its own categorical columns (a random decision tree over level subsets, or for two classes an OR
+of conjunctions of ``column == level`` literals), as in tic-tac-toe, car or kr-vs-kp, where the
+target is an exact rule of the observed codes rather than a threshold of a latent node.
 
 Everything is NumPy and takes ~1 ms per task, so on a CPU the model, not the prior, is the
 bottleneck (``tabicl.prior`` generates ~20 tasks/s per core and needs xgboost).
@@ -48,6 +52,8 @@ class PriorStage:
         fitted_tree_share: Chance that a tree layer is a tree model fitted to random targets
             (TabICL's tree SCM) rather than random oblivious trees. At 0 (the default, the
             shipped weights' prior) no random draw is spent on it, so the tasks are unchanged.
+        rule_target_share: Chance that a task's target is a logical rule over its categorical
+            columns (:func:`_rule_classes`); at 0 (the default) no draw is spent on it.
     """
 
     min_rows: int = 64
@@ -57,10 +63,15 @@ class PriorStage:
     missing_probability: float = 0.3
     categorical_probability: float = 0.4
     fitted_tree_share: float = 0.0
+    rule_target_share: float = 0.0
 
 
 def curriculum(
-    progress: float, max_rows: int = 512, max_features: int = 40, fitted_tree_share: float = 0.0
+    progress: float,
+    max_rows: int = 512,
+    max_features: int = 40,
+    fitted_tree_share: float = 0.0,
+    rule_target_share: float = 0.0,
 ) -> PriorStage:
     """The prior stage at ``progress`` in ``[0, 1]`` of training.
 
@@ -76,6 +87,7 @@ def curriculum(
         missing_probability=0.3 * ramp,
         categorical_probability=0.4 * ramp,
         fitted_tree_share=fitted_tree_share,
+        rule_target_share=rule_target_share,
     )
 
 
@@ -152,6 +164,10 @@ def sample_task(
     others = np.delete(np.arange(n_nodes), target_node)
     feature_nodes = rng.choice(others, size=n_features, replace=len(others) < n_features)
     x = nodes[:, feature_nodes].copy()
+    if stage.rule_target_share > 0 and rng.random() < stage.rule_target_share:
+        coded = _code_columns(rng, x)
+        y = _compact_labels(rng, _rule_classes(rng, x[:, coded], n_classes))
+        return _distort_features(rng, x, stage, coded=coded), y
     if n_classes > 2 and rng.random() < 0.3:
         extra = rng.choice(others, size=n_classes - 1, replace=False)
         scores = np.column_stack([nodes[:, target_node], nodes[:, extra]])
@@ -279,16 +295,83 @@ def _compact_labels(rng: np.random.Generator, y: np.ndarray) -> np.ndarray:
     return rng.permutation(int(y.max()) + 1)[y].astype(np.int64)
 
 
-def _distort_features(rng: np.random.Generator, x: np.ndarray, stage: PriorStage) -> np.ndarray:
+def _code_columns(rng: np.random.Generator, x: np.ndarray) -> np.ndarray:
+    """Turn a random half or more of ``x``'s columns into shuffled codes of 2-6 levels, in
+    place; returns their indices."""
+    n_features = x.shape[1]
+    n_coded = max(1, int(round(n_features * rng.uniform(0.5, 1.0))))
+    coded = np.sort(rng.choice(n_features, size=n_coded, replace=False))
+    for column in coded:
+        cardinality = int(rng.integers(2, 7))
+        cuts = np.quantile(x[:, column], np.sort(rng.uniform(0, 1, cardinality - 1)))
+        x[:, column] = rng.permutation(cardinality)[np.searchsorted(cuts, x[:, column])]
+    return coded
+
+
+def _rule_classes(rng: np.random.Generator, codes: np.ndarray, n_classes: int) -> np.ndarray:
+    """Classes that are a logical rule of the categorical ``codes`` ``(n_rows, k)``.
+
+    For two classes, half the time an OR of conjunctions of 1-3 ``column == level`` literals,
+    terms added until 15 % of the rows are positive (at most 12 terms); otherwise a random
+    decision tree of depth 1-4 whose splits send a random subset of a column's levels one way.
+    Then up to 10 % of the labels are redrawn at random (label noise).
+    """
+    n_rows, k = codes.shape
+    if n_classes == 2 and rng.random() < 0.5:
+        y = np.zeros(n_rows, bool)
+        for _ in range(12):
+            columns = rng.choice(k, size=min(k, int(rng.integers(1, 4))), replace=False)
+            rows = rng.integers(0, n_rows)  # levels of a real row, so the term is satisfiable
+            y |= np.all(codes[:, columns] == codes[rows, columns], axis=1)
+            if y.mean() >= 0.15:
+                break
+        labels = y.astype(np.int64)
+    else:
+        labels = np.zeros(n_rows, np.int64)
+        depth = int(rng.integers(1, 5))
+        offset = int(rng.integers(0, n_classes))
+        leaves = 0
+
+        def grow(rows: np.ndarray, level: int) -> None:
+            nonlocal leaves
+            column = int(rng.integers(0, k))
+            levels = np.unique(codes[rows, column])
+            if level == depth or len(rows) < 8 or len(levels) < 2:
+                labels[rows] = (offset + leaves) % n_classes
+                leaves += 1
+                return
+            chosen = rng.permutation(levels)[: int(rng.integers(1, len(levels)))]
+            left = np.isin(codes[rows, column], chosen)
+            grow(rows[left], level + 1)
+            grow(rows[~left], level + 1)
+
+        grow(np.arange(n_rows), 0)
+    noisy = np.asarray(rng.random(n_rows) < rng.uniform(0.0, 0.1))
+    labels[noisy] = rng.integers(0, n_classes, int(noisy.sum()))
+    return labels
+
+
+def _distort_features(
+    rng: np.random.Generator,
+    x: np.ndarray,
+    stage: PriorStage,
+    coded: np.ndarray | None = None,
+) -> np.ndarray:
+    """Categorical codes, skew, scale and missing values (``coded`` columns are codes
+    already and stay as they are, apart from the scaling)."""
     n_rows, n_features = x.shape
     if rng.random() < stage.categorical_probability:
         share = rng.uniform(0.1, 0.7)
         for column in np.flatnonzero(rng.random(n_features) < share):
+            if coded is not None and column in coded:
+                continue
             cardinality = int(rng.integers(2, 11))
             cuts = np.quantile(x[:, column], np.sort(rng.uniform(0, 1, cardinality - 1)))
             codes = np.searchsorted(cuts, x[:, column])
             x[:, column] = rng.permutation(cardinality)[codes]
     for column in np.flatnonzero(rng.random(n_features) < 0.2):
+        if coded is not None and column in coded:
+            continue
         x[:, column] = np.exp(np.clip(x[:, column], -5, 5))  # skewed, positive features
     x = x * np.exp(rng.normal(0, 2, n_features)) + rng.normal(0, 3, n_features)
     if rng.random() < stage.missing_probability:

@@ -172,6 +172,12 @@ def _recipe_card(
             f", {config.fitted_tree_share:.0%} of tree layers fitted to random targets"
             if config.fitted_tree_share
             else ""
+        )
+        + (
+            f", {config.rule_target_share:.0%} of tasks with a logical rule of their "
+            "categorical columns as target"
+            if config.rule_target_share
+            else ""
         ),
         f"- optimiser: {_optimizer_words(config)} lr {config.learning_rate:g}, weight decay "
         f"{config.weight_decay:g}, "
@@ -206,6 +212,7 @@ _PRIOR_FLAGS = {
     "max_rows": "--max-rows",
     "max_features": "--max-features",
     "fitted_tree_share": "--fitted-trees",
+    "rule_target_share": "--rule-targets",
     "seed": "--seed",
 }
 _MODEL_FLAGS = {

@@ -42,6 +42,13 @@ def build_parser() -> argparse.ArgumentParser:
         default=0.0,
         help="share of the prior's tree layers fitted to random targets (TabICL's tree SCM)",
     )
+    parser.add_argument(
+        "--rule-targets",
+        type=float,
+        default=0.0,
+        help="share of the prior's tasks whose target is a logical rule of their categorical "
+        "columns",
+    )
     parser.add_argument("--eval-every", type=int, default=250)
     parser.add_argument(
         "--keep-snapshots", type=int, default=0, help="keep the last K evaluations' weights"
@@ -102,6 +109,7 @@ def main(argv: list[str] | None = None) -> int:
                 max_rows=args.max_rows,
                 max_features=args.max_features,
                 fitted_tree_share=args.fitted_trees,
+                rule_target_share=args.rule_targets,
                 eval_every=args.eval_every,
                 keep_snapshots=args.keep_snapshots,
                 seed=args.seed,

@@ -37,6 +37,9 @@ class PretrainConfig:
             random targets (TabICL's tree SCM, ``tabfm._prior``) instead of random oblivious
             trees; training only: the held-out prior tasks of the evaluations stay the default
             prior's, so that runs with different shares are compared on the same tasks.
+        rule_target_share: Share of the prior's tasks whose target is a logical rule over
+            their categorical columns (``tabfm._prior._rule_classes``); training only, like
+            ``fitted_tree_share``.
         eval_every: Steps between evaluations (held-out prior, probes, real-data panel).
         eval_batches: Held-out prior batches per evaluation.
         keep_snapshots: Model weights of the last this many evaluations kept in the checkpoint,
@@ -58,6 +61,7 @@ class PretrainConfig:
     max_features: int = 40
     curriculum_fraction: float = 0.4
     fitted_tree_share: float = 0.0
+    rule_target_share: float = 0.0
     eval_every: int = 250
     eval_batches: int = 8
     keep_snapshots: int = 0
@@ -80,6 +84,11 @@ class PretrainConfig:
             raise TabFMError(
                 "`0 <= fitted_tree_share <= 1` must hold, but got "
                 f"fitted_tree_share={self.fitted_tree_share}."
+            )
+        if not 0.0 <= self.rule_target_share <= 1.0:
+            raise TabFMError(
+                "`0 <= rule_target_share <= 1` must hold, but got "
+                f"rule_target_share={self.rule_target_share}."
             )
         if self.max_rows < 64 or self.max_features < 1:
             raise TabFMError(

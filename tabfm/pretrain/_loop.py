@@ -263,7 +263,13 @@ def step_batch(config: PretrainConfig, step: int) -> PriorBatch:
     progress = step / max(1.0, config.curriculum_fraction * config.steps / 0.4)
     return sample_batch(
         rng,
-        curriculum(progress, config.max_rows, config.max_features, config.fitted_tree_share),
+        curriculum(
+            progress,
+            config.max_rows,
+            config.max_features,
+            config.fitted_tree_share,
+            config.rule_target_share,
+        ),
         config.max_cells,
     )
 

@@ -6,7 +6,14 @@ import numpy as np
 import pytest
 
 from tabfm import TabFMError
-from tabfm._prior import PriorStage, _fitted_tree_layer, curriculum, sample_batch, sample_task
+from tabfm._prior import (
+    PriorStage,
+    _fitted_tree_layer,
+    _rule_classes,
+    curriculum,
+    sample_batch,
+    sample_task,
+)
 from tabfm.pretrain import PretrainConfig
 
 
@@ -90,3 +97,32 @@ def test_fitted_tree_layers_are_seeded_piecewise_constant_and_change_only_tree_t
 def test_pretrain_config_refuses_a_share_outside_zero_to_one() -> None:
     with pytest.raises(TabFMError, match=r"fitted_tree_share=1\.5"):
         PretrainConfig(fitted_tree_share=1.5)
+
+
+def test_rule_targets_are_a_function_of_the_categorical_columns_up_to_label_noise() -> None:
+    stage = PriorStage(rule_target_share=1.0, missing_probability=0.0)
+    for seed in range(12):
+        x, y = sample_task(np.random.default_rng(seed), 400, 6, 2 + seed % 3, stage)
+        x2, y2 = sample_task(np.random.default_rng(seed), 400, 6, 2 + seed % 3, stage)
+        np.testing.assert_array_equal(x, x2)
+        np.testing.assert_array_equal(y, y2)
+        assert np.bincount(y).min() >= 2
+        # Columns with at most 6 distinct values are the rule's codes (the others are
+        # continuous); rows that agree on all of them share a label but for the noise.
+        codes = x[:, [len(np.unique(column)) <= 6 for column in x.T]]
+        assert codes.shape[1] >= 3  # at least half of the 6 columns
+        _, groups = np.unique(codes, axis=0, return_inverse=True)
+        majority = sum(np.bincount(y[groups.ravel() == g]).max() for g in np.unique(groups))
+        assert majority / len(y) >= 0.85, (seed, majority / len(y))
+
+
+def test_a_rule_over_codes_is_learnable_by_a_shallow_tree_and_keeps_every_class() -> None:
+    from sklearn.tree import DecisionTreeClassifier
+
+    rng = np.random.default_rng(3)
+    codes = rng.integers(0, 4, size=(500, 4)).astype(float)
+    for seed in range(10):
+        labels = _rule_classes(np.random.default_rng(seed), codes, 2 + seed % 4)
+        assert len(np.unique(labels)) >= 2
+        tree = DecisionTreeClassifier(random_state=0).fit(codes, labels)
+        assert tree.score(codes, labels) >= 0.88  # exact but for <= 10 % redrawn labels
