@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from sklearn.model_selection import StratifiedKFold
+from sklearn.model_selection import StratifiedKFold, train_test_split
 
 from bench import subsample
 from causalmix import load_dataset
@@ -55,6 +55,23 @@ def folds(
     splitter = StratifiedKFold(n_splits=n_folds, shuffle=True, random_state=seed)
     for fold, (train, test) in enumerate(splitter.split(np.zeros(len(y)), y)):
         yield fold, train, test
+
+
+def early_stopping_splits(
+    y: pd.Series | np.ndarray, n_folds: int = 3, seed: int = 0, valid_fraction: float = 0.2
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Each outer fold's training rows split into ``(fit_index, valid_index)``: the fine-tuning
+    rows and the stratified early-stopping rows (``valid_fraction``, split with seed 0 in
+    every fold, as the fine-tuning benchmarks have always done)."""
+    labels = np.asarray(y)
+    return [
+        tuple(
+            train_test_split(
+                train, test_size=valid_fraction, stratify=labels[train], random_state=0
+            )
+        )
+        for _, train, _ in folds(pd.Series(labels), n_folds, seed)
+    ]
 
 
 def parse_weights(values: list[str] | None, prefix: str = "TabFM") -> dict[str, str | None]:

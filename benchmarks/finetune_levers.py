@@ -29,7 +29,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _suite import format_table  # noqa: E402
+from _suite import early_stopping_splits, format_table  # noqa: E402
 
 DEFAULT_LEVERS = (
     "episodes2=episodes_per_step:2",
@@ -60,15 +60,12 @@ def _parse_lever(text: str) -> tuple[str, dict[str, Any]]:
 
 
 def _fold(path: str, target: str) -> tuple[tuple[np.ndarray, np.ndarray], ...]:
-    from sklearn.model_selection import StratifiedKFold, train_test_split
-
     from causalmix import load_dataset
     from tabfm import TablePreprocessor
 
     X, target_values = load_dataset(path, target=target)
     _, y = np.unique(target_values.to_numpy(), return_inverse=True)
-    train, _ = next(StratifiedKFold(3, shuffle=True, random_state=0).split(X, y))
-    fit, valid = train_test_split(train, test_size=0.2, stratify=y[train], random_state=0)
+    fit, valid = early_stopping_splits(y, n_folds=3, seed=0)[0]
     prep = TablePreprocessor().fit(X.iloc[fit])
     return (
         (prep.transform(X.iloc[fit]), y[fit]),

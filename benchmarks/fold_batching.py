@@ -35,21 +35,17 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from benchmarks._suite import format_table  # noqa: E402
+from benchmarks._suite import early_stopping_splits, format_table  # noqa: E402
 
 
 def _folds(data: str, n_folds: int, seed: int) -> list[Any]:
-    from sklearn.model_selection import StratifiedKFold, train_test_split
-
     from causalmix import load_dataset
 
     X, y = load_dataset(data)
-    folds = []
-    splitter = StratifiedKFold(n_splits=n_folds, shuffle=True, random_state=seed)
-    for train, _ in splitter.split(np.zeros(len(y)), y):
-        fit, valid = train_test_split(train, test_size=0.2, stratify=y.iloc[train], random_state=0)
-        folds.append(((X.iloc[fit], y.iloc[fit]), None, (X.iloc[valid], y.iloc[valid])))
-    return folds
+    return [
+        ((X.iloc[fit], y.iloc[fit]), None, (X.iloc[valid], y.iloc[valid]))
+        for fit, valid in early_stopping_splits(y, n_folds, seed)
+    ]
 
 
 def _runner(batched: bool, backend: Any, folds: list[Any]) -> Callable[[list[Any]], list[Any]]:
