@@ -28,6 +28,16 @@ def summarize(study: optuna.Study, masked_url: str, artifact_dir: str | None) ->
         f"{counts['fail']} failed trials"
         + (f" (and {confirmations} confirmation trials)." if confirmations else ".")
     ]
+    timed_out = sum(
+        t.state == TrialState.PRUNED and "pruned_reason" in t.user_attrs for t in trials
+    )
+    if timed_out:
+        limit = study.user_attrs.get("causalmix", {}).get("discovery_timeout")
+        lines.append(
+            f"{timed_out} of the pruned trials ran past the discovery time limit "
+            f"({limit:g} s, --discovery-timeout): their settings are too costly for this table "
+            "(user attribute pruned_reason)."
+        )
     completed = [t for t in trials if t.state == TrialState.COMPLETE]
     if not completed:
         lines.append("No trial completed yet.")

@@ -572,6 +572,10 @@ def test_a_trial_whose_discovery_runs_past_the_limit_is_pruned_and_the_study_goe
     assert "ran past its time limit of 1e-09 s" in paper.user_attrs["pruned_reason"]
     assert paper.user_attrs["pruned_after_folds"] == 0 and paper.intermediate_values == {}
     assert study.user_attrs["causalmix"]["discovery_timeout"] == 1e-9
+    from tuner._summary import summarize
+
+    summary = summarize(study, url, None)
+    assert "1 of the pruned trials ran past the discovery time limit (1e-09 s" in summary
 
 
 def test_a_bad_discovery_timeout_is_refused_before_the_study_is_created(
