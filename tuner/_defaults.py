@@ -26,9 +26,10 @@ PRUNERS = ("auto", "wilcoxon", "median", "forgiving", "none")
 ``forgiving`` is early-stopping cross-validation (:class:`tuner._pruners.ForgivingPruner`)."""
 
 DEFAULT_DISCOVERY_TIMEOUT = 1800.0
-"""Seconds a trial's structure discovery may take per fold before the trial is pruned. The
-slowest discovery that finished in the evidence runs took 22 minutes (PC with ``dg`` on
-MiceProtein, 78 nodes, one thread); FCI with ``dg`` on that table ran for 90 minutes and was
+"""Seconds a trial's structure discovery may take per fold before the trial is pruned. On
+MiceProtein (78 nodes, one thread) PC with ``dg`` took 1,345 s over a trial's 3 folds (about
+450 s per fold) in one evidence study, and one such trial ran 92 minutes in all in another
+(its per-fold discovery time was not stored); FCI with ``dg`` there ran for 90 minutes and was
 killed by the kernel at 17.8 GB. ``None`` (``--discovery-timeout 0``): no limit."""
 
 DEFAULT_CONFIRM_SEEDS = 3
