@@ -47,3 +47,12 @@ wait
 # 2026-12-04, sixth session: trial 12 drew FCI + dg again and was killed by the kernel's OOM
 # killer at 17.8 GB RSS (a 23 GB machine) after about 90 minutes; recorded FAIL (user attribute
 # fail_reason) in resume/MiceProtein-fold1.sqlite, still 7 of 10 finished trials.
+# 2026-12-04, seventh session: the tuner now gives each fold's discovery a time limit
+# (`--discovery-timeout`, default 1800 s; a trial past it is PRUNED with user attribute
+# pruned_reason, and a pruned trial counts as finished). Fold 1 resumed with that limit: a work
+# tree at 5c88c47 (v2 weights) with the limit's code applied on top (commit 58a5811, its
+# causalmix/ and tuner/ changes only; those files had not changed since 5c88c47):
+#   git worktree add /work/wt-v2 5c88c47 && cd /work/wt-v2
+#   git -C /work/main diff 58a5811~1 58a5811 -- causalmix tuner | git apply
+#   PYTHONPATH=$PWD taskset -c 0 python -m tuner bench --out OUT $S --datasets MiceProtein --shard 2/3
+# The resumed study has no discovery_timeout in its stored settings, so it takes the default.
