@@ -39,14 +39,7 @@ from causalmix._dg import DG_TEST_NAME, dg_class
 from causalmix._fisherz import FISHERZ_TEST_NAME, fisherz_class
 from causalmix._quiet import quiet
 
-__all__ = [
-    "ARROW",
-    "CIRCLE",
-    "INDEPENDENCE_TESTS",
-    "TAIL",
-    "BaseDiscovery",
-    "edge_strengths",
-]
+__all__ = ["ARROW", "CIRCLE", "INDEPENDENCE_TESTS", "TAIL", "BaseDiscovery", "edge_strengths"]
 
 TAIL = -1
 ARROW = 1

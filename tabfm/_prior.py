@@ -302,10 +302,15 @@ def _code_columns(rng: np.random.Generator, x: np.ndarray) -> np.ndarray:
     n_coded = max(1, int(round(n_features * rng.uniform(0.5, 1.0))))
     coded = np.sort(rng.choice(n_features, size=n_coded, replace=False))
     for column in coded:
-        cardinality = int(rng.integers(2, 7))
-        cuts = np.quantile(x[:, column], np.sort(rng.uniform(0, 1, cardinality - 1)))
-        x[:, column] = rng.permutation(cardinality)[np.searchsorted(cuts, x[:, column])]
+        x[:, column] = _shuffled_codes(rng, x[:, column], int(rng.integers(2, 7)))
     return coded
+
+
+def _shuffled_codes(rng: np.random.Generator, values: np.ndarray, cardinality: int) -> np.ndarray:
+    """``values`` cut at random quantiles into ``cardinality`` levels, labelled in random
+    order."""
+    cuts = np.quantile(values, np.sort(rng.uniform(0, 1, cardinality - 1)))
+    return rng.permutation(cardinality)[np.searchsorted(cuts, values)]
 
 
 def _rule_classes(rng: np.random.Generator, codes: np.ndarray, n_classes: int) -> np.ndarray:
@@ -365,10 +370,7 @@ def _distort_features(
         for column in np.flatnonzero(rng.random(n_features) < share):
             if coded is not None and column in coded:
                 continue
-            cardinality = int(rng.integers(2, 11))
-            cuts = np.quantile(x[:, column], np.sort(rng.uniform(0, 1, cardinality - 1)))
-            codes = np.searchsorted(cuts, x[:, column])
-            x[:, column] = rng.permutation(cardinality)[codes]
+            x[:, column] = _shuffled_codes(rng, x[:, column], int(rng.integers(2, 11)))
     for column in np.flatnonzero(rng.random(n_features) < 0.2):
         if coded is not None and column in coded:
             continue

@@ -64,25 +64,26 @@ def non_negative_int(text: str) -> int:
     return _int_at_least(text, 0)
 
 
-def positive_float(text: str) -> float:
+def _finite_float(text: str, minimum: float, *, strict: bool) -> float:
     try:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not value > 0 or value == float("inf"):
-        raise argparse.ArgumentTypeError(f"must be a finite number > 0, got {value}")
+    below = not value > minimum if strict else not value >= minimum
+    if below or value == float("inf"):
+        bound = f"{'>' if strict else '>='} {minimum:g}"
+        raise argparse.ArgumentTypeError(f"must be a finite number {bound}, got {value}")
     return value
+
+
+def positive_float(text: str) -> float:
+    """An argparse type for finite numbers > 0, with a one-line error naming the value."""
+    return _finite_float(text, 0.0, strict=True)
 
 
 def non_negative_float(text: str) -> float:
     """An argparse type for finite numbers >= 0, with a one-line error naming the value."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not value >= 0 or value == float("inf"):
-        raise argparse.ArgumentTypeError(f"must be a finite number >= 0, got {value}")
-    return value
+    return _finite_float(text, 0.0, strict=False)
 
 
 def seed_value(text: str) -> int:
