@@ -15,6 +15,7 @@ Usage::
 
     python benchmarks/zero_shot.py [--datasets diabetes wdbc ...] [--folds 5] [--threads 1]
     python benchmarks/zero_shot.py --weights v2=runs/v2-weights grouping=runs/g-weights
+    python benchmarks/zero_shot.py --datasets-dir ~/my-tables   # every CSV there (column target)
 """
 
 from __future__ import annotations
@@ -32,7 +33,9 @@ import pandas as pd
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks._suite import (  # noqa: E402
+    DATASETS_DIR,
     check_weights,
+    dataset_names,
     folds,
     format_table,
     load_suite,
@@ -113,15 +116,17 @@ def evaluate_suite(
     log: Callable[[str], None],
     weights: str | None | dict[str, str | None] = None,
     fold_scores: list[dict[str, object]] | None = None,
+    datasets_dir: Path = DATASETS_DIR,
 ) -> list[dict[str, object]]:
     """One row per dataset: the mean ROC-AUC of every model over the folds, and TabFM's time
     per fold (all weights together). ``weights`` is one directory (column ``TabFM``) or
-    ``{column: directory}``; every fold's scores are appended to ``fold_scores`` if given."""
+    ``{column: directory}``; every fold's scores are appended to ``fold_scores`` if given.
+    ``names`` are CSV files of ``datasets_dir`` (all of them by default)."""
     from tabfm import TabFMClassifier, roc_auc
 
     models = weights if isinstance(weights, dict) else {"TabFM": weights}
     rows: list[dict[str, object]] = []
-    for dataset in load_suite(names, seed=seed):
+    for dataset in load_suite(names, seed=seed, datasets_dir=datasets_dir):
         scores: dict[str, list[float]] = {name: [] for name in (*models, *BASELINES)}
         tabfm_seconds = 0.0
         for fold, train, test in folds(dataset.y, n_folds, seed):
@@ -224,9 +229,28 @@ def inference_timing(
     }
 
 
+def _datasets_problem(directory: Path, names: list[str] | None) -> str | None:
+    """What is wrong with ``--datasets-dir`` / ``--datasets``, in one line, else ``None``."""
+    if not directory.is_dir():
+        return f"--datasets-dir: no such folder: {str(directory)!r}"
+    available = dataset_names(directory)
+    if not available:
+        return f"--datasets-dir: no CSV files in {str(directory)!r}"
+    missing = sorted(set(names or ()) - set(available))
+    if missing:
+        return f"--datasets: not in {str(directory)!r}: {', '.join(missing)}"
+    return None
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--datasets", nargs="*", default=None, help="default: all shipped")
+    parser.add_argument(
+        "--datasets-dir",
+        type=Path,
+        default=DATASETS_DIR,
+        help="folder of CSV datasets with a `target` column (default: the shipped datasets/)",
+    )
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--n-estimators", type=int, default=4)
@@ -255,6 +279,9 @@ def main(argv: list[str] | None = None) -> int:
         check_weights(models)
     except ValueError as error:
         parser.error(str(error))
+    problem = _datasets_problem(args.datasets_dir, args.datasets)
+    if problem:
+        parser.error(problem)
     shipped = str(shipped_weights_dir())
     shown = {column: directory or shipped for column, directory in models.items()}
     print(f"weights: {shown}; torch threads: {torch.get_num_threads()}")
@@ -270,6 +297,7 @@ def main(argv: list[str] | None = None) -> int:
         log=lambda line: print(line, flush=True),
         weights=models,
         fold_scores=fold_scores,
+        datasets_dir=args.datasets_dir,
     )
     print(format_table([*rows, mean_row(rows)]))
     if args.csv is not None:

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
 import pytest
 
 from benchmarks._suite import parse_weights
-from benchmarks.zero_shot import paired_rows
+from benchmarks.zero_shot import evaluate_suite, main, paired_rows
 
 
 def test_parse_weights_names_columns_and_keeps_the_single_directory_form() -> None:
@@ -28,3 +32,42 @@ def test_paired_rows_are_zero_for_identical_weights_and_signed_otherwise() -> No
     assert better["median (pp)"] == pytest.approx(1.35)
     assert float(better["Wilcoxon p"]) < 0.01  # type: ignore[arg-type]
     assert better["wins/ties/losses"] == "8/0/0"
+
+
+def test_datasets_dir_problems_exit_2_with_one_line_naming_the_value(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "empty").mkdir()
+    pd.DataFrame({"x": [0.0, 1.0], "target": [0, 1]}).to_csv(tmp_path / "mini.csv", index=False)
+    cases = [
+        (["--datasets-dir", str(tmp_path / "nowhere")], "no such folder: '"),
+        (["--datasets-dir", str(tmp_path / "empty")], "no CSV files in '"),
+        (["--datasets-dir", str(tmp_path), "--datasets", "mini", "car"], "not in '"),
+    ]
+    for argv, message in cases:
+        with pytest.raises(SystemExit) as exited:
+            main([*argv, "--skip-timing"])
+        assert exited.value.code == 2
+        error = capsys.readouterr().err.strip().splitlines()[-1]
+        assert message in error and str(tmp_path) in error
+
+
+def test_evaluate_suite_reads_the_csv_files_of_datasets_dir(tmp_path: Path) -> None:
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(80, 3))
+    table = pd.DataFrame(x, columns=["a", "b", "c"]).assign(target=(x[:, 0] > 0).astype(int))
+    table.to_csv(tmp_path / "mine.csv", index=False)
+    fold_scores: list[dict[str, object]] = []
+    rows = evaluate_suite(
+        None,
+        2,
+        0,
+        1,
+        "cpu",
+        log=lambda line: None,
+        fold_scores=fold_scores,
+        datasets_dir=tmp_path,
+    )
+    assert [row["dataset"] for row in rows] == ["mine"]
+    assert [score["dataset"] for score in fold_scores] == ["mine", "mine"]
+    assert float(rows[0]["TabFM"]) > 0.9  # type: ignore[arg-type]  # the target is x0 > 0
