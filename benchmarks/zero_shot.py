@@ -270,6 +270,7 @@ def main(argv: list[str] | None = None) -> int:
 
     import torch
 
+    from causalmix import CausalMixError
     from tabfm import resolve_device, shipped_weights_dir
 
     if args.threads:
@@ -288,17 +289,21 @@ def main(argv: list[str] | None = None) -> int:
     print(f"protocol: <= 1000 rows, <= 100 features, {args.folds}-fold stratified CV, ROC-AUC\n")
     device = str(resolve_device(args.device))
     fold_scores: list[dict[str, object]] = []
-    rows = evaluate_suite(
-        args.datasets,
-        args.folds,
-        args.seed,
-        args.n_estimators,
-        device,
-        log=lambda line: print(line, flush=True),
-        weights=models,
-        fold_scores=fold_scores,
-        datasets_dir=args.datasets_dir,
-    )
+    try:
+        rows = evaluate_suite(
+            args.datasets,
+            args.folds,
+            args.seed,
+            args.n_estimators,
+            device,
+            log=lambda line: print(line, flush=True),
+            weights=models,
+            fold_scores=fold_scores,
+            datasets_dir=args.datasets_dir,
+        )
+    except CausalMixError as error:  # a table that cannot be read: no target column, ...
+        print(f"error: {error}", file=sys.stderr)
+        return 2
     print(format_table([*rows, mean_row(rows)]))
     if args.csv is not None:
         pd.DataFrame(fold_scores).to_csv(args.csv, index=False)

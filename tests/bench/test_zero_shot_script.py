@@ -52,6 +52,15 @@ def test_datasets_dir_problems_exit_2_with_one_line_naming_the_value(
         assert message in error and str(tmp_path) in error
 
 
+def test_a_table_without_a_target_column_exits_2_naming_the_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    pd.DataFrame({"x": [0.0, 1.0], "label": [0, 1]}).to_csv(tmp_path / "t.csv", index=False)
+    assert main(["--datasets-dir", str(tmp_path), "--skip-timing"]) == 2
+    error = capsys.readouterr().err.strip().splitlines()
+    assert len(error) == 1 and "'target' not found" in error[0] and "t.csv" in error[0]
+
+
 def test_evaluate_suite_reads_the_csv_files_of_datasets_dir(tmp_path: Path) -> None:
     rng = np.random.default_rng(0)
     x = rng.normal(size=(80, 3))
