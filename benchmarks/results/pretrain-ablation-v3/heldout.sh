@@ -20,3 +20,6 @@ run ruletargets_seed1 1 0 v3=runs/ruletargets_seed1-v3-weights \
 run v3r 1 0 v3=tabfm/weights v3r=runs/v3r-weights
 # the shipped v3 against v2 (both cores, nothing else running)
 run v3 2 0,1 v2=benchmarks/results/pretrain-ablation/weights-v2 v3=tabfm/weights
+# tenth pass (2026-12-05): the 12,000-step v3 of train_v3_long.sh against the shipped v3 (both
+# cores, nothing else running)
+run v3long 2 0,1 v3=tabfm/weights v3long=runs/v3long-weights
