@@ -4,13 +4,4 @@
 # pass found (`--rule-targets 0.25`), for the shipping gate against the shipped v3
 # (eval_v3_rules.sh). In resumable slices of at most 10 minutes: rerun to continue. THREADS torch
 # threads (default 2); the 2026-12-05 run used 1, pinned to core 1 (CORE=1), like v3's.
-source "$(dirname "$0")/env.sh"
-PANEL="datasets/diabetes.csv datasets/banknote-authentication.csv datasets/wdbc.csv datasets/credit-approval.csv"
-for slice in $(seq 1 20); do
-  "${PIN[@]}" $PY -m tabfm.pretrain --steps 7000 --optimizer muon --keep-snapshots 10 \
-    --eval-every 250 --feature-grouping --rule-targets 0.25 --threads "$THREADS" --minutes 10 \
-    --checkpoint runs/v3r/tabfm.pt --resume --panel $PANEL
-  step=$($PY -c "import torch; print(torch.load('runs/v3r/tabfm.pt', weights_only=True)['step'])")
-  echo "slice $slice ended at step $step"
-  [ "$step" -ge 7000 ] && break
-done
+bash "$(dirname "$0")/train.sh" v3r 7000 250 --feature-grouping --rule-targets 0.25
