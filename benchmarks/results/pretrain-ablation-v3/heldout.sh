@@ -23,3 +23,6 @@ run v3 2 0,1 v2=benchmarks/results/pretrain-ablation/weights-v2 v3=tabfm/weights
 # tenth pass (2026-12-05): the 12,000-step v3 of train_v3_long.sh against the shipped v3 (both
 # cores, nothing else running)
 run v3long 2 0,1 v3=tabfm/weights v3long=runs/v3long-weights
+# tenth pass: the 80-wide v3 of train_w80.sh against the shipped v3 (core 0, while eval_w80.sh
+# had core 1)
+run w80 1 0 v3=tabfm/weights w80=runs/w80-weights
