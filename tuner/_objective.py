@@ -41,6 +41,19 @@ SEED_STRIDE = 1000
 """A confirmation trial with ``seed_offset`` k trains each fold with seed ``seed + fold + k *
 SEED_STRIDE`` (no other trial's fold uses those)."""
 
+VALID_CURVE_ATTR = "fold_valid_roc_auc_curve"
+"""Per fold id, the early-stopping split's ROC-AUC after each epoch (epoch 0 first)."""
+
+EPOCH_SECONDS_ATTR = "fold_epoch_seconds"
+"""Per fold id, the seconds of each epoch (epoch 0: validating the pre-trained weights)."""
+
+
+def _finite(value: Any, digits: int = 6) -> float | None:
+    """``value`` rounded, or ``None`` where it is missing or not finite (JSON has no NaN)."""
+    if value is None or not np.isfinite(value):
+        return None
+    return round(float(value), digits)
+
 
 @dataclass(frozen=True)
 class Fold:
@@ -320,6 +333,17 @@ class Objective:
         trial.set_user_attr("zero_shot_fold_roc_auc", [round(v, 6) for v in self.baseline])
         trial.set_user_attr(
             "epochs_run", {str(f): max(0, len(h) - 1) for f, h in sorted(histories.items())}
+        )
+        # The learning curves, epoch 0 (the pre-trained weights) first: what a pruner over the
+        # fine-tuning budget sees (benchmarks/pruning_replay.py replays them), and what the
+        # dashboard shows for a trial that stopped early or never left epoch 0.
+        trial.set_user_attr(
+            VALID_CURVE_ATTR,
+            {str(f): [_finite(r.get("valid_roc_auc")) for r in h] for f, h in histories.items()},
+        )
+        trial.set_user_attr(
+            EPOCH_SECONDS_ATTR,
+            {str(f): [_finite(r.get("seconds"), 3) for r in h] for f, h in histories.items()},
         )
 
     def _upload_artifacts(self, trial: optuna.Trial, run: Any) -> float:

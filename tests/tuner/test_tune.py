@@ -42,6 +42,12 @@ def test_tune_export_fit_predict(small_csv: Path, tiny_space: Path, tmp_path: Pa
         assert set(attrs["timings"]) >= {"finetune", "evaluation"}
         assert len(attrs["fold_roc_auc"]) == 2 and all(0 < a <= 1 for a in attrs["fold_roc_auc"])
         assert attrs["device"].startswith(TEST_DEVICE)
+        # One learning curve per fold, epoch 0 first, as long as the epochs the fold ran.
+        curves, seconds = attrs["fold_valid_roc_auc_curve"], attrs["fold_epoch_seconds"]
+        assert set(curves) == set(seconds) == {"0", "1"}
+        for fold, curve in curves.items():
+            assert len(curve) == len(seconds[fold]) == attrs["epochs_run"][fold] + 1
+            assert all(0 <= a <= 1 for a in curve) and all(s > 0 for s in seconds[fold])
         assert attrs["config"]["synthetic_ratio"] == trial.params["synthetic_ratio"]
         if trial.params["synthetic_ratio"] > 0:
             assert attrs["n_synthetic_rows"] > 0 and attrs["n_edges_mean"] >= 0
