@@ -9,12 +9,21 @@ objective). Rules:
 - ``forgiving`` (Bergman et al., AutoML 2024): stop when the running mean is below the worst
   fold of the best earlier trial (``--pruner forgiving``);
 - ``aggressive``: stop when the running mean is below that trial's mean (their other rule,
-  shown for contrast).
+  shown for contrast);
+- ``sha-2``, ``sha-3``, ``hyperband-3`` (multi-fidelity over the fine-tuning budget, with
+  Optuna's own ``SuccessiveHalvingPruner`` / ``HyperbandPruner`` at reduction factor 2 or 3,
+  minimum resource one epoch): where the trials recorded their learning curves
+  (``fold_valid_roc_auc_curve``), each is replayed as if it had reported after every training
+  epoch, at step ``fold * stride + epoch`` (``--stride``: the space's most epochs), the mean of
+  its finished folds' test scores and the current fold's best early-stopping score so far
+  (normalized against the pre-trained weights on the same rows, epoch 0). References report
+  (their values enter the rungs) but are never stopped.
 
-Per rule it prints the share of fold fits saved and how often the study's best trial by mean
-(of those that saw every fold), or the trial the study's selection exported, would have been
-stopped. A replay only sees trials that finished every fold, so it understates what a rule
-saves on trials that the study's own pruner stopped.
+Per rule it prints the share of fold fits saved (and of fine-tuning seconds, where epochs were
+timed), how often the study's best trial by mean (of those that saw every fold), or the trial
+the study's selection exported, would have been stopped, and the mean loss of the best trial
+left (points of normalized ROC-AUC, over the studies). A replay only sees trials that finished
+every fold, so it understates what a rule saves on trials that the study's own pruner stopped.
 
 Example:
     python benchmarks/pruning_replay.py --storage sqlite:///out/bench/studies.db
@@ -35,21 +44,37 @@ from _suite import format_table  # noqa: E402
 FOLDS_ATTR = "fold_normalized_roc_auc"
 
 
+CURVE_ATTR = "fold_valid_roc_auc_curve"
+SECONDS_ATTR = "fold_epoch_seconds"
+BUDGET_RULES = ("sha-2", "sha-3", "hyperband-3")
+
+
 @dataclasses.dataclass(frozen=True)
 class Trial:
     number: int
     folds: list[float]
     reference: bool
+    curves: list[list[float | None]] | None = None
+    """Per fold, in the order taken: the early-stopping ROC-AUC after each epoch (0 first)."""
+    seconds: list[list[float]] | None = None
+    """Per fold: the seconds of each epoch."""
 
     @property
     def mean(self) -> float:
         return sum(self.folds) / len(self.folds)
+
+    def fold_seconds(self, fold: int, after_epoch: int = -1) -> float:
+        """Seconds of ``fold``'s epochs after ``after_epoch`` (-1: all of them)."""
+        assert self.seconds is not None
+        return sum(self.seconds[fold][after_epoch + 1 :])
 
 
 @dataclasses.dataclass
 class Replay:
     fits: int = 0
     saved: int = 0
+    seconds: float = 0.0
+    seconds_saved: float = 0.0
     stopped: set[int] = dataclasses.field(default_factory=set)
 
 
@@ -69,16 +94,96 @@ def replay(trials: list[Trial], rule: str) -> Replay:
     result = Replay()
     for trial in trials:
         result.fits += len(trial.folds)
+        if trial.seconds is not None:
+            result.seconds += sum(trial.fold_seconds(k) for k in range(len(trial.folds)))
         step = None
         if not trial.reference:
             step = stop_step(trial.folds, None if incumbent is None else incumbent.folds, rule)
         if step is not None:
             result.saved += len(trial.folds) - (step + 1)
+            if trial.seconds is not None:
+                result.seconds_saved += sum(
+                    trial.fold_seconds(k) for k in range(step + 1, len(trial.folds))
+                )
             result.stopped.add(trial.number)
             continue  # a stopped trial never becomes the incumbent
         if incumbent is None or trial.mean > incumbent.mean:
             incumbent = trial
     return result
+
+
+def _pruner(rule: str, max_resource: int) -> Any:
+    import optuna
+
+    kind, factor = rule.rsplit("-", 1)
+    if kind == "sha":
+        return optuna.pruners.SuccessiveHalvingPruner(min_resource=1, reduction_factor=int(factor))
+    return optuna.pruners.HyperbandPruner(
+        min_resource=1, max_resource=max_resource, reduction_factor=int(factor)
+    )
+
+
+def _valid_gain(curve: list[float | None], epoch: int) -> float:
+    """Normalized ROC-AUC (%) of the best early-stopping score up to ``epoch`` against epoch
+    0 (the pre-trained weights on the same rows); 0 where epoch 0 was not scored."""
+    base = curve[0]
+    if not base:
+        return 0.0
+    best = max((a for a in curve[: epoch + 1] if a is not None), default=base)
+    return 100.0 * (best / base - 1.0)
+
+
+def replay_budget(trials: list[Trial], rule: str, stride: int) -> Replay:
+    """Replay a multi-fidelity pruner over the fine-tuning budget (one of ``BUDGET_RULES``)
+    on one study's trials, in order, with Optuna's own pruner on an in-memory study."""
+    import optuna
+
+    if any(t.curves is None or t.seconds is None for t in trials):
+        raise ValueError("every trial needs its learning curves (fold_valid_roc_auc_curve)")
+    pruner = _pruner(rule, stride * max(len(t.folds) for t in trials))
+    study = optuna.create_study(direction="maximize", pruner=pruner, study_name="replay")
+    result = Replay()
+    for trial in trials:
+        assert trial.curves is not None
+        n_folds = len(trial.folds)
+        result.fits += n_folds
+        result.seconds += sum(trial.fold_seconds(k) for k in range(n_folds))
+        live = study.ask()
+        stopped = None
+        for fold, curve in enumerate(trial.curves):
+            for epoch in range(1, len(curve)):
+                value = (sum(trial.folds[:fold]) + _valid_gain(curve, epoch)) / (fold + 1)
+                live.report(value, fold * stride + epoch)
+                # A reference reports (its values enter the rungs) but is never stopped.
+                if live.should_prune() and not trial.reference:
+                    stopped = (fold, epoch)
+                    break
+            if stopped is not None:
+                break
+        if stopped is None:
+            study.tell(live, trial.mean)
+            continue
+        fold, epoch = stopped
+        study.tell(live, state=optuna.trial.TrialState.PRUNED)
+        result.stopped.add(trial.number)
+        result.saved += n_folds - (fold + 1)
+        result.seconds_saved += trial.fold_seconds(fold, epoch) + sum(
+            trial.fold_seconds(k) for k in range(fold + 1, n_folds)
+        )
+    return result
+
+
+def _curves(trial: Any, n_folds: int) -> tuple[list[list[float | None]], list[list[float]]] | None:
+    """A trial's learning curves and epoch seconds, folds in the order the objective takes
+    them without the Wilcoxon pruner (fold 0 first); ``None`` where they were not recorded."""
+    curves, seconds = trial.user_attrs.get(CURVE_ATTR), trial.user_attrs.get(SECONDS_ATTR)
+    keys = [str(k) for k in range(n_folds)]
+    if not curves or not seconds or any(k not in curves or k not in seconds for k in keys):
+        return None
+    return (
+        [list(curves[k]) for k in keys],
+        [[float(v or 0.0) for v in seconds[k]] for k in keys],
+    )
 
 
 def _study_trials(study: Any) -> list[Trial]:
@@ -94,7 +199,11 @@ def _study_trials(study: Any) -> list[Trial]:
             continue
         if len(folds) == n_folds >= 2:
             reference = bool(trial.user_attrs.get(REFERENCE_ATTR))
-            trials.append(Trial(trial.number, [float(f) for f in folds], reference))
+            recorded = _curves(trial, n_folds)
+            curves, seconds = recorded if recorded is not None else (None, None)
+            trials.append(
+                Trial(trial.number, [float(f) for f in folds], reference, curves, seconds)
+            )
     return trials
 
 
@@ -104,6 +213,9 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--storage", nargs="+", required=True, help="study database URLs")
     parser.add_argument("--exported", nargs="*", default=[], help="best.yaml files (optional)")
+    parser.add_argument(
+        "--stride", type=int, default=8, help="steps per fold for the budget rules (most epochs)"
+    )
     args = parser.parse_args(argv)
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     exported: dict[str, int] = {}
@@ -121,24 +233,33 @@ def main(argv: list[str] | None = None) -> None:
             trials = _study_trials(study)
             if len(trials) >= 3:
                 studies.append((summary.study_name, trials))
+    timed = [(n, t) for n, t in studies if all(trial.curves is not None for trial in t)]
     rows = []
-    for rule in ("forgiving", "aggressive"):
+    for rule in ("forgiving", "aggressive", *BUDGET_RULES):
+        budget = rule in BUDGET_RULES
         fits = saved = best_stopped = exported_stopped = n_exported = 0
-        for name, trials in studies:
-            result = replay(trials, rule)
+        seconds = seconds_saved = loss = 0.0
+        replayed = timed if budget else studies
+        for name, trials in replayed:
+            result = replay_budget(trials, rule, args.stride) if budget else replay(trials, rule)
             fits, saved = fits + result.fits, saved + result.saved
+            seconds, seconds_saved = seconds + result.seconds, seconds_saved + result.seconds_saved
             best = max(trials, key=lambda t: t.mean)
             best_stopped += best.number in result.stopped
+            left = [t.mean for t in trials if t.number not in result.stopped]
+            loss += best.mean - max(left)
             if name in exported:
                 n_exported += 1
                 exported_stopped += exported[name] in result.stopped
         rows.append(
             {
                 "rule": rule,
-                "studies": len(studies),
+                "studies": len(replayed),
                 "fold fits": fits,
                 "share saved": round(saved / max(fits, 1), 3),
-                "best trial stopped": f"{best_stopped} of {len(studies)}",
+                "seconds saved": round(seconds_saved / seconds, 3) if seconds else "",
+                "best trial stopped": f"{best_stopped} of {len(replayed)}",
+                "best left, loss (pp)": round(loss / max(len(replayed), 1), 3),
                 "exported trial stopped": f"{exported_stopped} of {n_exported}",
             }
         )
