@@ -173,6 +173,32 @@ def replay_budget(trials: list[Trial], rule: str, stride: int) -> Replay:
     return result
 
 
+def signal_rows(name: str, trials: list[Trial]) -> dict[str, Any]:
+    """How well what a pruner sees early predicts a trial's mean over every fold: Spearman's
+    rho, over the study's trials, of the mean with fold 0's best early-stopping gain after
+    epoch 1, after its last epoch, and with fold 0's test score (what the fold rules see)."""
+    from scipy.stats import spearmanr
+
+    means = [t.mean for t in trials]
+
+    def rho(values: list[float]) -> float:
+        if len(set(values)) < 2 or len(set(means)) < 2:
+            return float("nan")
+        return round(float(spearmanr(values, means).statistic), 2)
+
+    curves = [t.curves[0] for t in trials if t.curves is not None]
+    timed = len(curves) == len(trials)
+    return {
+        "study": name,
+        "trials": len(trials),
+        "rho epoch 1": rho([_valid_gain(c, 1) for c in curves]) if timed else "",
+        "rho fold 0's last epoch": rho([_valid_gain(c, len(c) - 1) for c in curves])
+        if timed
+        else "",
+        "rho fold 0 test": rho([t.folds[0] for t in trials]),
+    }
+
+
 def _curves(trial: Any, n_folds: int) -> tuple[list[list[float | None]], list[list[float]]] | None:
     """A trial's learning curves and epoch seconds, folds in the order the objective takes
     them without the Wilcoxon pruner (fold 0 first); ``None`` where they were not recorded."""
@@ -264,6 +290,8 @@ def main(argv: list[str] | None = None) -> None:
             }
         )
     print(format_table(rows))
+    print()
+    print(format_table([signal_rows(name, trials) for name, trials in studies]))
 
 
 if __name__ == "__main__":

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
 
-from benchmarks.pruning_replay import Trial, _valid_gain, replay, replay_budget
+from benchmarks.pruning_replay import Trial, _valid_gain, replay, replay_budget, signal_rows
 
 SECONDS = [[1.0, 2.0, 2.0, 2.0], [1.0, 2.0, 2.0, 2.0]]  # 2 folds, epoch 0 + 3 epochs: 14 s
 
@@ -56,3 +58,16 @@ def test_budget_replay_needs_the_curves_and_fold_rules_count_seconds() -> None:
     result = replay(timed, "forgiving")  # trial 1's first fold is below trial 0's worst
     assert result.stopped == {1} and result.saved == 1
     assert result.seconds_saved == pytest.approx(7.0) and result.seconds == pytest.approx(28.0)
+
+
+def test_signal_rows_rank_what_a_pruner_sees_against_the_trials_means() -> None:
+    trials = [_trial(i, g, t) for i, (g, t) in enumerate([(1, 0.1), (3, 0.5), (2, 0.2)])]
+    row = signal_rows("s", trials)
+    assert row["trials"] == 3
+    assert row["rho epoch 1"] == row["rho fold 0's last epoch"] == row["rho fold 0 test"] == 1.0
+    # Reversed gains: the early signal ranks the trials backwards.
+    reversed_ = [_trial(i, g, t) for i, (g, t) in enumerate([(3, 0.1), (1, 0.5), (2, 0.2)])]
+    assert signal_rows("s", reversed_)["rho epoch 1"] == -1.0
+    # Every curve flat: no signal to rank by.
+    flat = [_trial(i, 0.0, t) for i, t in enumerate([0.1, 0.5, 0.2])]
+    assert math.isnan(signal_rows("s", flat)["rho epoch 1"])
