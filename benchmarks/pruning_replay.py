@@ -41,11 +41,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _suite import format_table  # noqa: E402
 
-FOLDS_ATTR = "fold_normalized_roc_auc"
-
-
-CURVE_ATTR = "fold_valid_roc_auc_curve"
-SECONDS_ATTR = "fold_epoch_seconds"
 BUDGET_RULES = ("sha-2", "sha-3", "hyperband-3")
 
 
@@ -63,10 +58,12 @@ class Trial:
     def mean(self) -> float:
         return sum(self.folds) / len(self.folds)
 
-    def fold_seconds(self, fold: int, after_epoch: int = -1) -> float:
-        """Seconds of ``fold``'s epochs after ``after_epoch`` (-1: all of them)."""
+    def seconds_after(self, fold: int, epoch: int = -1) -> float:
+        """Seconds of the trial after ``epoch`` of ``fold`` (-1: from the fold's start):
+        the rest of that fold and every later fold."""
         assert self.seconds is not None
-        return sum(self.seconds[fold][after_epoch + 1 :])
+        rest = self.seconds[fold][epoch + 1 :]
+        return sum(rest) + sum(sum(later) for later in self.seconds[fold + 1 :])
 
 
 @dataclasses.dataclass
@@ -95,16 +92,14 @@ def replay(trials: list[Trial], rule: str) -> Replay:
     for trial in trials:
         result.fits += len(trial.folds)
         if trial.seconds is not None:
-            result.seconds += sum(trial.fold_seconds(k) for k in range(len(trial.folds)))
+            result.seconds += trial.seconds_after(0)
         step = None
         if not trial.reference:
             step = stop_step(trial.folds, None if incumbent is None else incumbent.folds, rule)
         if step is not None:
             result.saved += len(trial.folds) - (step + 1)
             if trial.seconds is not None:
-                result.seconds_saved += sum(
-                    trial.fold_seconds(k) for k in range(step + 1, len(trial.folds))
-                )
+                result.seconds_saved += trial.seconds_after(step + 1)
             result.stopped.add(trial.number)
             continue  # a stopped trial never becomes the incumbent
         if incumbent is None or trial.mean > incumbent.mean:
@@ -147,7 +142,7 @@ def replay_budget(trials: list[Trial], rule: str, stride: int) -> Replay:
         assert trial.curves is not None
         n_folds = len(trial.folds)
         result.fits += n_folds
-        result.seconds += sum(trial.fold_seconds(k) for k in range(n_folds))
+        result.seconds += trial.seconds_after(0)
         live = study.ask()
         stopped = None
         for fold, curve in enumerate(trial.curves):
@@ -167,9 +162,7 @@ def replay_budget(trials: list[Trial], rule: str, stride: int) -> Replay:
         study.tell(live, state=optuna.trial.TrialState.PRUNED)
         result.stopped.add(trial.number)
         result.saved += n_folds - (fold + 1)
-        result.seconds_saved += trial.fold_seconds(fold, epoch) + sum(
-            trial.fold_seconds(k) for k in range(fold + 1, n_folds)
-        )
+        result.seconds_saved += trial.seconds_after(fold, epoch)
     return result
 
 
@@ -202,7 +195,10 @@ def signal_rows(name: str, trials: list[Trial]) -> dict[str, Any]:
 def _curves(trial: Any, n_folds: int) -> tuple[list[list[float | None]], list[list[float]]] | None:
     """A trial's learning curves and epoch seconds, folds in the order the objective takes
     them without the Wilcoxon pruner (fold 0 first); ``None`` where they were not recorded."""
-    curves, seconds = trial.user_attrs.get(CURVE_ATTR), trial.user_attrs.get(SECONDS_ATTR)
+    from tuner import EPOCH_SECONDS_ATTR, VALID_CURVE_ATTR
+
+    curves = trial.user_attrs.get(VALID_CURVE_ATTR)
+    seconds = trial.user_attrs.get(EPOCH_SECONDS_ATTR)
     keys = [str(k) for k in range(n_folds)]
     if not curves or not seconds or any(k not in curves or k not in seconds for k in keys):
         return None
@@ -216,11 +212,12 @@ def _study_trials(study: Any) -> list[Trial]:
     from optuna.trial import TrialState
 
     from storage import CONFIRMATION_ATTR, REFERENCE_ATTR
+    from tuner import FOLD_SCORES_ATTR
 
-    n_folds = max((len(t.user_attrs.get(FOLDS_ATTR) or []) for t in study.trials), default=0)
+    n_folds = max((len(t.user_attrs.get(FOLD_SCORES_ATTR) or []) for t in study.trials), default=0)
     trials = []
     for trial in study.trials:
-        folds = trial.user_attrs.get(FOLDS_ATTR) or []
+        folds = trial.user_attrs.get(FOLD_SCORES_ATTR) or []
         if trial.state != TrialState.COMPLETE or trial.user_attrs.get(CONFIRMATION_ATTR):
             continue
         if len(folds) == n_folds >= 2:

@@ -14,7 +14,8 @@ from tuner._errors import TunerError
 
 if TYPE_CHECKING:
     from tuner._model import export_best, fit, predict
-    from tuner._pruners import EARLY_STOPPING_RULES, early_stop
+    from tuner._objective import EPOCH_SECONDS_ATTR, VALID_CURVE_ATTR
+    from tuner._pruners import EARLY_STOPPING_RULES, FOLD_SCORES_ATTR, early_stop
     from tuner._service import tune, work
     from tuner._settings import StudySettings
     from tuner._study import load_study
@@ -22,6 +23,9 @@ if TYPE_CHECKING:
 
 __all__ = [
     "EARLY_STOPPING_RULES",
+    "EPOCH_SECONDS_ATTR",
+    "FOLD_SCORES_ATTR",
+    "VALID_CURVE_ATTR",
     "StudySettings",
     "TunerError",
     "early_stop",
@@ -40,7 +44,8 @@ __getattr__, _, _ = lazy_loader.attach(
     __name__,
     submod_attrs={
         "_model": ["export_best", "fit", "predict"],
-        "_pruners": ["EARLY_STOPPING_RULES", "early_stop"],
+        "_objective": ["EPOCH_SECONDS_ATTR", "VALID_CURVE_ATTR"],
+        "_pruners": ["EARLY_STOPPING_RULES", "FOLD_SCORES_ATTR", "early_stop"],
         "_service": ["tune", "work"],
         "_settings": ["StudySettings"],
         "_study": ["load_study"],

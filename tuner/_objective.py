@@ -26,6 +26,8 @@ if TYPE_CHECKING:
     from tabfm import BaseBackend, FineTunedClassifier
 
 __all__ = [
+    "EPOCH_SECONDS_ATTR",
+    "VALID_CURVE_ATTR",
     "Fold",
     "Objective",
     "ZeroShot",

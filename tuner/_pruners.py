@@ -22,7 +22,7 @@ import optuna
 if TYPE_CHECKING:
     from optuna.trial import FrozenTrial
 
-__all__ = ["EARLY_STOPPING_RULES", "ForgivingPruner", "early_stop"]
+__all__ = ["EARLY_STOPPING_RULES", "FOLD_SCORES_ATTR", "ForgivingPruner", "early_stop"]
 
 FOLD_SCORES_ATTR = "fold_normalized_roc_auc"
 """The user attribute holding a trial's per-fold scores (set by the objective)."""
