@@ -10,12 +10,15 @@ predicts the same folds with the same seed and the same baselines, and a table g
 set's ROC-AUC minus the first set's per dataset (mean over folds), its median over datasets
 with a 95 % bootstrap interval, the two-sided Wilcoxon signed-rank p over datasets (Pratt's
 zeros) and wins / ties / losses. ``--csv`` writes every fold's scores.
+``--categorical-max-levels 0 3`` compares the ensemble's category shuffles the same way (one
+column per value and weights; 0 = off).
 
 Usage::
 
     python benchmarks/zero_shot.py [--datasets diabetes wdbc ...] [--folds 5] [--threads 1]
     python benchmarks/zero_shot.py --weights v2=runs/v2-weights grouping=runs/g-weights
     python benchmarks/zero_shot.py --datasets-dir ~/my-tables   # every CSV there (column target)
+    python benchmarks/zero_shot.py --categorical-max-levels 0 3
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -117,14 +120,25 @@ def evaluate_suite(
     weights: str | None | dict[str, str | None] = None,
     fold_scores: list[dict[str, object]] | None = None,
     datasets_dir: Path = DATASETS_DIR,
+    categorical_max_levels: Sequence[int] = (),
 ) -> list[dict[str, object]]:
     """One row per dataset: the mean ROC-AUC of every model over the folds, and TabFM's time
     per fold (all weights together). ``weights`` is one directory (column ``TabFM``) or
     ``{column: directory}``; every fold's scores are appended to ``fold_scores`` if given.
-    ``names`` are CSV files of ``datasets_dir`` (all of them by default)."""
+    ``names`` are CSV files of ``datasets_dir`` (all of them by default). Each value of
+    ``categorical_max_levels`` gives every weights a column ``NAME levels=N`` predicting with
+    that setting (none: the classifier's default, one column per weights)."""
     from tabfm import TabFMClassifier, roc_auc
 
     models = weights if isinstance(weights, dict) else {"TabFM": weights}
+    options: dict[str, dict[str, Any]] = {column: {} for column in models}
+    if categorical_max_levels:
+        options = {
+            f"{column} levels={n}": {"categorical_max_levels": n}
+            for column in models
+            for n in categorical_max_levels
+        }
+        models = {label: models[label.rpartition(" levels=")[0]] for label in options}
     rows: list[dict[str, object]] = []
     for dataset in load_suite(names, seed=seed, datasets_dir=datasets_dir):
         scores: dict[str, list[float]] = {name: [] for name in (*models, *BASELINES)}
@@ -135,7 +149,11 @@ def evaluate_suite(
             for column, directory in models.items():
                 started = time.perf_counter()
                 model = TabFMClassifier(
-                    directory, n_estimators=n_estimators, device=device, random_state=seed
+                    directory,
+                    n_estimators=n_estimators,
+                    device=device,
+                    random_state=seed,
+                    **options[column],
                 )
                 proba = model.fit(X_train, y_train).predict_proba(X_test)
                 tabfm_seconds += time.perf_counter() - started
@@ -266,6 +284,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--csv", type=Path, default=None, help="write every fold's scores here")
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads")
     parser.add_argument("--skip-timing", action="store_true")
+    parser.add_argument(
+        "--categorical-max-levels",
+        nargs="+",
+        type=int,
+        default=[],
+        metavar="N",
+        help="compare the ensemble's category shuffles at these settings (0 = off; default: "
+        "the classifier's default only)",
+    )
     args = parser.parse_args(argv)
 
     import torch
@@ -283,6 +310,9 @@ def main(argv: list[str] | None = None) -> int:
     problem = _datasets_problem(args.datasets_dir, args.datasets)
     if problem:
         parser.error(problem)
+    bad = [n for n in args.categorical_max_levels if n < 0]
+    if bad:
+        parser.error(f"--categorical-max-levels must be >= 0, but got {bad[0]}")
     shipped = str(shipped_weights_dir())
     shown = {column: directory or shipped for column, directory in models.items()}
     print(f"weights: {shown}; torch threads: {torch.get_num_threads()}")
@@ -300,6 +330,7 @@ def main(argv: list[str] | None = None) -> int:
             weights=models,
             fold_scores=fold_scores,
             datasets_dir=args.datasets_dir,
+            categorical_max_levels=args.categorical_max_levels,
         )
     except CausalMixError as error:  # a table that cannot be read: no target column, ...
         print(f"error: {error}", file=sys.stderr)
@@ -307,11 +338,12 @@ def main(argv: list[str] | None = None) -> int:
     print(format_table([*rows, mean_row(rows)]))
     if args.csv is not None:
         pd.DataFrame(fold_scores).to_csv(args.csv, index=False)
-    if len(models) > 1:
-        print(f"\nPaired per dataset, ROC-AUC points against {next(iter(models))}:\n")
-        print(format_table(paired_rows(rows, list(models))))
+    columns = list(rows[0])[4 : -1 - len(BASELINES)]  # the TabFM columns, in order
+    if len(columns) > 1:
+        print(f"\nPaired per dataset, ROC-AUC points against {columns[0]}:\n")
+        print(format_table(paired_rows(rows, columns)))
         print("\nPaired per dataset, ROC-AUC points, each TabFM against RandomForest:\n")
-        print(format_table(paired_rows(rows, ["RandomForest", *models])))
+        print(format_table(paired_rows(rows, ["RandomForest", *columns])))
     if not args.skip_timing:
         print("\nInference, 1,000 context + 1,000 query rows x 30 features:\n")
         devices = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])

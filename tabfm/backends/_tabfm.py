@@ -24,14 +24,25 @@ class TabFMBackend(BaseBackend):
     Args:
         model: The network.
         device: Where it runs.
+        categorical_max_levels: The ensemble's category shuffles
+            (:class:`tabfm.TabFMClassifier`'s parameter of that name); the default when
+            ``None``.
     """
 
     name = "tabfm"
     model: TabFMModel
 
-    def __init__(self, model: TabFMModel, device: torch.device) -> None:
+    def __init__(
+        self, model: TabFMModel, device: torch.device, categorical_max_levels: int | None = None
+    ) -> None:
+        from tabfm._classifier import CATEGORICAL_MAX_LEVELS, check_categorical_max_levels
+
+        if categorical_max_levels is None:
+            categorical_max_levels = CATEGORICAL_MAX_LEVELS
+        check_categorical_max_levels(categorical_max_levels)
         self.model = model.to(device)
         self.device = device
+        self.categorical_max_levels = categorical_max_levels
 
     @classmethod
     def load(cls, weights: str | Path | None = None, device: str = "auto") -> TabFMBackend:
@@ -53,6 +64,7 @@ class TabFMBackend(BaseBackend):
             n_estimators=n_estimators,
             device=str(self.device),
             random_state=random_state,
+            categorical_max_levels=self.categorical_max_levels,
         )
 
     def frozen_parameters(self, n_blocks: int) -> list[torch.nn.Parameter]:
@@ -162,4 +174,5 @@ class TabFMBackend(BaseBackend):
             max_context=max_context,
             seed=seed,
             device=self.device,
+            categorical_max_levels=self.categorical_max_levels,
         )

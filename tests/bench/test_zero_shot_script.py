@@ -80,3 +80,24 @@ def test_evaluate_suite_reads_the_csv_files_of_datasets_dir(tmp_path: Path) -> N
     assert [row["dataset"] for row in rows] == ["mine"]
     assert [score["dataset"] for score in fold_scores] == ["mine", "mine"]
     assert float(rows[0]["TabFM"]) > 0.9  # type: ignore[arg-type]  # the target is x0 > 0
+
+
+def test_categorical_max_levels_give_one_column_per_setting(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rng = np.random.default_rng(0)
+    cells = rng.integers(0, 3, size=(90, 3))
+    noisy = ((cells[:, 0] + cells[:, 1]) % 3 == 0) ^ (rng.random(90) < 0.2)
+    table = pd.DataFrame(cells, columns=["a", "b", "c"]).assign(target=noisy.astype(int))
+    table.to_csv(tmp_path / "board.csv", index=False)
+    rows = evaluate_suite(
+        None, 2, 0, 3, "cpu", log=lambda line: None, datasets_dir=tmp_path,
+        weights={"TabFM[x]": None}, categorical_max_levels=(0, 3),
+    )  # fmt: skip
+    scores = {key: value for key, value in rows[0].items() if "levels=" in key}
+    assert len(set(scores.values())) == 2  # the later members see the cells as shuffled codes
+    assert list(rows[0])[4:6] == ["TabFM[x] levels=0", "TabFM[x] levels=3"]
+    with pytest.raises(SystemExit) as exited:
+        main(["--datasets-dir", str(tmp_path), "--categorical-max-levels", "3", "-1"])
+    assert exited.value.code == 2
+    assert "--categorical-max-levels must be >= 0, but got -1" in capsys.readouterr().err

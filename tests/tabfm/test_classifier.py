@@ -139,3 +139,99 @@ def test_mismatched_columns_at_predict_time_raise(
         classifier.predict_proba(X.rename(columns={"a": "z"}))
     reordered = classifier.predict_proba(X[X.columns[::-1]][:5])
     np.testing.assert_allclose(reordered, classifier.predict_proba(X[:5]))
+
+
+def test_level_columns_are_whole_number_columns_with_few_distinct_values() -> None:
+    from tabfm._classifier import level_columns
+
+    x = np.array(
+        [  # ternary with a gap, binary, four levels, fractional, constant
+            [0.0, 1.0, 1.0, 0.5, 7.0],
+            [2.0, 0.0, 2.0, 1.5, 7.0],
+            [np.nan, 1.0, 3.0, 0.5, 7.0],
+            [5.0, 0.0, 4.0, 1.5, 7.0],
+        ],
+        dtype=np.float32,
+    )
+    found = level_columns(x, 3)
+    assert sorted(found) == [0, 1]  # 0.5 / 1.5 are not whole numbers
+    np.testing.assert_array_equal(found[0], [0.0, 2.0, 5.0])
+    assert sorted(level_columns(x, 4)) == [0, 1, 2]
+    assert level_columns(x, 0) == {} and level_columns(x, 1) == {}
+
+
+def test_recode_levels_maps_each_value_to_its_code_and_unseen_values_to_missing() -> None:
+    from tabfm._classifier import recode_levels
+
+    x = np.array([[0.0, 0.3], [2.0, 0.1], [5.0, 0.2], [np.nan, 0.4], [3.0, 0.5]], np.float32)
+    levels = {0: np.array([0.0, 2.0, 5.0], np.float32)}
+    out = recode_levels(x, levels, {0: np.array([2, 0, 1])})
+    np.testing.assert_array_equal(out[:, 0], [2.0, 0.0, 1.0, np.nan, np.nan])  # 3 is unseen
+    np.testing.assert_array_equal(out[:, 1], x[:, 1])
+    assert np.isnan(x[3, 0]) and x[4, 0] == 3.0  # the input is left alone
+
+
+def _board(n_rows: int = 240) -> tuple[pd.DataFrame, np.ndarray]:
+    """Integer-coded cells 0 / 1 / 2 (like tic-tac-toe) and a continuous column."""
+    rng = np.random.default_rng(3)
+    cells = rng.integers(0, 3, size=(n_rows, 4))
+    X = pd.DataFrame(cells, columns=["c0", "c1", "c2", "c3"]).assign(z=rng.normal(size=n_rows))
+    return X, ((cells[:, 0] == 1) & (cells[:, 1] != 2)).astype(int)
+
+
+def test_category_shuffles_change_only_the_later_members_of_low_cardinality_tables(
+    tiny_model: TabFMModel,
+) -> None:
+    X, y = _board()
+
+    def proba(X: pd.DataFrame, levels: int, members: int) -> np.ndarray:
+        classifier = TabFMClassifier(
+            tiny_model, n_estimators=members, device="cpu", categorical_max_levels=levels
+        )
+        return classifier.fit(X[:200], y[:200]).predict_proba(X[200:])
+
+    # Member 0 sees the columns as given, whatever the setting.
+    np.testing.assert_array_equal(proba(X, 0, 1), proba(X, 3, 1))
+    # Later members see the cells as shuffled codes; the default is 3 levels.
+    assert not np.allclose(proba(X, 0, 3), proba(X, 3, 3))
+    assert TabFMClassifier().categorical_max_levels == 3
+    # A table without such columns predicts exactly as without shuffles.
+    continuous = X.assign(**{c: X[c] + 0.25 * (X.index % 3) for c in ["c0", "c1", "c2", "c3"]})
+    np.testing.assert_array_equal(proba(continuous, 0, 3), proba(continuous, 3, 3))
+
+
+@pytest.mark.parametrize("value", [-1, 2.5, True, "3"])
+def test_bad_categorical_max_levels_raise(tiny_model: TabFMModel, value: object) -> None:
+    import torch
+
+    from tabfm.backends._tabfm import TabFMBackend
+
+    X, y = _board(20)
+    with pytest.raises(TabFMError, match=f"categorical_max_levels={value!r}"):
+        TabFMClassifier(tiny_model, categorical_max_levels=value).fit(X, y)  # type: ignore[arg-type]
+    with pytest.raises(TabFMError, match="categorical_max_levels >= 0"):
+        TabFMBackend(tiny_model, torch.device("cpu"), categorical_max_levels=value)  # type: ignore[arg-type]
+
+
+def test_the_tabfm_backend_passes_its_category_shuffles_on(tiny_model: TabFMModel) -> None:
+    import torch
+
+    from tabfm import make_classifier
+    from tabfm.backends._tabfm import TabFMBackend
+
+    X, y = _board()
+    backend = TabFMBackend(tiny_model, torch.device("cpu"), categorical_max_levels=0)
+    assert TabFMBackend(tiny_model, torch.device("cpu")).categorical_max_levels == 3
+    assert backend.clone().categorical_max_levels == 0
+    native = make_classifier(backend, n_estimators=3).fit(X[:200], y[:200])
+    assert native.categorical_max_levels == 0
+    reference = TabFMClassifier(tiny_model, n_estimators=3, device="cpu", categorical_max_levels=0)
+    expected = reference.fit(X[:200], y[:200]).predict_proba(X[200:])
+    np.testing.assert_array_equal(native.predict_proba(X[200:]), expected)
+    x_context = native.x_context_
+    np.testing.assert_array_equal(
+        backend.predict_proba(
+            x_context, native.y_context_, native.preprocessor_.transform(X[200:]), 2, 3
+        ),
+        expected,
+    )
