@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from tabfm._classifier import level_columns, recode_levels
 from tabfm._device import autocast, resolve_device
 from tabfm._errors import TabFMError
 from tabfm._finetune_config import FinetuneConfig
@@ -92,16 +93,7 @@ def finetune(
             for step_in_epoch in range(config.steps_per_epoch):
                 lr = run.set_learning_rate(optimizer, epoch, step_in_epoch)
                 loss, run.context_size = _with_oom_retry(
-                    lambda size: _train_step(
-                        run.model,
-                        optimizer,
-                        run.pool,
-                        run.pool_tensors,
-                        size,
-                        config,
-                        run.rng,
-                        run.generator,
-                    ),
+                    lambda size: _train_step(run, optimizer, size),
                     run.context_size,
                     run.device,
                 )
@@ -159,6 +151,12 @@ class FoldRun:
         self.generator = torch.Generator().manual_seed(config.seed)
         self.context_size, self.eval_context = config.context_size, _EVAL_CONTEXT
         self.real_context = self.pool.x[self.pool.is_real], self.pool.y[self.pool.is_real]
+        # The columns the backend's ensemble reads as categories (none: no shuffles, no draws).
+        self.levels = (
+            level_columns(self.real_context[0], model.categorical_max_levels)
+            if config.category_shuffle > 0
+            else {}
+        )
         self.pool_tensors = (
             torch.from_numpy(self.pool.x).to(device),
             torch.from_numpy(self.pool.y).to(device),
@@ -169,6 +167,23 @@ class FoldRun:
         self.stale = 0
         self.done = False
         self.min_delta = _min_delta(config, self.codes_valid, self.n_classes)
+
+    def episode_rows(
+        self, context: np.ndarray, query: np.ndarray
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """The encoded context and query rows of one episode, on the device: as they are, or
+        (with chance ``config.category_shuffle``) with the backend's category columns recoded
+        in a fresh random order, as the ensemble's later members see them at prediction."""
+        import torch
+
+        x = self.pool_tensors[0]
+        if not self.levels or self.rng.random() >= self.config.category_shuffle:
+            where = torch.from_numpy(context).to(x.device), torch.from_numpy(query).to(x.device)
+            return x[where[0]], x[where[1]]
+        orders = {column: self.rng.permutation(len(d)) for column, d in self.levels.items()}
+        rows = recode_levels(self.pool.x[np.concatenate([context, query])], self.levels, orders)
+        recoded = torch.from_numpy(rows).to(x.device)
+        return recoded[: len(context)], recoded[len(context) :]
 
     def trainable(self) -> list[torch.nn.Parameter]:
         """The parameters fine-tuning updates (all but ``frozen_blocks``); the frozen ones get
@@ -377,19 +392,11 @@ def _stratified_subset(
     return np.concatenate([first, others])
 
 
-def _train_step(
-    model: BaseBackend,
-    optimizer: torch.optim.Optimizer,
-    pool: _Pool,
-    pool_tensors: tuple[torch.Tensor, torch.Tensor],
-    context_size: int,
-    config: FinetuneConfig,
-    rng: np.random.Generator,
-    generator: torch.Generator,
-) -> float:
+def _train_step(run: FoldRun, optimizer: torch.optim.Optimizer, context_size: int) -> float:
     import torch
     import torch.nn.functional as F
 
+    model, pool, config, rng = run.model, run.pool, run.config, run.rng
     optimizer.zero_grad(set_to_none=True)
     total = 0.0
     device = model.device
@@ -407,14 +414,18 @@ def _train_step(
             raise TabFMError("No query rows can be drawn: every class needs at least 2 rows.")
         # A fresh label permutation per episode keeps the model label-symmetric.
         label_map = torch.from_numpy(rng.permutation(n_classes)).to(device)
-        x, y = pool_tensors[0], label_map[pool_tensors[1]]
-        context_t = torch.from_numpy(context).to(device)
-        query_t = torch.from_numpy(query).to(device)
+        y = label_map[run.pool_tensors[1]]
+        x_context, x_query = run.episode_rows(context, query)
         with autocast(device):
             logits = model.forward_episode(
-                x[context_t], y[context_t], x[query_t], n_classes, generator=generator
+                x_context,
+                y[torch.from_numpy(context).to(device)],
+                x_query,
+                n_classes,
+                generator=run.generator,
             )
-        loss = F.cross_entropy(logits.float(), y[query_t]) / config.episodes_per_step
+        loss = F.cross_entropy(logits.float(), y[torch.from_numpy(query).to(device)])
+        loss = loss / config.episodes_per_step
         loss.backward()
         total += float(loss.detach())
     torch.nn.utils.clip_grad_norm_(list(model.parameters()), config.grad_clip)

@@ -83,6 +83,12 @@ class FinetuneConfig:
             with a fresh-seed confirmation) is where noise is guarded against.
         eval_estimators: Ensemble members used for validation predictions (4, as the
             fine-tuned classifier deploys, so that an epoch is chosen by the model that ships).
+        category_shuffle: Chance that a training episode sees the columns the backend's
+            ensemble reads as categories (TabFM: whole numbers with few distinct values, see
+            :class:`tabfm.TabFMClassifier`'s ``categorical_max_levels``) as category codes in a
+            fresh random order, as the ensemble's later members see them at prediction
+            (default 0.75: 3 of 4 members). No effect for a backend without such shuffles or a
+            table without such columns.
         seed: Seed of the episodes and per-episode permutations.
         device: ``"auto"`` (CUDA if available), ``"cpu"``, ``"cuda"`` or ``"cuda:N"``.
     """
@@ -149,6 +155,15 @@ class FinetuneConfig:
         kind="int",
         low=0,
         high=32,
+    )
+    category_shuffle: float = setting(
+        0.75,
+        "chance that a training episode sees the low-cardinality columns as shuffled category "
+        "codes, as the later ensemble members do",
+        kind="float",
+        low=0.0,
+        high=1.0,
+        tunable=False,
     )
     seed: int = setting(0, "seed of the episodes", kind="int", tunable=False)
     device: str = setting("auto", "where to train", kind="device", tunable=False)

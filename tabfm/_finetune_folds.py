@@ -170,11 +170,10 @@ def _stacked_step(
             if len(query) == 0:
                 raise TabFMError("No query rows can be drawn: every class needs at least 2 rows.")
             label_map = torch.from_numpy(run.rng.permutation(classes)).to(device)
-            x, y = run.pool_tensors[0], label_map[run.pool_tensors[1]]
-            context_t = torch.from_numpy(context).to(device)
-            query_t = torch.from_numpy(query).to(device)
-            episodes.append((x[context_t], y[context_t], x[query_t]))
-            targets.append(y[query_t])
+            y = label_map[run.pool_tensors[1]]
+            x_context, x_query = run.episode_rows(context, query)
+            episodes.append((x_context, y[torch.from_numpy(context).to(device)], x_query))
+            targets.append(y[torch.from_numpy(query).to(device)])
             n_classes.append(classes)
         with autocast(device):
             logits = model.forward_stacked(

@@ -55,12 +55,17 @@ class BaseBackend(abc.ABC):
         preprocessor_class: How DataFrames are encoded for the model.
         model: The torch module that is fine-tuned.
         device: Where the module lives.
+        categorical_max_levels: Whole-number columns with 2 to this many distinct context
+            values are categories whose codes :meth:`predict_proba`'s later ensemble members
+            shuffle (TabFM); ``0`` (the default) for a backend that does not, so fine-tuning
+            does not shuffle them either (``FinetuneConfig.category_shuffle``).
     """
 
     name: ClassVar[str]
     preprocessor_class: ClassVar[type[TablePreprocessor]] = TablePreprocessor
     model: torch.nn.Module
     device: torch.device
+    categorical_max_levels: int = 0
 
     @classmethod
     @abc.abstractmethod

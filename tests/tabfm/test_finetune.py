@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -193,6 +194,7 @@ def test_corrupt_or_missing_saved_files_name_the_file(
         ({"min_delta": -0.1}, "`min_delta >= 0`"),
         ({"learning_rate": "fast"}, "must be a number"),
         ({"learning_rate": math.nan}, "learning_rate=nan"),
+        ({"category_shuffle": 1.5}, "`0 <= category_shuffle <= 1` must hold"),
     ],
 )
 def test_bad_configs_raise_clear_errors(changes: dict[str, object], message: str) -> None:
@@ -346,3 +348,49 @@ def test_frozen_blocks_stay_at_their_pretrained_weights_and_the_rest_trains() ->
     with pytest.raises(TabFMError, match="frozen_blocks <= 2.*frozen_blocks=3"):
         finetune(backend, (X[:200], y[:200]), None, (X[200:], y[200:]),
                  FinetuneConfig(frozen_blocks=3, **FAST))  # fmt: skip
+
+
+def _board(n_rows: int, seed: int) -> tuple[pd.DataFrame, pd.Series]:
+    """Integer-coded cells 0 / 1 / 2 (like tic-tac-toe) and a continuous column."""
+    rng = np.random.default_rng(seed)
+    cells = rng.integers(0, 3, size=(n_rows, 3)).astype(float)
+    X = pd.DataFrame(cells, columns=["c0", "c1", "c2"]).assign(z=rng.normal(size=n_rows))
+    return X, pd.Series((cells[:, 0] == 1) ^ (rng.random(n_rows) < 0.1)).astype(int)
+
+
+def test_training_episodes_see_category_columns_shuffled_as_the_ensemble_does() -> None:
+    from tabfm._finetune import FoldRun
+
+    X, y = _board(200, 0)
+    train, valid = (X[:150], y[:150]), (X[150:], y[150:])
+    always = FoldRun(_backend(), train, None, valid, FinetuneConfig(category_shuffle=1.0), None)
+    assert sorted(always.levels) == [0, 1, 2]  # the cells, not the continuous column
+    context, query = np.arange(0, 100), np.arange(100, 150)
+    x_context, x_query = always.episode_rows(context, query)
+    rows = torch.cat([x_context, x_query]).cpu().numpy()
+    original = always.pool.x[:150]
+    np.testing.assert_array_equal(rows[:, 3], original[:, 3])
+    for column in range(3):  # each cell column is a one-to-one recoding of its values
+        pairs = set(zip(original[:, column], rows[:, column]))
+        assert len(pairs) == 3 and {b for _, b in pairs} == {0.0, 1.0, 2.0}
+    never = FoldRun(_backend(), train, None, valid, FinetuneConfig(category_shuffle=0.0), None)
+    assert never.levels == {}
+    x_context, _ = never.episode_rows(context, query)
+    np.testing.assert_array_equal(x_context.cpu().numpy(), original[:100])
+
+
+def test_without_the_backends_shuffles_training_equals_category_shuffle_zero(
+    toy_table: tuple[pd.DataFrame, pd.Series],
+) -> None:
+    # The toy table's colour has 3 levels, so its codes are shuffled by default.
+    config = FinetuneConfig(epochs=2, patience=0, **FAST)
+    (train, valid), plain = _splits(toy_table), _backend()
+    plain.categorical_max_levels = 0
+    runs = [
+        finetune(plain, train, None, valid, config),
+        finetune(_backend(), train, None, valid, replace(config, category_shuffle=0.0)),
+        finetune(_backend(), train, None, valid, config),
+    ]
+    losses = [[record["train_loss"] for record in history[1:]] for _, history in runs]
+    assert losses[0] == losses[1]
+    assert losses[2] != losses[0]

@@ -36,10 +36,11 @@ def _backend(**architecture: Any) -> TabFMBackend:
 
 
 def _table(n_rows: int, seed: int) -> tuple[pd.DataFrame, pd.Series]:
-    """Three classes, missing values, and a signal in column ``a``."""
+    """Three classes, missing values, a signal in column ``a``, and an integer-coded category
+    ``e`` (0 / 1 / 2), whose codes the training episodes shuffle."""
     rng = np.random.default_rng(seed)
     X = pd.DataFrame(rng.normal(size=(n_rows, 4)), columns=list("abcd"))
-    X = X.mask(rng.random(X.shape) < 0.05)
+    X = X.mask(rng.random(X.shape) < 0.05).assign(e=rng.integers(0, 3, n_rows))
     signal = X["a"].fillna(0) + rng.normal(size=n_rows) > 0
     y = pd.Series(np.where(signal, "p", np.where(rng.random(n_rows) < 0.3, "q", "r")))
     return X, y
