@@ -10,6 +10,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils.validation import check_is_fitted
 
+from tabfm._classifier import check_categorical_max_levels
 from tabfm._errors import TabFMError
 from tabfm._finetune_config import FinetuneConfig
 from tabfm._sklearn import TableClassifierMixin, context_frame, query_frame
@@ -116,7 +117,7 @@ class FineTunedClassifier(TableClassifierMixin, ClassifierMixin, BaseEstimator):
 
         Files: ``backend/`` (the backend's weights), ``context.safetensors`` (encoded context
         rows and labels) and ``finetuned.json`` (backend name, classes, column schema,
-        FinetuneConfig, ensemble settings).
+        FinetuneConfig, ensemble settings, the backend's category shuffles).
 
         Returns:
             The directory.
@@ -144,6 +145,7 @@ class FineTunedClassifier(TableClassifierMixin, ClassifierMixin, BaseEstimator):
             "n_estimators": self.n_estimators,
             "max_context": self.max_context,
             "random_state": self.random_state,
+            "categorical_max_levels": self.backend.categorical_max_levels,
         }
         (directory / SAVED_CONFIG).write_text(json.dumps(document, indent=2) + "\n")
         return directory
@@ -170,6 +172,11 @@ class FineTunedClassifier(TableClassifierMixin, ClassifierMixin, BaseEstimator):
                 max_context=int(document["max_context"]),
                 random_state=int(document["random_state"]),
             )
+            # Saved before the category shuffles existed: none, as it then predicted.
+            levels = document.get("categorical_max_levels", 0)
+            if levels != backend.categorical_max_levels:
+                check_categorical_max_levels(levels)
+                backend.categorical_max_levels = levels
             preprocessor = backend.preprocessor_from_dict(document["preprocessor"])
             classes = np.asarray(document["classes"], dtype=document["classes_dtype"])
         except (KeyError, TypeError, ValueError) as e:

@@ -161,6 +161,33 @@ def test_save_load_round_trip_gives_identical_predictions(
     assert refit.shape == (5, 2)
 
 
+def test_a_saved_model_keeps_its_category_shuffles_and_older_saves_load_without(
+    toy_table: tuple[pd.DataFrame, pd.Series], tmp_path: Path
+) -> None:
+    import json
+
+    train, valid = _splits(toy_table)
+    classifier, _ = finetune(_backend(), train, None, valid, FinetuneConfig(epochs=1, **FAST))
+    classifier.backend.categorical_max_levels = 0
+    expected_off = classifier.predict_proba(valid[0])
+    classifier.backend.categorical_max_levels = 1  # no column has 2 to 1 levels: no shuffles
+    classifier.save(tmp_path / "ft")
+    loaded = FineTunedClassifier.load(tmp_path / "ft", device=TEST_DEVICE)
+    assert loaded.backend.categorical_max_levels == 1
+    np.testing.assert_array_equal(loaded.predict_proba(valid[0]), expected_off)
+    # A model saved before the shuffles existed predicts as it did then: without them.
+    path = tmp_path / "ft" / "finetuned.json"
+    document = json.loads(path.read_text())
+    del document["categorical_max_levels"]
+    path.write_text(json.dumps(document))
+    old = FineTunedClassifier.load(tmp_path / "ft", device=TEST_DEVICE)
+    assert old.backend.categorical_max_levels == 0
+    np.testing.assert_array_equal(old.predict_proba(valid[0]), expected_off)
+    path.write_text(json.dumps(document | {"categorical_max_levels": -2}))
+    with pytest.raises(TabFMError, match="finetuned.json.*categorical_max_levels=-2"):
+        FineTunedClassifier.load(tmp_path / "ft", device=TEST_DEVICE)
+
+
 def test_corrupt_or_missing_saved_files_name_the_file(
     toy_table: tuple[pd.DataFrame, pd.Series], tmp_path: Path
 ) -> None:
