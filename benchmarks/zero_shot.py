@@ -131,29 +131,31 @@ def evaluate_suite(
     from tabfm import TabFMClassifier, roc_auc
 
     models = weights if isinstance(weights, dict) else {"TabFM": weights}
-    options: dict[str, dict[str, Any]] = {column: {} for column in models}
+    # {column: (weights directory, classifier options)}
+    variants: dict[str, tuple[str | None, dict[str, Any]]] = {
+        column: (directory, {}) for column, directory in models.items()
+    }
     if categorical_max_levels:
-        options = {
-            f"{column} levels={n}": {"categorical_max_levels": n}
-            for column in models
+        variants = {
+            f"{column} levels={n}": (directory, {"categorical_max_levels": n})
+            for column, directory in models.items()
             for n in categorical_max_levels
         }
-        models = {label: models[label.rpartition(" levels=")[0]] for label in options}
     rows: list[dict[str, object]] = []
     for dataset in load_suite(names, seed=seed, datasets_dir=datasets_dir):
-        scores: dict[str, list[float]] = {name: [] for name in (*models, *BASELINES)}
+        scores: dict[str, list[float]] = {name: [] for name in (*variants, *BASELINES)}
         tabfm_seconds = 0.0
         for fold, train, test in folds(dataset.y, n_folds, seed):
             X_train, X_test = dataset.X.iloc[train], dataset.X.iloc[test]
             y_train, y_test = dataset.y.iloc[train], dataset.y.iloc[test]
-            for column, directory in models.items():
+            for column, (directory, options) in variants.items():
                 started = time.perf_counter()
                 model = TabFMClassifier(
                     directory,
                     n_estimators=n_estimators,
                     device=device,
                     random_state=seed,
-                    **options[column],
+                    **options,
                 )
                 proba = model.fit(X_train, y_train).predict_proba(X_test)
                 tabfm_seconds += time.perf_counter() - started

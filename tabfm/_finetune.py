@@ -168,22 +168,26 @@ class FoldRun:
         self.done = False
         self.min_delta = _min_delta(config, self.codes_valid, self.n_classes)
 
-    def episode_rows(
-        self, context: np.ndarray, query: np.ndarray
-    ) -> tuple[torch.Tensor, torch.Tensor]:
-        """The encoded context and query rows of one episode, on the device: as they are, or
-        (with chance ``config.category_shuffle``) with the backend's category columns recoded
-        in a fresh random order, as the ensemble's later members see them at prediction."""
+    def episode(
+        self, context: np.ndarray, query: np.ndarray, label_map: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+        """``(x_context, y_context, x_query, y_query)`` of one episode on the device, labels
+        through ``label_map``; the rows as they are or (with chance
+        ``config.category_shuffle``) with the backend's category columns recoded in a fresh
+        random order, as the ensemble's later members see them at prediction."""
         import torch
 
-        x = self.pool_tensors[0]
+        x, y = self.pool_tensors
+        context_t = torch.from_numpy(context).to(x.device)
+        query_t = torch.from_numpy(query).to(x.device)
         if not self.levels or self.rng.random() >= self.config.category_shuffle:
-            where = torch.from_numpy(context).to(x.device), torch.from_numpy(query).to(x.device)
-            return x[where[0]], x[where[1]]
-        orders = {column: self.rng.permutation(len(d)) for column, d in self.levels.items()}
-        rows = recode_levels(self.pool.x[np.concatenate([context, query])], self.levels, orders)
-        recoded = torch.from_numpy(rows).to(x.device)
-        return recoded[: len(context)], recoded[len(context) :]
+            x_context, x_query = x[context_t], x[query_t]
+        else:
+            orders = {column: self.rng.permutation(len(d)) for column, d in self.levels.items()}
+            rows = np.concatenate([context, query])
+            recoded = torch.from_numpy(recode_levels(self.pool.x[rows], self.levels, orders))
+            x_context, x_query = recoded.to(x.device).split([len(context), len(query)])
+        return x_context, label_map[y[context_t]], x_query, label_map[y[query_t]]
 
     def trainable(self) -> list[torch.nn.Parameter]:
         """The parameters fine-tuning updates (all but ``frozen_blocks``); the frozen ones get
@@ -414,18 +418,12 @@ def _train_step(run: FoldRun, optimizer: torch.optim.Optimizer, context_size: in
             raise TabFMError("No query rows can be drawn: every class needs at least 2 rows.")
         # A fresh label permutation per episode keeps the model label-symmetric.
         label_map = torch.from_numpy(rng.permutation(n_classes)).to(device)
-        y = label_map[run.pool_tensors[1]]
-        x_context, x_query = run.episode_rows(context, query)
+        x_context, y_context, x_query, y_query = run.episode(context, query, label_map)
         with autocast(device):
             logits = model.forward_episode(
-                x_context,
-                y[torch.from_numpy(context).to(device)],
-                x_query,
-                n_classes,
-                generator=run.generator,
+                x_context, y_context, x_query, n_classes, generator=run.generator
             )
-        loss = F.cross_entropy(logits.float(), y[torch.from_numpy(query).to(device)])
-        loss = loss / config.episodes_per_step
+        loss = F.cross_entropy(logits.float(), y_query) / config.episodes_per_step
         loss.backward()
         total += float(loss.detach())
     torch.nn.utils.clip_grad_norm_(list(model.parameters()), config.grad_clip)

@@ -170,10 +170,9 @@ def _stacked_step(
             if len(query) == 0:
                 raise TabFMError("No query rows can be drawn: every class needs at least 2 rows.")
             label_map = torch.from_numpy(run.rng.permutation(classes)).to(device)
-            y = label_map[run.pool_tensors[1]]
-            x_context, x_query = run.episode_rows(context, query)
-            episodes.append((x_context, y[torch.from_numpy(context).to(device)], x_query))
-            targets.append(y[torch.from_numpy(query).to(device)])
+            x_context, y_context, x_query, y_query = run.episode(context, query, label_map)
+            episodes.append((x_context, y_context, x_query))
+            targets.append(y_query)
             n_classes.append(classes)
         with autocast(device):
             logits = model.forward_stacked(

@@ -174,9 +174,8 @@ class FineTunedClassifier(TableClassifierMixin, ClassifierMixin, BaseEstimator):
             )
             # Saved before the category shuffles existed: none, as it then predicted.
             levels = document.get("categorical_max_levels", 0)
-            if levels != backend.categorical_max_levels:
-                check_categorical_max_levels(levels)
-                backend.categorical_max_levels = levels
+            check_categorical_max_levels(levels)
+            backend.categorical_max_levels = levels
             preprocessor = backend.preprocessor_from_dict(document["preprocessor"])
             classes = np.asarray(document["classes"], dtype=document["classes_dtype"])
         except (KeyError, TypeError, ValueError) as e:

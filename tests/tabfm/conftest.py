@@ -41,3 +41,12 @@ def toy_table() -> tuple[pd.DataFrame, pd.Series]:
     )
     y = pd.Series(np.where(a + b > 0, "yes", "no"), name="target")
     return X, y
+
+
+def board_table(n_rows: int, seed: int = 0) -> tuple[pd.DataFrame, pd.Series]:
+    """Integer-coded cells ``c0``-``c2`` (0 / 1 / 2, like tic-tac-toe) and a continuous ``z``;
+    y = (c0 == 1) with 10 % of the labels flipped."""
+    rng = np.random.default_rng(seed)
+    cells = rng.integers(0, 3, size=(n_rows, 3))
+    X = pd.DataFrame(cells, columns=["c0", "c1", "c2"]).assign(z=rng.normal(size=n_rows))
+    return X, pd.Series((cells[:, 0] == 1) ^ (rng.random(n_rows) < 0.1)).astype(int)

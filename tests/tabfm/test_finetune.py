@@ -20,6 +20,7 @@ from tabfm import (
     sample_episode,
 )
 from tests.conftest import TEST_DEVICE
+from tests.tabfm.conftest import board_table
 
 FAST = {"device": TEST_DEVICE, "context_size": 96, "steps_per_epoch": 4, "episodes_per_step": 1}
 
@@ -377,23 +378,18 @@ def test_frozen_blocks_stay_at_their_pretrained_weights_and_the_rest_trains() ->
                  FinetuneConfig(frozen_blocks=3, **FAST))  # fmt: skip
 
 
-def _board(n_rows: int, seed: int) -> tuple[pd.DataFrame, pd.Series]:
-    """Integer-coded cells 0 / 1 / 2 (like tic-tac-toe) and a continuous column."""
-    rng = np.random.default_rng(seed)
-    cells = rng.integers(0, 3, size=(n_rows, 3)).astype(float)
-    X = pd.DataFrame(cells, columns=["c0", "c1", "c2"]).assign(z=rng.normal(size=n_rows))
-    return X, pd.Series((cells[:, 0] == 1) ^ (rng.random(n_rows) < 0.1)).astype(int)
-
-
 def test_training_episodes_see_category_columns_shuffled_as_the_ensemble_does() -> None:
     from tabfm._finetune import FoldRun
 
-    X, y = _board(200, 0)
+    X, y = board_table(200)
     train, valid = (X[:150], y[:150]), (X[150:], y[150:])
     always = FoldRun(_backend(), train, None, valid, FinetuneConfig(category_shuffle=1.0), None)
     assert sorted(always.levels) == [0, 1, 2]  # the cells, not the continuous column
     context, query = np.arange(0, 100), np.arange(100, 150)
-    x_context, x_query = always.episode_rows(context, query)
+    flip = torch.tensor([1, 0])
+    x_context, y_context, x_query, y_query = always.episode(context, query, flip)
+    labels = torch.cat([y_context, y_query]).cpu().numpy()
+    np.testing.assert_array_equal(labels, 1 - always.pool.y[:150])  # through the label map
     rows = torch.cat([x_context, x_query]).cpu().numpy()
     original = always.pool.x[:150]
     np.testing.assert_array_equal(rows[:, 3], original[:, 3])
@@ -402,7 +398,7 @@ def test_training_episodes_see_category_columns_shuffled_as_the_ensemble_does() 
         assert len(pairs) == 3 and {b for _, b in pairs} == {0.0, 1.0, 2.0}
     never = FoldRun(_backend(), train, None, valid, FinetuneConfig(category_shuffle=0.0), None)
     assert never.levels == {}
-    x_context, _ = never.episode_rows(context, query)
+    x_context, *_ = never.episode(context, query, flip)
     np.testing.assert_array_equal(x_context.cpu().numpy(), original[:100])
 
 
