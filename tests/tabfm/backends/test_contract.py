@@ -1,9 +1,10 @@
 """What every third-party backend must do, run on each one's tiny random checkpoint.
 
-Each backend's own module (``test_tabicl``, ``test_tabpfn``, ``test_mitra``) writes a tiny
-random model in the upstream checkpoint format (its ``tiny_weights``) and tests what is its
-own: the file formats, the preprocessing, equality with the upstream classifier. The duties
-the backends share are tested here, once, for each of them.
+Each backend's own module (``test_tabicl``, ``test_tabpfn``, ``test_mitra``) has one shape:
+it writes a tiny random model in the upstream checkpoint format and says how the upstream
+library reads it back (the functions of :class:`BackendTests`), and it tests what is its own:
+the error of each malformed weights path, the preprocessing, equality with the upstream
+classifier. The duties the backends share are tested here, once, for each of them.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import importlib
 import math
 import socket
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 import numpy as np
 import pandas as pd
@@ -26,6 +27,9 @@ from tabfm import (
     get_backend,
     make_classifier,
 )
+
+if TYPE_CHECKING:
+    import torch
 
 # Upstream deprecations (AutoGluon's einx calls, tabpfn's alias module) are theirs, not ours.
 pytestmark = [
@@ -41,11 +45,48 @@ BACKEND_TESTS = {
 """Each external backend's test module, which writes its tiny checkpoint."""
 
 
+class BackendTests(Protocol):
+    """What each backend's test module provides to the tests of this module."""
+
+    def tiny_weights(self, directory: Path) -> Path:
+        """Write a tiny random model in ``directory``; the path to give as ``weights``."""
+
+    def weights_forms(self, weights: Path) -> list[Path | str]:
+        """Every spelling of the ``tiny_weights`` path that the backend accepts."""
+
+    def saved_state(self, weights: Path) -> dict[str, torch.Tensor]:
+        """The weights in the upstream file at ``weights``, read without the backend."""
+
+    def upstream_state(self, directory: Path) -> dict[str, torch.Tensor]:
+        """The weights of what the backend saved in ``directory``, read by the upstream
+        library's own loader (so that a saved fine-tuned model is a valid upstream model)."""
+
+    def empty_default_cache(self, root: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[str, Path]:
+        """Point the upstream library's model cache into ``root``; the error (a regex) of
+        loading without ``weights`` from the empty cache, and the folder where weights written
+        by ``tiny_weights`` are found there."""
+
+
+def backend_tests(name: str) -> BackendTests:
+    """Backend ``name``'s test module (skips without the backend's package)."""
+    return cast(BackendTests, importlib.import_module(BACKEND_TESTS[name]))
+
+
 def tiny_weights(name: str, directory: Path) -> Path:
     """A tiny random model of backend ``name`` in ``directory`` (skips without its package)."""
-    module: Any = importlib.import_module(BACKEND_TESTS[name])
-    weights: Path = module.tiny_weights(directory)
-    return weights
+    return backend_tests(name).tiny_weights(directory)
+
+
+def hub_snapshot(root: Path, repo_folder: str, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """An empty Hugging Face cache in ``root``, in use; the snapshot folder of ``repo_folder``
+    (e.g. ``models--jingang--TabICL``), which ``refs/main`` names as the current one."""
+    from huggingface_hub import constants
+
+    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(root / "hub"))
+    repo = root / "hub" / repo_folder
+    (repo / "refs").mkdir(parents=True)
+    (repo / "refs" / "main").write_text("abc123")
+    return repo / "snapshots" / "abc123"
 
 
 def credit_sample(datasets_dir: Path, n_rows: int = 240) -> tuple[pd.DataFrame, pd.Series]:
@@ -68,6 +109,52 @@ def credit_sample(datasets_dir: Path, n_rows: int = 240) -> tuple[pd.DataFrame, 
 def tiny(request: pytest.FixtureRequest, tmp_path: Path) -> tuple[str, Path]:
     """``(backend name, its tiny weights)``."""
     return request.param, tiny_weights(request.param, tmp_path / "weights")
+
+
+def test_loads_every_spelling_of_the_weights_path(tiny: tuple[str, Path]) -> None:
+    import torch
+
+    name, weights = tiny
+    module = backend_tests(name)
+    saved = module.saved_state(weights)
+    for form in module.weights_forms(weights):
+        backend = get_backend(name, weights=form, device="cpu")
+        assert backend.name == name and backend.device_name == "cpu"
+        assert backend.max_classes == 10  # type: ignore[attr-defined]
+        state = backend.module.state_dict()
+        assert state.keys() == saved.keys()
+        assert all(torch.equal(state[k], saved[k]) for k in saved)
+
+
+def test_saved_weights_reload_and_the_upstream_library_reads_them(
+    tiny: tuple[str, Path], tmp_path: Path
+) -> None:
+    import torch
+
+    name, weights = tiny
+    backend = get_backend(name, weights=weights, device="cpu")
+    with torch.no_grad():
+        next(backend.parameters()).add_(0.5)  # as fine-tuning would change them
+    backend.save(tmp_path / "saved")
+    again = get_backend(name, weights=tmp_path / "saved", device="cpu")
+    upstream = backend_tests(name).upstream_state(tmp_path / "saved")
+    state = backend.module.state_dict()
+    assert state.keys() == again.module.state_dict().keys() == upstream.keys()
+    for key, tensor in state.items():
+        assert torch.equal(tensor, again.module.state_dict()[key])
+        assert torch.equal(tensor, upstream[key])
+
+
+@pytest.mark.parametrize("name", sorted(BACKEND_TESTS))
+def test_default_weights_come_from_the_local_cache_only(
+    name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    module = backend_tests(name)
+    message, folder = module.empty_default_cache(tmp_path, monkeypatch)
+    with pytest.raises(TabFMError, match=message):
+        get_backend(name, device="cpu")
+    module.tiny_weights(folder)
+    assert get_backend(name, device="cpu").max_classes == 10  # type: ignore[attr-defined]
 
 
 def test_forward_episode_gives_query_logits_with_gradients(tiny: tuple[str, Path]) -> None:

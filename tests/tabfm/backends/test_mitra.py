@@ -1,15 +1,15 @@
 """The Mitra backend on a tiny random Mitra (Tab2D) written in Mitra's own checkpoint format.
 
 AutoGluon pins pandas < 3, so these tests run in the pandas-2 venv (``make test-pandas2``);
-elsewhere they skip, except the one-line error of a missing ``autogluon.tabular``.
+elsewhere they skip. The one-line error of a missing ``autogluon.tabular`` is tested with the
+other backends' in ``test_external``.
 """
 
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pytest
@@ -20,7 +20,10 @@ from tabfm import (
     make_classifier,
 )
 from tests.conftest import require_mitra
-from tests.tabfm.backends.test_contract import credit_sample
+from tests.tabfm.backends.test_contract import credit_sample, hub_snapshot
+
+if TYPE_CHECKING:
+    import torch
 
 # AutoGluon's Tab2D calls deprecated einx functions; the warnings are AutoGluon's, not ours.
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning:autogluon")
@@ -54,63 +57,37 @@ def tiny_weights(directory: Path) -> Path:
     return write_tiny_checkpoint(directory)
 
 
+def weights_forms(weights: Path) -> list[Path | str]:
+    """The checkpoint directory, its safetensors file, the directory as a string."""
+    return [weights, weights / "model.safetensors", str(weights)]
+
+
+def saved_state(weights: Path) -> dict[str, torch.Tensor]:
+    from safetensors.torch import load_file
+
+    return load_file(str(weights / "model.safetensors"))
+
+
+def upstream_state(directory: Path) -> dict[str, torch.Tensor]:
+    """The weights AutoGluon's Tab2D itself loads from the files saved in ``directory``:
+    Mitra's two files, with our config unchanged."""
+    from autogluon.tabular.models.mitra._internal.models.tab2d import Tab2D
+
+    assert sorted(p.name for p in directory.iterdir()) == ["config.json", "model.safetensors"]
+    assert json.loads((directory / "config.json").read_text()) == TINY_CONFIG
+    return dict(Tab2D.from_pretrained(str(directory), device="cpu").state_dict())
+
+
+def empty_default_cache(root: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[str, Path]:
+    """The Hugging Face cache, where AutoGluon keeps Mitra's download."""
+    require_mitra()
+    folder = hub_snapshot(root, "models--autogluon--mitra-classifier", monkeypatch)
+    return r"not in the Hugging Face cache.*--weights PATH", folder
+
+
 @pytest.fixture
 def checkpoint(tmp_path: Path) -> Path:
     return tiny_weights(tmp_path / "weights")
-
-
-def test_without_autogluon_the_error_says_what_to_install(tmp_path: Path) -> None:
-    # A None entry in sys.modules is how Python spells "this package is not installed"; where
-    # AutoGluon is really missing (the main venv), the entry changes nothing.
-    code = (
-        "import sys; sys.modules['autogluon.tabular'] = None\n"
-        "from tabfm import get_backend, TabFMError\n"
-        "try:\n"
-        f"    get_backend('mitra', weights={str(tmp_path)!r})\n"
-        "except TabFMError as e:\n"
-        "    print(e)\n"
-    )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
-    assert result.returncode == 0, result.stderr
-    message = result.stdout.strip()
-    assert "\n" not in message
-    assert "pip install 'causalmix-tuner[mitra]'" in message and "autogluon.tabular" in message
-
-
-def test_loads_the_checkpoint_directory_or_its_safetensors_file(checkpoint: Path) -> None:
-    import torch
-    from safetensors.torch import load_file
-
-    saved = load_file(str(checkpoint / "model.safetensors"))
-    for weights in (checkpoint, checkpoint / "model.safetensors", str(checkpoint)):
-        backend = get_backend("mitra", weights=weights, device="cpu")
-        assert backend.name == "mitra" and backend.device_name == "cpu"
-        assert backend.max_classes == 10  # type: ignore[attr-defined]
-        state = backend.module.state_dict()
-        assert state.keys() == saved.keys()
-        assert all(torch.equal(state[k], saved[k]) for k in saved)
-
-
-def test_save_writes_mitras_format_that_reloads_and_that_autogluon_reads(
-    checkpoint: Path, tmp_path: Path
-) -> None:
-    import torch
-    from autogluon.tabular.models.mitra._internal.models.tab2d import Tab2D
-
-    backend = get_backend("mitra", weights=checkpoint, device="cpu")
-    with torch.no_grad():
-        next(backend.parameters()).add_(0.5)
-    backend.save(tmp_path / "saved")
-    assert sorted(p.name for p in (tmp_path / "saved").iterdir()) == [
-        "config.json",
-        "model.safetensors",
-    ]
-    assert json.loads((tmp_path / "saved" / "config.json").read_text()) == TINY_CONFIG
-    again = get_backend("mitra", weights=tmp_path / "saved", device="cpu")
-    upstream = Tab2D.from_pretrained(str(tmp_path / "saved"), device="cpu")
-    for name, tensor in backend.module.state_dict().items():
-        assert torch.equal(tensor, again.module.state_dict()[name])
-        assert torch.equal(tensor, upstream.state_dict()[name])
 
 
 def test_missing_or_wrong_weights_name_the_path_and_the_file(
@@ -137,23 +114,6 @@ def test_missing_or_wrong_weights_name_the_path_and_the_file(
     (checkpoint / "config.json").write_text(json.dumps({**TINY_CONFIG, "dim": 32}))
     with pytest.raises(TabFMError, match=r"do not match their config: '.*weights"):
         get_backend("mitra", weights=checkpoint)
-
-
-def test_default_weights_come_from_the_local_hugging_face_cache_only(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    require_mitra()
-    from huggingface_hub import constants
-
-    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path / "hub"))
-    with pytest.raises(TabFMError, match=r"not in the Hugging Face cache.*--weights PATH"):
-        get_backend("mitra", device="cpu")
-    # The Hub cache layout: refs/main names the snapshot holding the files.
-    repo = tmp_path / "hub" / "models--autogluon--mitra-classifier"
-    (repo / "refs").mkdir(parents=True)
-    (repo / "refs" / "main").write_text("abc123")
-    write_tiny_checkpoint(repo / "snapshots" / "abc123")
-    assert get_backend("mitra", device="cpu").max_classes == 10  # type: ignore[attr-defined]
 
 
 def test_episode_rows_match_mitras_preprocessor() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -14,7 +15,10 @@ from tabfm import (
     make_classifier,
 )
 from tabfm.backends._tabicl import DEFAULT_CHECKPOINT, TabICLPreprocessor, normalize_episode
-from tests.tabfm.backends.test_contract import credit_sample
+from tests.tabfm.backends.test_contract import credit_sample, hub_snapshot
+
+if TYPE_CHECKING:
+    import torch
 
 pytest.importorskip("tabicl", reason="the TabICL backend needs: pip install '.[tabicl]'")
 
@@ -52,45 +56,41 @@ def tiny_weights(directory: Path) -> Path:
     return write_tiny_checkpoint(directory / DEFAULT_CHECKPOINT)
 
 
-@pytest.fixture
-def checkpoint(tmp_path: Path) -> Path:
-    return tiny_weights(tmp_path / "weights")
+def weights_forms(weights: Path) -> list[Path | str]:
+    """The checkpoint file, its directory, the file as a string."""
+    return [weights, weights.parent, str(weights)]
 
 
-def test_loads_the_checkpoint_file_or_its_directory(checkpoint: Path) -> None:
+def saved_state(weights: Path) -> dict[str, torch.Tensor]:
     import torch
 
-    saved = torch.load(checkpoint, weights_only=True)["state_dict"]
-    for weights in (checkpoint, checkpoint.parent, str(checkpoint)):
-        backend = get_backend("tabicl", weights=weights, device="cpu")
-        assert backend.name == "tabicl" and backend.device_name == "cpu"
-        state = backend.module.state_dict()
-        assert state.keys() == saved.keys()
-        assert all(torch.equal(state[k], saved[k]) for k in saved)
+    state: dict[str, torch.Tensor] = torch.load(weights, weights_only=True)["state_dict"]
+    return state
 
 
-def test_save_round_trips_in_the_upstream_format(checkpoint: Path, tmp_path: Path) -> None:
-    import torch
+def upstream_state(directory: Path) -> dict[str, torch.Tensor]:
+    """The weights TabICLClassifier itself loads from the checkpoint saved in ``directory``."""
     from tabicl import TabICLClassifier
 
-    backend = get_backend("tabicl", weights=checkpoint, device="cpu")
-    with torch.no_grad():
-        next(backend.parameters()).add_(0.5)
-    backend.save(tmp_path / "saved")
-    again = get_backend("tabicl", weights=tmp_path / "saved", device="cpu")
-    for name, tensor in backend.module.state_dict().items():
-        assert torch.equal(tensor, again.module.state_dict()[name])
-    # The saved file is a checkpoint TabICL itself loads.
     upstream = TabICLClassifier(
-        model_path=tmp_path / "saved" / DEFAULT_CHECKPOINT,
+        model_path=directory / DEFAULT_CHECKPOINT,
         allow_auto_download=False,
         n_estimators=1,
         device="cpu",
     )
     upstream.fit(np.random.default_rng(0).normal(size=(20, 3)), np.arange(20) % 2)
-    assert torch.equal(
-        next(upstream.model_.parameters()).detach(), next(again.parameters()).detach()
-    )
+    return dict(upstream.model_.state_dict())
+
+
+def empty_default_cache(root: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[str, Path]:
+    """The Hugging Face cache, where TabICL keeps its downloads."""
+    folder = hub_snapshot(root, "models--jingang--TabICL", monkeypatch)
+    return r"not in the Hugging Face cache.*--weights PATH", folder
+
+
+@pytest.fixture
+def checkpoint(tmp_path: Path) -> Path:
+    return tiny_weights(tmp_path / "weights")
 
 
 def test_missing_or_wrong_weights_name_the_path_and_the_file(tmp_path: Path) -> None:
@@ -105,23 +105,6 @@ def test_missing_or_wrong_weights_name_the_path_and_the_file(tmp_path: Path) -> 
     (tmp_path / "broken.ckpt").write_bytes(b"not a checkpoint")
     with pytest.raises(TabFMError, match=r"cannot be read: '.*broken\.ckpt'"):
         get_backend("tabicl", weights=tmp_path / "broken.ckpt")
-
-
-def test_default_weights_come_from_the_local_hugging_face_cache_only(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    from huggingface_hub import constants
-
-    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path / "hub"))
-    with pytest.raises(TabFMError, match=r"not in the Hugging Face cache.*--weights PATH"):
-        get_backend("tabicl", device="cpu")
-    # The Hub cache layout: refs/main names the snapshot holding the file.
-    repo = tmp_path / "hub" / "models--jingang--TabICL"
-    (repo / "refs").mkdir(parents=True)
-    (repo / "refs" / "main").write_text("abc123")
-    write_tiny_checkpoint(repo / "snapshots" / "abc123" / DEFAULT_CHECKPOINT)
-    backend = get_backend("tabicl", device="cpu")
-    assert backend.checkpoint_name == DEFAULT_CHECKPOINT  # type: ignore[attr-defined]
 
 
 def test_preprocessor_encodes_like_tabicl() -> None:
