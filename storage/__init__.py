@@ -47,6 +47,8 @@ from storage._rdb import (
 from storage._selection import (
     CONFIRMATION_ATTR,
     DEFAULT_N_BOOT,
+    FOLD_SCORES_ATTR,
+    FOLDS_ATTR,
     REFERENCE_ATTR,
     SELECTION_RULES,
     eligible_trials,
@@ -69,6 +71,8 @@ __all__ = [
     "stratified_bootstrap_counts",
     "CONFIG_SUFFIXES",
     "CONFIRMATION_ATTR",
+    "FOLD_SCORES_ATTR",
+    "FOLDS_ATTR",
     "DEFAULT_N_BOOT",
     "SELECTION_RULES",
     "DEFAULT_DATABASE",

@@ -41,11 +41,21 @@ __all__ = [
     "CONFIDENCE",
     "CONFIRMATION_ATTR",
     "DEFAULT_N_BOOT",
+    "FOLDS_ATTR",
+    "FOLD_SCORES_ATTR",
     "REFERENCE_ATTR",
     "SELECTION_RULES",
     "eligible_trials",
     "select_trial",
 ]
+
+FOLD_SCORES_ATTR = "fold_normalized_roc_auc"
+"""The user attribute holding a trial's normalized ROC-AUC per inner fold (the tuner's objective
+writes it; selection, confirmation and the early-stopping pruner read it)."""
+
+FOLDS_ATTR = "folds_evaluated"
+"""The user attribute naming the inner folds of :data:`FOLD_SCORES_ATTR`, in the same order (a
+pruned trial evaluated only some)."""
 
 REFERENCE_ATTR = "reference"
 """The user attribute naming a reference trial (the tuner writes it on the trials it enqueues)."""
@@ -91,7 +101,7 @@ def eligible_trials(completed: list[FrozenTrial], n_folds: int | None) -> list[F
         return list(completed)
     eligible = []
     for trial in completed:
-        folds = trial.user_attrs.get("folds_evaluated")
+        folds = trial.user_attrs.get(FOLDS_ATTR)
         if folds is None or len(folds) >= n_folds:
             eligible.append(trial)
     return eligible
@@ -393,8 +403,8 @@ def _paired_differences(trial: FrozenTrial, reference: FrozenTrial) -> list[floa
     """Per-fold normalized ROC-AUC differences on the folds both trials evaluated."""
 
     def by_fold(t: FrozenTrial) -> dict[int, float]:
-        values = t.user_attrs.get("fold_normalized_roc_auc") or []
-        folds = t.user_attrs.get("folds_evaluated") or list(range(len(values)))
+        values = t.user_attrs.get(FOLD_SCORES_ATTR) or []
+        folds = t.user_attrs.get(FOLDS_ATTR) or list(range(len(values)))
         return {int(f): float(v) for f, v in zip(folds, values)}
 
     a, b = by_fold(trial), by_fold(reference)

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 from sklearn.model_selection import StratifiedKFold
 
+from storage._selection import FOLD_SCORES_ATTR, FOLDS_ATTR
 from tuner._pipeline import TrainingRun, train_causalmixft, train_causalmixft_folds
 from tuner._references import note_reference
 from tuner._settings import StudySettings
@@ -322,10 +323,8 @@ class Objective:
     ) -> None:
         folds = sorted(fold_auc)
         trial.set_user_attr("fold_roc_auc", [round(fold_auc[f], 6) for f in folds])
-        trial.set_user_attr(
-            "fold_normalized_roc_auc", [round(fold_normalized[f], 6) for f in folds]
-        )
-        trial.set_user_attr("folds_evaluated", folds)
+        trial.set_user_attr(FOLD_SCORES_ATTR, [round(fold_normalized[f], 6) for f in folds])
+        trial.set_user_attr(FOLDS_ATTR, folds)
         if fold_auc:
             trial.set_user_attr("roc_auc", round(float(np.mean(list(fold_auc.values()))), 6))
         trial.set_user_attr("n_edges_mean", round(float(np.mean(n_edges)), 3) if n_edges else 0.0)

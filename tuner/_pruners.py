@@ -19,14 +19,12 @@ from typing import TYPE_CHECKING
 
 import optuna
 
+from storage._selection import FOLD_SCORES_ATTR
+
 if TYPE_CHECKING:
     from optuna.trial import FrozenTrial
 
 __all__ = ["EARLY_STOPPING_RULES", "FOLD_SCORES_ATTR", "ForgivingPruner", "early_stop"]
-
-FOLD_SCORES_ATTR = "fold_normalized_roc_auc"
-"""The user attribute holding a trial's per-fold scores (set by the objective)."""
-
 
 EARLY_STOPPING_RULES = ("forgiving", "aggressive")
 """Bergman et al.'s rules: the bar is the incumbent's worst fold, or its mean."""
@@ -57,7 +55,7 @@ class ForgivingPruner(optuna.pruners.BasePruner):
 
     Expects the objective to report, at step ``k``, the mean of its first ``k + 1`` folds,
     taken in the same order by every trial (what the objective does without the Wilcoxon
-    pruner), and to record every finished trial's fold scores in ``fold_normalized_roc_auc``.
+    pruner), and to record every finished trial's fold scores in :data:`FOLD_SCORES_ATTR`.
 
     Args:
         n_folds: Folds per trial: only trials with that many fold scores can be incumbents.
