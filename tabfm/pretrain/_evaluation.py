@@ -135,9 +135,11 @@ def _evaluate_panel(model: Any, device: Any, panel: list[Path]) -> dict[str, flo
             stratify=y,
             random_state=0,
         )
-        classifier = TabFMClassifier(model, n_estimators=2, device=str(device)).fit(
-            X_train, y_train
-        )
+        # Without category shuffles (an inference-time choice added after the recipe card's
+        # histories were logged), so that panel values stay comparable across training runs.
+        classifier = TabFMClassifier(
+            model, n_estimators=2, device=str(device), categorical_max_levels=0
+        ).fit(X_train, y_train)
         scores[f"panel_{Path(path).stem}"] = roc_auc(
             y_test, classifier.predict_proba(X_test), classifier.classes_
         )

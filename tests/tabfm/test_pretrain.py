@@ -11,6 +11,7 @@ from tabfm import (
     TabFMClassifier,
     TabFMConfig,
     TabFMError,
+    TabFMModel,
     export_weights,
     load_checkpoint,
     pretrain,
@@ -241,3 +242,27 @@ def test_prior_task_losses_are_the_logged_prior_loss_task_by_task() -> None:
     more = prior_task_losses(model, torch.device("cpu"), config, n_batches=3)
     np.testing.assert_array_equal(more[: len(losses)], losses)  # the same tasks, then more
     assert len(more) > len(losses)
+
+
+def test_the_panel_reads_integer_codes_as_numbers_as_in_the_logged_histories(
+    tiny_model: TabFMModel, tmp_path: Path
+) -> None:
+    from sklearn.model_selection import train_test_split
+
+    from tabfm._metrics import roc_auc
+    from tabfm.pretrain._evaluation import _evaluate_panel
+    from tests.tabfm.conftest import board_table
+
+    X, y = board_table(400)
+    X.assign(target=y).to_csv(tmp_path / "board.csv", index=False)
+    panel = _evaluate_panel(tiny_model, "cpu", [tmp_path / "board.csv"])
+    X_train, X_test, y_train, y_test = train_test_split(
+        X, y, train_size=200, test_size=200, stratify=y, random_state=0
+    )
+    scores = {}
+    for levels in (0, 3):
+        classifier = TabFMClassifier(tiny_model, n_estimators=2, categorical_max_levels=levels)
+        proba = classifier.fit(X_train, y_train).predict_proba(X_test)
+        scores[levels] = roc_auc(y_test, proba, classifier.classes_)
+    assert scores[0] != scores[3]  # the shuffles would change this table's score
+    assert panel == {"panel_board": scores[0], "panel_mean": scores[0]}
