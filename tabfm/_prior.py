@@ -12,7 +12,11 @@ features are discretised into shuffled categorical codes, skewed, rescaled or ma
 ``PriorStage.rule_target_share > 0`` a task may instead take its target from a logical rule over
 its own categorical columns (a random decision tree over level subsets, or for two classes an OR
 of conjunctions of ``column == level`` literals), as in tic-tac-toe, car or kr-vs-kp, where the
-target is an exact rule of the observed codes rather than a threshold of a latent node.
+target is an exact rule of the observed codes rather than a threshold of a latent node. With
+``PriorStage.tabicl_share > 0`` a task may instead come from TabICL's own prior
+(``tabicl.prior``: its MLP and tree SCMs, tree layers fitted with XGBoost among others), at the
+same shape, then given this prior's categorical codes, scales and missing values; that needs the
+optional packages ``tabicl`` and ``xgboost``.
 
 Everything is NumPy and takes ~1 ms per task, so on a CPU the model, not the prior, is the
 bottleneck (``tabicl.prior`` generates ~20 tasks/s per core and needs xgboost).
@@ -54,6 +58,8 @@ class PriorStage:
             shipped weights' prior) no random draw is spent on it, so the tasks are unchanged.
         rule_target_share: Chance that a task's target is a logical rule over its categorical
             columns (:func:`_rule_classes`); at 0 (the default) no draw is spent on it.
+        tabicl_share: Chance that a task comes from TabICL's prior (:func:`_tabicl_task`); at 0
+            (the default) no draw is spent on it.
     """
 
     min_rows: int = 64
@@ -64,6 +70,7 @@ class PriorStage:
     categorical_probability: float = 0.4
     fitted_tree_share: float = 0.0
     rule_target_share: float = 0.0
+    tabicl_share: float = 0.0
 
 
 def curriculum(
@@ -72,6 +79,7 @@ def curriculum(
     max_features: int = 40,
     fitted_tree_share: float = 0.0,
     rule_target_share: float = 0.0,
+    tabicl_share: float = 0.0,
 ) -> PriorStage:
     """The prior stage at ``progress`` in ``[0, 1]`` of training.
 
@@ -88,6 +96,7 @@ def curriculum(
         categorical_probability=0.4 * ramp,
         fitted_tree_share=fitted_tree_share,
         rule_target_share=rule_target_share,
+        tabicl_share=tabicl_share,
     )
 
 
@@ -157,6 +166,9 @@ def sample_task(
     may be smaller than ``n_classes`` on tiny tables).
     """
     stage = stage or PriorStage()
+    if stage.tabicl_share > 0 and rng.random() < stage.tabicl_share:
+        x, y = _tabicl_task(rng, n_rows, n_features, n_classes)
+        return _distort_features(rng, x, stage), _compact_labels(rng, y)
     nodes = _sample_scm_nodes(rng, n_rows, n_features + n_classes + 2, stage.fitted_tree_share)
     n_nodes = nodes.shape[1]
     # The target comes from the later half of the graph, so that features are often causes.
@@ -178,6 +190,57 @@ def sample_task(
     y = _compact_labels(rng, y)
     x = _distort_features(rng, x, stage)
     return x, y
+
+
+def _tabicl_task(
+    rng: np.random.Generator, n_rows: int, n_features: int, n_classes: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """One task of TabICL's prior (``mix_scm``: its MLP SCM or its tree SCM, hyperparameters
+    drawn as TabICL draws them per dataset) of the given shape: ``x`` ``(n_rows, n_features)``
+    (columns TabICL drops as constant are zeros) and ``y`` with at most ``n_classes`` labels.
+
+    TabICL draws from the global ``random``, NumPy and torch generators; they are seeded from
+    ``rng`` for the call and restored afterwards, so a task is a function of ``rng`` alone.
+    """
+    import random
+
+    import torch
+
+    from tabfm._errors import TabFMError
+
+    try:
+        from tabicl.prior._dataset import SCMPrior
+    except ImportError as error:
+        raise TabFMError(
+            f"TabICL's prior needs the packages tabicl and xgboost ({error}): "
+            "pip install tabicl xgboost"
+        ) from None
+    seed = int(rng.integers(0, 2**31 - 1))
+    states = random.getstate(), np.random.get_state()
+    with torch.random.fork_rng(devices=[]):
+        random.seed(seed)
+        np.random.seed(seed)
+        torch.manual_seed(seed)
+        try:
+            prior = SCMPrior(prior_type="mix_scm", max_classes=max(n_classes, 2), n_jobs=1)
+            hp = {k: v() if callable(v) else v for k, v in prior.hp_sampling().items()}
+            params = {
+                "regression": False,
+                "device": "cpu",
+                **prior.fixed_hp,
+                "seq_len": n_rows,
+                "train_size": max(2, n_rows // 2),
+                "max_features": n_features,
+                **hp,
+                "prior_type": prior.get_prior(),
+                "num_features": n_features,
+                "num_classes": n_classes,
+            }
+            x, y, _ = prior.generate_dataset(params)
+        finally:
+            random.setstate(states[0])
+            np.random.set_state(states[1])
+    return x.numpy().astype(np.float64), y.numpy().astype(np.int64)
 
 
 def _sample_scm_nodes(

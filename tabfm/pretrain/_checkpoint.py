@@ -178,6 +178,11 @@ def _recipe_card(
             "categorical columns as target"
             if config.rule_target_share
             else ""
+        )
+        + (
+            f", {config.tabicl_prior_share:.0%} of tasks from TabICL's prior (tabicl.prior)"
+            if config.tabicl_prior_share
+            else ""
         ),
         f"- optimiser: {_optimizer_words(config)} lr {config.learning_rate:g}, weight decay "
         f"{config.weight_decay:g}, "
@@ -213,6 +218,7 @@ _PRIOR_FLAGS = {
     "max_features": "--max-features",
     "fitted_tree_share": "--fitted-trees",
     "rule_target_share": "--rule-targets",
+    "tabicl_prior_share": "--tabicl-prior",
     "seed": "--seed",
 }
 _MODEL_FLAGS = {

@@ -49,6 +49,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="share of the prior's tasks whose target is a logical rule of their categorical "
         "columns",
     )
+    parser.add_argument(
+        "--tabicl-prior",
+        type=float,
+        default=0.0,
+        help="share of the prior's tasks drawn from TabICL's prior (needs tabicl and xgboost)",
+    )
     parser.add_argument("--eval-every", type=int, default=250)
     parser.add_argument(
         "--keep-snapshots", type=int, default=0, help="keep the last K evaluations' weights"
@@ -110,6 +116,7 @@ def main(argv: list[str] | None = None) -> int:
                 max_features=args.max_features,
                 fitted_tree_share=args.fitted_trees,
                 rule_target_share=args.rule_targets,
+                tabicl_prior_share=args.tabicl_prior,
                 eval_every=args.eval_every,
                 keep_snapshots=args.keep_snapshots,
                 seed=args.seed,

@@ -40,6 +40,9 @@ class PretrainConfig:
         rule_target_share: Share of the prior's tasks whose target is a logical rule over
             their categorical columns (``tabfm._prior._rule_classes``); training only, like
             ``fitted_tree_share``.
+        tabicl_prior_share: Share of the prior's tasks drawn from TabICL's own prior
+            (``tabicl.prior``, which needs the packages tabicl and xgboost) at the same shape;
+            training only, like ``fitted_tree_share``.
         eval_every: Steps between evaluations (held-out prior, probes, real-data panel).
         eval_batches: Held-out prior batches per evaluation.
         keep_snapshots: Model weights of the last this many evaluations kept in the checkpoint,
@@ -62,6 +65,7 @@ class PretrainConfig:
     curriculum_fraction: float = 0.4
     fitted_tree_share: float = 0.0
     rule_target_share: float = 0.0
+    tabicl_prior_share: float = 0.0
     eval_every: int = 250
     eval_batches: int = 8
     keep_snapshots: int = 0
@@ -89,6 +93,11 @@ class PretrainConfig:
             raise TabFMError(
                 "`0 <= rule_target_share <= 1` must hold, but got "
                 f"rule_target_share={self.rule_target_share}."
+            )
+        if not 0.0 <= self.tabicl_prior_share <= 1.0:
+            raise TabFMError(
+                "`0 <= tabicl_prior_share <= 1` must hold, but got "
+                f"tabicl_prior_share={self.tabicl_prior_share}."
             )
         if self.max_rows < 64 or self.max_features < 1:
             raise TabFMError(

@@ -269,6 +269,7 @@ def step_batch(config: PretrainConfig, step: int) -> PriorBatch:
             config.max_features,
             config.fitted_tree_share,
             config.rule_target_share,
+            config.tabicl_prior_share,
         ),
         config.max_cells,
     )

@@ -123,6 +123,8 @@ def test_bad_checkpoints_and_configs_raise(
         load_checkpoint(tmp_path / "bad.pt")
     with pytest.raises(TabFMError, match="learning_rate > 0"):
         PretrainConfig(learning_rate=-1.0)
+    with pytest.raises(TabFMError, match=r"tabicl_prior_share <= 1.*tabicl_prior_share=1.5"):
+        PretrainConfig(tabicl_prior_share=1.5)
     assert main(["--steps", "0", "--export", str(tmp_path / "w")]) == 2
     assert "--export needs --checkpoint" in capsys.readouterr().err
 
@@ -225,6 +227,19 @@ def test_the_v3_elements_train_from_the_command_line_and_export(tmp_path: Path) 
     config = TabFMClassifier(out, device="cpu").fit(np.zeros((4, 2)), [0, 1, 0, 1]).model_.config
     assert (config.thinking_rows, config.norm, config.feature_grouping) == (3, "rms", True)
     assert config.residual_decay == 0.95
+
+
+def test_tabicl_prior_share_trains_and_is_on_the_recipe_card(tmp_path: Path) -> None:
+    pytest.importorskip("xgboost", reason="TabICL's prior needs: pip install xgboost")
+    flags = "--steps 2 --eval-every 2 --max-cells 2048 --max-rows 96 --max-features 6 "
+    flags += "--embed-dim 16 --layers 1 --device cpu --tabicl-prior 0.5"
+    out = tmp_path / "weights"
+    assert (
+        main([*flags.split(), "--checkpoint", str(tmp_path / "run.pt"), "--export", str(out)]) == 0
+    )
+    assert load_checkpoint(tmp_path / "run.pt")["config"]["tabicl_prior_share"] == 0.5
+    recipe = (out / "RECIPE.md").read_text()
+    assert "50% of tasks from TabICL's prior" in recipe and "--tabicl-prior 0.5" in recipe
 
 
 def test_prior_task_losses_are_the_logged_prior_loss_task_by_task() -> None:

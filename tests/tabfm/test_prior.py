@@ -126,3 +126,46 @@ def test_a_rule_over_codes_is_learnable_by_a_shallow_tree_and_keeps_every_class(
         assert len(np.unique(labels)) >= 2
         tree = DecisionTreeClassifier(random_state=0).fit(codes, labels)
         assert tree.score(codes, labels) >= 0.88  # exact but for <= 10 % redrawn labels
+
+
+def test_tabicl_prior_tasks_have_the_shape_asked_for_and_follow_the_seed_alone() -> None:
+    pytest.importorskip("xgboost", reason="TabICL's prior needs: pip install xgboost")
+    import random
+
+    stage = PriorStage(tabicl_share=1.0, missing_probability=0.0, categorical_probability=0.0)
+    before = random.getstate(), np.random.get_state()[1].copy()
+    for n_rows, n_features, n_classes in [(64, 1, 2), (120, 5, 4), (300, 12, 10)]:
+        x, y = sample_task(np.random.default_rng(n_rows), n_rows, n_features, n_classes, stage)
+        random.random(), np.random.random()  # the global generators do not matter
+        x2, y2 = sample_task(np.random.default_rng(n_rows), n_rows, n_features, n_classes, stage)
+        assert x.shape == (n_rows, n_features) and np.isfinite(x).all()
+        np.testing.assert_array_equal(x, x2)
+        np.testing.assert_array_equal(y, y2)
+        assert y.max() + 1 <= n_classes and np.bincount(y).min() >= 2
+    # TabICL draws from the global generators: they are restored after each task.
+    random.setstate(before[0])
+    state = random.getstate()
+    sample_task(np.random.default_rng(0), 64, 3, 2, stage)
+    assert random.getstate() == state
+
+
+def test_tabicl_prior_without_xgboost_says_what_to_install() -> None:
+    import subprocess
+    import sys
+
+    # A None entry in sys.modules is how Python spells "this package is not installed".
+    code = (
+        "import sys; sys.modules['xgboost'] = None\n"
+        "import numpy as np\n"
+        "from tabfm import TabFMError\n"
+        "from tabfm._prior import PriorStage, sample_task\n"
+        "try:\n"
+        "    sample_task(np.random.default_rng(0), 64, 3, 2, PriorStage(tabicl_share=1.0))\n"
+        "except TabFMError as e:\n"
+        "    print(e)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    message = result.stdout.strip()
+    assert "\n" not in message and "pip install tabicl xgboost" in message
+    assert "xgboost" in message.split("(")[1]  # names what is missing
