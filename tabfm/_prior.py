@@ -213,7 +213,7 @@ def _tabicl_task(
     except ImportError as error:
         raise TabFMError(
             f"TabICL's prior needs the packages tabicl and xgboost ({error}): "
-            "pip install tabicl xgboost"
+            "pip install 'causalmix-tuner[tabicl,pretrain]'"
         ) from None
     seed = int(rng.integers(0, 2**31 - 1))
     states = random.getstate(), np.random.get_state()

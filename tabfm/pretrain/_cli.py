@@ -53,7 +53,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--tabicl-prior",
         type=float,
         default=0.0,
-        help="share of the prior's tasks drawn from TabICL's prior (needs tabicl and xgboost)",
+        help="share of the prior's tasks drawn from TabICL's prior (needs the tabicl and "
+        "pretrain extras)",
     )
     parser.add_argument("--eval-every", type=int, default=250)
     parser.add_argument(

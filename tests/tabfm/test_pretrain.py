@@ -230,7 +230,7 @@ def test_the_v3_elements_train_from_the_command_line_and_export(tmp_path: Path) 
 
 
 def test_tabicl_prior_share_trains_and_is_on_the_recipe_card(tmp_path: Path) -> None:
-    pytest.importorskip("xgboost", reason="TabICL's prior needs: pip install xgboost")
+    pytest.importorskip("xgboost", reason="TabICL's prior needs: pip install '.[pretrain]'")
     flags = "--steps 2 --eval-every 2 --max-cells 2048 --max-rows 96 --max-features 6 "
     flags += "--embed-dim 16 --layers 1 --device cpu --tabicl-prior 0.5"
     out = tmp_path / "weights"

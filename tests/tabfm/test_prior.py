@@ -129,7 +129,7 @@ def test_a_rule_over_codes_is_learnable_by_a_shallow_tree_and_keeps_every_class(
 
 
 def test_tabicl_prior_tasks_have_the_shape_asked_for_and_follow_the_seed_alone() -> None:
-    pytest.importorskip("xgboost", reason="TabICL's prior needs: pip install xgboost")
+    pytest.importorskip("xgboost", reason="TabICL's prior needs: pip install '.[pretrain]'")
     import random
 
     stage = PriorStage(tabicl_share=1.0, missing_probability=0.0, categorical_probability=0.0)
@@ -167,5 +167,5 @@ def test_tabicl_prior_without_xgboost_says_what_to_install() -> None:
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     message = result.stdout.strip()
-    assert "\n" not in message and "pip install tabicl xgboost" in message
+    assert "\n" not in message and "pip install 'causalmix-tuner[tabicl,pretrain]'" in message
     assert "xgboost" in message.split("(")[1]  # names what is missing
