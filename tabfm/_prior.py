@@ -222,7 +222,7 @@ def _tabicl_task(
         np.random.seed(seed)
         torch.manual_seed(seed)
         try:
-            prior = SCMPrior(prior_type="mix_scm", max_classes=max(n_classes, 2), n_jobs=1)
+            prior = SCMPrior(prior_type="mix_scm", n_jobs=1)  # only its batches read max_classes
             hp = {k: v() if callable(v) else v for k, v in prior.hp_sampling().items()}
             params = {
                 "regression": False,

@@ -84,21 +84,10 @@ class PretrainConfig:
             raise TabFMError(
                 f"Unknown optimizer {self.optimizer!r}; choose one of {list(OPTIMIZERS)}."
             )
-        if not 0.0 <= self.fitted_tree_share <= 1.0:
-            raise TabFMError(
-                "`0 <= fitted_tree_share <= 1` must hold, but got "
-                f"fitted_tree_share={self.fitted_tree_share}."
-            )
-        if not 0.0 <= self.rule_target_share <= 1.0:
-            raise TabFMError(
-                "`0 <= rule_target_share <= 1` must hold, but got "
-                f"rule_target_share={self.rule_target_share}."
-            )
-        if not 0.0 <= self.tabicl_prior_share <= 1.0:
-            raise TabFMError(
-                "`0 <= tabicl_prior_share <= 1` must hold, but got "
-                f"tabicl_prior_share={self.tabicl_prior_share}."
-            )
+        for name in ("fitted_tree_share", "rule_target_share", "tabicl_prior_share"):
+            share = getattr(self, name)
+            if not 0.0 <= share <= 1.0:
+                raise TabFMError(f"`0 <= {name} <= 1` must hold, but got {name}={share}.")
         if self.max_rows < 64 or self.max_features < 1:
             raise TabFMError(
                 "`max_rows >= 64` and `max_features >= 1` must hold, but got "
