@@ -14,7 +14,7 @@ from typing import Any
 
 from bench import _defaults as defaults
 from bench._errors import BenchError
-from tuner._cmd_common import column_name, positive_int, seed_value
+from tuner._cmd_common import column_name, non_negative_int, positive_int, seed_value
 
 USER_ERRORS: tuple[type[Exception], ...] = (BenchError,)
 """Bad input to this verb: the CLI prints one line and exits 2."""
@@ -152,6 +152,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     advanced.add_argument("--backend", default="tabfm", help="foundation model backend")
     advanced.add_argument("--weights", default=None, help="local weights for the backend")
     advanced.add_argument(
+        "--categorical-max-levels",
+        type=non_negative_int,
+        default=None,
+        help="whole-number columns with 2 to this many distinct values are categories whose "
+        "codes TabFM's ensemble and fine-tuning shuffle; 0: none (default: the backend's, 3)",
+    )
+    advanced.add_argument(
         "--threads", type=positive_int, default=None, help="torch CPU threads (default: torch's)"
     )
     advanced.add_argument("--max-rows", type=positive_int, default=defaults.MAX_ROWS)
@@ -232,6 +239,7 @@ def run(args: argparse.Namespace) -> int:
         device=args.device,
         backend=args.backend,
         weights=args.weights,
+        categorical_max_levels=args.categorical_max_levels,
         storage=args.storage,
         max_rows=args.max_rows,
         max_features=args.max_features,

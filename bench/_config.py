@@ -64,6 +64,9 @@ class BenchConfig:
         device: ``auto``, ``cpu``, ``cuda`` or ``cuda:N``.
         backend: Foundation-model backend.
         weights: Local weights of the backend.
+        categorical_max_levels: Whole-number columns with 2 to this many distinct values are
+            categories whose codes the backend's ensemble and fine-tuning shuffle (``0``:
+            none; ``None``: the backend's default; TabFM only).
         storage: Storage URL of the studies (default: ``sqlite:///OUT/studies.db``).
         max_rows: Rows per dataset at most (stratified subsample).
         max_features: Features per dataset at most (seeded random subset).
@@ -99,6 +102,7 @@ class BenchConfig:
     device: str = "auto"
     backend: str = "tabfm"
     weights: str | None = None
+    categorical_max_levels: int | None = None
     storage: str | None = None
     max_rows: int = defaults.MAX_ROWS
     max_features: int = defaults.MAX_FEATURES
@@ -129,6 +133,14 @@ class BenchConfig:
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
                 raise BenchError(f"`{name} >= {minimum}` must hold, but got {name}={value!r}.")
+        levels = self.categorical_max_levels
+        if levels is not None and (
+            isinstance(levels, bool) or not isinstance(levels, int) or levels < 0
+        ):
+            raise BenchError(
+                "`categorical_max_levels` must be a whole number >= 0 or None, but got "
+                f"categorical_max_levels={levels!r}."
+            )
         if not 0.0 < self.valid_fraction < 0.5:
             raise BenchError(
                 "`0 < valid_fraction < 0.5` must hold, but got "
@@ -234,6 +246,8 @@ def protocol(config: BenchConfig) -> dict[str, Any]:
         "weights": str(Path(config.weights).resolve()) if config.weights else None,
         # The weights' content: a path or a default says nothing when the file changes.
         "weights_sha256": _weights_sha256(config),
+        # Absent from protocols written before it existed: None there, the default.
+        "categorical_max_levels": config.categorical_max_levels,
         "fixed_space": config.fixed_space,
         "fixed_config": _fixed_config(config),
         "tuned_space": _tuned_space(config),

@@ -88,6 +88,8 @@ class MethodContext:
         work_dir: Where the studies' data files and exports go.
         backend_name: Backend name (for the studies).
         weights: Backend weights (for the studies).
+        categorical_max_levels: The backend's category shuffles (for the studies; ``None``:
+            its default).
         portfolio: The studies' portfolio (``None``: none); each study gets the one learned
             without its dataset.
     """
@@ -107,6 +109,7 @@ class MethodContext:
     work_dir: Path
     backend_name: str = "tabfm"
     weights: str | None = None
+    categorical_max_levels: int | None = None
     portfolio: Portfolio | None = None
 
 
@@ -245,6 +248,7 @@ def _tuned(context: MethodContext, data: FoldData) -> MethodOutput:
         device=context.device,
         backend=context.backend_name,
         weights=context.weights,
+        categorical_max_levels=context.categorical_max_levels,
         artifact_dir=None,
         cache_dir=context.cache_dir,
         workers=1,

@@ -106,7 +106,12 @@ def run_bench(config: BenchConfig) -> BenchResult:
     tuned_space_path = out / "tuned_space.json"
     write_atomic(tuned_space_path, json.dumps(current["tuned_space"], indent=1) + "\n")
     store = RunStore(out)
-    backend = get_backend(config.backend, weights=config.weights, device=config.device)
+    backend = get_backend(
+        config.backend,
+        weights=config.weights,
+        device=config.device,
+        categorical_max_levels=config.categorical_max_levels,
+    )
     cache_dir = out / ".causalmix_cache"
     context = MethodContext(
         backend=backend,
@@ -124,6 +129,7 @@ def run_bench(config: BenchConfig) -> BenchResult:
         work_dir=out,
         backend_name=config.backend,
         weights=config.weights,
+        categorical_max_levels=config.categorical_max_levels,
         portfolio=load_bench_portfolio(config),
     )
     runner = _Runner(config, store, context)

@@ -16,7 +16,7 @@ The export document (``format_version: 1``)::
     selection: {rule, rule_text, candidate_trial, reference_trial, n_configs, n_boot,
                 apparent_gain, estimate, lower_bound, p_value, passed, chosen_trial,
                 summary}   # storage._selection (fold_t: n_folds, mean_difference)
-    backend: {name, weights, device}
+    backend: {name, weights, device, categorical_max_levels}
     created_at: 2026-01-01T12:00:00+00:00
     versions: {causalmix-tuner, optuna, torch, causal-learn, dowhy, scikit-learn, numpy, pandas}
 
@@ -181,6 +181,7 @@ def export_best(
             "name": settings.get("backend", "tabfm"),
             "weights": settings.get("weights"),
             "device": settings.get("device", "auto"),
+            "categorical_max_levels": settings.get("categorical_max_levels"),
         },
         "created_at": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "versions": _versions(),

@@ -79,6 +79,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--backend", default="tabfm", help="foundation model backend")
     parser.add_argument("--weights", default=None, help="local weights for the backend")
     parser.add_argument(
+        "--categorical-max-levels",
+        type=non_negative_int,
+        default=None,
+        help="whole-number columns with 2 to this many distinct values are categories whose "
+        "codes TabFM's ensemble and fine-tuning shuffle; 0: none (default: the backend's, 3)",
+    )
+    parser.add_argument(
         "--artifact-dir",
         type=directory_or_none,
         default=DEFAULT_ARTIFACT_DIR,
@@ -137,6 +144,7 @@ def run(args: argparse.Namespace) -> int:
         discovery_timeout=args.discovery_timeout or None,
         backend=args.backend,
         weights=args.weights,
+        categorical_max_levels=args.categorical_max_levels,
         artifact_dir=args.artifact_dir,
         cache_dir=args.cache_dir,
         workers=args.workers,

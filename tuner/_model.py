@@ -52,7 +52,10 @@ def _backend_from(document: dict[str, Any], device: str | None) -> BaseBackend:
     backend = document.get("backend") or {}
     name = backend.get("name", "tabfm") if isinstance(backend, dict) else str(backend)
     weights = backend.get("weights") if isinstance(backend, dict) else None
-    return get_backend(name, weights=weights, device=device or "auto")
+    levels = backend.get("categorical_max_levels") if isinstance(backend, dict) else None
+    return get_backend(
+        name, weights=weights, device=device or "auto", categorical_max_levels=levels
+    )
 
 
 def fit(

@@ -75,6 +75,7 @@ def tune(
     discovery_timeout: float | None = DEFAULT_DISCOVERY_TIMEOUT,
     backend: str = "tabfm",
     weights: str | None = None,
+    categorical_max_levels: int | None = None,
     artifact_dir: str | None = DEFAULT_ARTIFACT_DIR,
     cache_dir: str | None = None,
     workers: int = 1,
@@ -108,6 +109,10 @@ def tune(
             pruned (``None``: no limit); a resumed study keeps its own setting.
         backend: Foundation-model backend.
         weights: Local weights for the backend.
+        categorical_max_levels: Whole-number columns with 2 to this many distinct values are
+            categories whose codes the ensemble and fine-tuning shuffle (``0``: none; ``None``:
+            the backend's default; TabFM only). It changes every prediction, the zero-shot
+            baseline's too, so a resumed study refuses another value (``None`` keeps its own).
         artifact_dir: Directory of the artifact store shared by workers (``None``: no
             artifacts).
         cache_dir: Discovery / mechanism cache directory (``None``: the study database for
@@ -171,6 +176,7 @@ def tune(
         device=device,
         fold_batching=fold_batching,
         discovery_timeout=discovery_timeout,
+        categorical_max_levels=categorical_max_levels,
         dataset_fingerprint=dataset_fingerprint(X, y),
         n_rows=len(X),
         n_features=X.shape[1],

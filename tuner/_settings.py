@@ -44,6 +44,9 @@ class StudySettings:
         discovery_timeout: Seconds a fold's structure discovery may take (``None``: no
             limit); past it the trial is pruned, with the reason in its user attribute
             ``pruned_reason``.
+        categorical_max_levels: Whole-number columns with 2 to this many distinct context
+            values are categories whose codes the ensemble and fine-tuning shuffle (``0``:
+            none; ``None``: the backend's default, 3 for TabFM). TabFM only.
         dataset_fingerprint: SHA-256 of the dataset, checked by every worker.
         n_rows / n_features / classes: Facts about the dataset, for exports and summaries.
         zero_shot_roc_auc: Per-fold ROC-AUC of the pre-trained model on the device the study
@@ -66,6 +69,7 @@ class StudySettings:
     device: str = "auto"
     fold_batching: bool = False
     discovery_timeout: float | None = DEFAULT_DISCOVERY_TIMEOUT
+    categorical_max_levels: int | None = None
     dataset_fingerprint: str = ""
     n_rows: int = 0
     n_features: int = 0
@@ -95,6 +99,14 @@ class StudySettings:
             raise TunerError(
                 "`discovery_timeout` must be a number of seconds > 0 or None, but got "
                 f"discovery_timeout={timeout!r}."
+            )
+        levels = self.categorical_max_levels
+        if levels is not None and (
+            isinstance(levels, bool) or not isinstance(levels, int) or levels < 0
+        ):
+            raise TunerError(
+                "`categorical_max_levels` must be a whole number >= 0 or None, but got "
+                f"categorical_max_levels={levels!r}."
             )
         if not is_device_name(self.device):
             raise TunerError(

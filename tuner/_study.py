@@ -147,11 +147,20 @@ def load_study(study_name: str, storage: str | None) -> tuple[optuna.Study, Stud
 
 
 def check_same_settings(existing: StudySettings, new: StudySettings, name: str) -> None:
-    fields = ("dataset_fingerprint", "target", "space", "n_folds", "seed", "backend", "weights")
+    fields = (
+        "dataset_fingerprint",
+        "target",
+        "space",
+        "n_folds",
+        "seed",
+        "backend",
+        "weights",
+        "categorical_max_levels",
+    )
     for field in fields:
         before, now = getattr(existing, field), getattr(new, field)
-        if before == now:
-            continue
+        if before == now or (field == "categorical_max_levels" and now is None):
+            continue  # categorical_max_levels left out on resume: the study's own
         if field == "dataset_fingerprint":
             shown = f"a different dataset (fingerprint {before[:12]}, but got {now[:12]})"
         elif field == "space":
@@ -195,7 +204,12 @@ def build_runtime(
             f"{study_name!r} was created with (fingerprint {fingerprint[:12]} != "
             f"{settings.dataset_fingerprint[:12]})."
         )
-    backend = get_backend(settings.backend, weights=settings.weights, device=settings.device)
+    backend = get_backend(
+        settings.backend,
+        weights=settings.weights,
+        device=settings.device,
+        categorical_max_levels=settings.categorical_max_levels,
+    )
     return _Runtime(
         backend=backend,
         folds=make_folds(X, y, settings.n_folds, settings.seed),

@@ -47,12 +47,42 @@ BACKENDS: Mapping[str, type[BaseBackend]] = _Registry(_PLUGINS)
 """Registered backends by name; a new backend adds one line to ``_PLUGINS``."""
 
 
-def get_backend(name: str, weights: str | Path | None = None, device: str = "auto") -> BaseBackend:
+def get_backend(
+    name: str,
+    weights: str | Path | None = None,
+    device: str = "auto",
+    *,
+    categorical_max_levels: int | None = None,
+) -> BaseBackend:
     """Load the backend ``name`` with ``weights`` on ``device``.
 
+    Args:
+        name: A registered backend.
+        weights: Its weights (``None``: its default).
+        device: ``auto``, ``cpu``, ``cuda`` or ``cuda:N``.
+        categorical_max_levels: Whole-number columns with 2 to this many distinct context
+            values are categories that the ensemble and fine-tuning shuffle (``0``: none);
+            ``None`` keeps the backend's default. Only for backends that shuffle categories
+            (:attr:`BaseBackend.shuffles_categories`: TabFM).
+
     Raises:
-        TabFMError: If the name is unknown, or the weights are missing or corrupt.
+        TabFMError: If the name is unknown, the weights are missing or corrupt, or
+            ``categorical_max_levels`` is not a whole number ``>= 0`` or is given to a backend
+            that does not shuffle categories.
     """
+    from tabfm._classifier import check_categorical_max_levels
+
     if name not in BACKENDS:
         raise TabFMError(f"Unknown backend {name!r}; known backends: {sorted(BACKENDS)}.")
-    return BACKENDS[name].load(weights, device=device)
+    backend_class = BACKENDS[name]
+    if categorical_max_levels is not None:
+        check_categorical_max_levels(categorical_max_levels)
+        if not backend_class.shuffles_categories:
+            raise TabFMError(
+                f"Backend {name!r} does not shuffle categories, so it takes no "
+                f"categorical_max_levels, but got categorical_max_levels={categorical_max_levels}."
+            )
+    backend = backend_class.load(weights, device=device)
+    if categorical_max_levels is not None:
+        backend.categorical_max_levels = int(categorical_max_levels)
+    return backend

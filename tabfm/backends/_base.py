@@ -59,9 +59,12 @@ class BaseBackend(abc.ABC):
             values are categories whose codes :meth:`predict_proba`'s later ensemble members
             shuffle (TabFM); ``0`` (the default) for a backend that does not, so fine-tuning
             does not shuffle them either (``FinetuneConfig.category_shuffle``).
+        shuffles_categories: Whether :meth:`predict_proba` shuffles category codes, so that
+            ``categorical_max_levels`` may be set (:func:`tabfm.get_backend`).
     """
 
     name: ClassVar[str]
+    shuffles_categories: ClassVar[bool] = False
     preprocessor_class: ClassVar[type[TablePreprocessor]] = TablePreprocessor
     model: torch.nn.Module
     device: torch.device

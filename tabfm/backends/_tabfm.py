@@ -30,6 +30,7 @@ class TabFMBackend(BaseBackend):
     """
 
     name = "tabfm"
+    shuffles_categories = True
     model: TabFMModel
 
     def __init__(

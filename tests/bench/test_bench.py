@@ -198,6 +198,11 @@ def test_a_resumed_benchmark_must_keep_its_protocol(
     assert len(first.computed) == 4 and first.failures == []
     with pytest.raises(BenchError, match="different folds"):
         run_bench(BenchConfig(**common, weights=str(tiny_weights), folds=3))
+    levels = BenchConfig(**common, weights=str(tiny_weights), folds=2, categorical_max_levels=0)
+    with pytest.raises(BenchError, match="different categorical_max_levels"):
+        run_bench(levels)
+    with pytest.raises(BenchError, match="categorical_max_levels=-1"):
+        BenchConfig(**common, categorical_max_levels=-1)
 
 
 def test_a_parameter_added_since_a_benchmark_started_resumes_at_its_default(

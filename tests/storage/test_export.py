@@ -101,7 +101,12 @@ def test_export_document_contents(storage: optuna.storages.RDBStorage) -> None:
     assert scores["best_normalized_roc_auc"] == max(t.value for t in study.trials)  # type: ignore[type-var]
     assert scores["n_folds"] == 3 and scores["trial_number"] == best.number
     assert scores["n_completed_trials"] == 6
-    assert doc["backend"] == {"name": "tabfm", "weights": None, "device": "auto"}
+    assert doc["backend"] == {
+        "name": "tabfm",
+        "weights": None,
+        "device": "auto",
+        "categorical_max_levels": None,
+    }
     assert doc["created_at"].endswith("+00:00")
     versions = doc["versions"]
     assert versions["optuna"] == optuna.__version__

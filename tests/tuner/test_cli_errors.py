@@ -419,6 +419,24 @@ def test_negative_number_of_trials(world: World, run_cli: Callable[..., str]) ->
     run_cli(*argv, verb="tune", expected=["--n-trials", "must be >= 1, got -5"])
 
 
+def test_negative_categorical_max_levels(world: World, run_cli: Callable[..., str]) -> None:
+    argv = [*_tune(world, world.setup.data), "--categorical-max-levels", "-1"]
+    run_cli(*argv, verb="tune", expected=["--categorical-max-levels", "-1"])
+
+
+def test_categorical_max_levels_for_a_backend_that_does_not_shuffle(
+    world: World, run_cli: Callable[..., str]
+) -> None:
+    argv = _tune(world, world.setup.data)
+    argv[argv.index("--study") + 1] = "fresh-tabpfn"  # must not be created
+    argv += ["--backend", "tabpfn", "--categorical-max-levels", "3"]
+    run_cli(
+        *argv,
+        verb="tune",
+        expected=["'tabpfn' does not shuffle categories", "categorical_max_levels=3"],
+    )
+
+
 def test_missing_weights_for_a_new_study(
     world: World, run_cli: Callable[..., str], inputs: Path
 ) -> None:

@@ -584,6 +584,41 @@ def test_a_trial_whose_discovery_runs_past_the_limit_is_pruned_and_the_study_goe
     assert "1 of the pruned trials ran past the discovery time limit (1e-09 s" in summary
 
 
+def test_categorical_max_levels_goes_from_the_study_to_the_final_model(
+    small_csv: Path, tiny_space: Path, tmp_path: Path
+) -> None:
+    from tabfm import FineTunedClassifier
+    from tuner._settings import StudySettings
+    from tuner._study import build_runtime
+
+    url = f"sqlite:///{tmp_path / 'studies.db'}"
+
+    def tune(name: str, n_trials: int = 1, levels: int | None = None) -> optuna.Study:
+        return tuner.tune(
+            str(small_csv), study_name=name, storage=url, space=str(tiny_space), n_folds=2,
+            n_trials=n_trials, artifact_dir=None, cache_dir="none", categorical_max_levels=levels,
+        )  # fmt: skip
+
+    with pytest.raises(TunerError, match="categorical_max_levels=-2"):
+        tune("bad", levels=-2)
+    assert not (tmp_path / "studies.db").exists()
+    study = tune("levels", levels=0)
+    assert study.user_attrs["causalmix"]["categorical_max_levels"] == 0
+    settings = StudySettings.from_dict(study.user_attrs["causalmix"])
+    runtime = build_runtime(
+        settings, study_name="levels", storage_url=url, artifact_dir=None, cache_dir="none"
+    )
+    assert runtime.backend.categorical_max_levels == 0  # what every worker's trials use
+    with pytest.raises(TunerError, match="different categorical_max_levels"):
+        tune("levels", n_trials=2, levels=5)
+    tune("levels")  # left out on resume: the study's own
+    document = tuner.export_best("levels", url, tmp_path / "best.yaml")
+    assert document["backend"]["categorical_max_levels"] == 0
+    model = tuner.fit(tmp_path / "best.yaml", str(small_csv), out=tmp_path / "m", device="cpu")
+    assert model.backend.categorical_max_levels == 0
+    assert FineTunedClassifier.load(tmp_path / "m").backend.categorical_max_levels == 0
+
+
 def test_a_bad_discovery_timeout_is_refused_before_the_study_is_created(
     small_csv: Path, tiny_space: Path, tmp_path: Path
 ) -> None:

@@ -31,6 +31,18 @@ def test_unknown_backend_and_bad_device_raise() -> None:
         get_backend("tabfm", device="gpu")
 
 
+def test_categorical_max_levels_is_set_on_load_and_checked() -> None:
+    assert get_backend("tabfm", device="cpu").categorical_max_levels == 3
+    assert get_backend("tabfm", device="cpu", categorical_max_levels=0).categorical_max_levels == 0
+    with pytest.raises(TabFMError, match="categorical_max_levels=-1"):
+        get_backend("tabfm", device="cpu", categorical_max_levels=-1)
+    # A backend whose ensemble does not shuffle categories refuses it before loading anything
+    # (so without its package or weights).
+    assert not BACKENDS["tabpfn"].shuffles_categories
+    with pytest.raises(TabFMError, match="'tabpfn' does not shuffle .* categorical_max_levels=5"):
+        get_backend("tabpfn", weights="/nowhere", categorical_max_levels=5)
+
+
 def test_zero_shot_classifier_and_episode_forward_agree(
     toy_table: tuple[pd.DataFrame, pd.Series],
 ) -> None:
