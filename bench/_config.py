@@ -133,14 +133,10 @@ class BenchConfig:
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
                 raise BenchError(f"`{name} >= {minimum}` must hold, but got {name}={value!r}.")
-        levels = self.categorical_max_levels
-        if levels is not None and (
-            isinstance(levels, bool) or not isinstance(levels, int) or levels < 0
-        ):
-            raise BenchError(
-                "`categorical_max_levels` must be a whole number >= 0 or None, but got "
-                f"categorical_max_levels={levels!r}."
-            )
+        if self.categorical_max_levels is not None:
+            from tabfm._classifier import check_categorical_max_levels
+
+            check_categorical_max_levels(self.categorical_max_levels)
         if not 0.0 < self.valid_fraction < 0.5:
             raise BenchError(
                 "`0 < valid_fraction < 0.5` must hold, but got "

@@ -100,14 +100,10 @@ class StudySettings:
                 "`discovery_timeout` must be a number of seconds > 0 or None, but got "
                 f"discovery_timeout={timeout!r}."
             )
-        levels = self.categorical_max_levels
-        if levels is not None and (
-            isinstance(levels, bool) or not isinstance(levels, int) or levels < 0
-        ):
-            raise TunerError(
-                "`categorical_max_levels` must be a whole number >= 0 or None, but got "
-                f"categorical_max_levels={levels!r}."
-            )
+        if self.categorical_max_levels is not None:
+            from tabfm._classifier import check_categorical_max_levels
+
+            check_categorical_max_levels(self.categorical_max_levels)
         if not is_device_name(self.device):
             raise TunerError(
                 f"Unknown device {self.device!r}; choose one of ['auto', 'cpu', 'cuda'] or "

@@ -18,6 +18,7 @@ from bench._methods import METHODS
 from bench._report import method_table
 from bench._store import expected_calibration_error, multiclass_log_loss
 from bench._suite import BenchDataset, make_splits, resolve_sources, shift_splits
+from tabfm import TabFMError
 from tests.conftest import require_ctgan
 from tests.tuner.conftest import FIXED_TINY
 from tuner._cli import main
@@ -201,7 +202,7 @@ def test_a_resumed_benchmark_must_keep_its_protocol(
     levels = BenchConfig(**common, weights=str(tiny_weights), folds=2, categorical_max_levels=0)
     with pytest.raises(BenchError, match="different categorical_max_levels"):
         run_bench(levels)
-    with pytest.raises(BenchError, match="categorical_max_levels=-1"):
+    with pytest.raises(TabFMError, match="categorical_max_levels=-1"):
         BenchConfig(**common, categorical_max_levels=-1)
 
 

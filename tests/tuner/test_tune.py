@@ -12,6 +12,7 @@ from optuna.trial import TrialState
 
 import tuner
 from storage import StorageError, create_storage, read_config
+from tabfm import TabFMError
 from tests.conftest import TEST_DEVICE
 from tuner import TunerError
 
@@ -599,7 +600,7 @@ def test_categorical_max_levels_goes_from_the_study_to_the_final_model(
             n_trials=n_trials, artifact_dir=None, cache_dir="none", categorical_max_levels=levels,
         )  # fmt: skip
 
-    with pytest.raises(TunerError, match="categorical_max_levels=-2"):
+    with pytest.raises(TabFMError, match="categorical_max_levels=-2"):
         tune("bad", levels=-2)
     assert not (tmp_path / "studies.db").exists()
     study = tune("levels", levels=0)
