@@ -10,6 +10,8 @@ objective). Rules:
   fold of the best earlier trial (``--pruner forgiving``);
 - ``aggressive``: stop when the running mean is below that trial's mean (their other rule,
   shown for contrast);
+- ``still``: stop when every fold so far kept the pre-trained weights (scored exactly 0: its
+  early stopping never found an epoch better than epoch 0), however the other trials did;
 - ``sha-2``, ``sha-3``, ``hyperband-3`` (multi-fidelity over the fine-tuning budget, with
   Optuna's own ``SuccessiveHalvingPruner`` / ``HyperbandPruner`` at reduction factor 2 or 3,
   minimum resource one epoch): where the trials recorded their learning curves
@@ -53,6 +55,12 @@ class Trial:
     """Per fold, in the order taken: the early-stopping ROC-AUC after each epoch (0 first)."""
     seconds: list[list[float]] | None = None
     """Per fold: the seconds of each epoch."""
+    params: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+    @property
+    def still(self) -> bool:
+        """Whether the trial kept the pre-trained weights on every fold."""
+        return all(f == 0.0 for f in self.folds)
 
     @property
     def mean(self) -> float:
@@ -80,6 +88,10 @@ def stop_step(folds: list[float], incumbent: list[float] | None, rule: str) -> i
     from tuner import early_stop
 
     for step in range(len(folds) - 1):
+        if rule == "still":
+            if all(f == 0.0 for f in folds[: step + 1]):
+                return step
+            continue
         if early_stop(sum(folds[: step + 1]) / (step + 1), incumbent, rule):
             return step
     return None
@@ -192,6 +204,33 @@ def signal_rows(name: str, trials: list[Trial]) -> dict[str, Any]:
     }
 
 
+def still_rows(name: str, trials: list[Trial]) -> dict[str, Any]:
+    """The trials that kept the pre-trained weights on every fold: how many, their share of the
+    study's fine-tuning seconds, their learning rates against those of the trials that moved,
+    and whether the study's best trial (by mean) is one of them."""
+    still = [t for t in trials if t.still]
+    moved = [t for t in trials if not t.still]
+    timed = all(t.seconds is not None for t in trials)
+    total = sum(t.seconds_after(0) for t in trials) if timed else 0.0
+
+    def rates(group: list[Trial]) -> str:
+        values = sorted(t.params["learning_rate"] for t in group if "learning_rate" in t.params)
+        return " ".join(f"{v:.1e}" for v in values)
+
+    best = max(trials, key=lambda t: t.mean)
+    return {
+        "study": name,
+        "trials": len(trials),
+        "still": len(still),
+        "share of seconds": round(sum(t.seconds_after(0) for t in still) / total, 3)
+        if total
+        else "",
+        "best is still": best.still,
+        "still: learning rates": rates(still),
+        "moved: lowest learning rates": " ".join(rates(moved).split()[:3]),
+    }
+
+
 def _curves(trial: Any, n_folds: int) -> tuple[list[list[float | None]], list[list[float]]] | None:
     """A trial's learning curves and epoch seconds, folds in the order the objective takes
     them without the Wilcoxon pruner (fold 0 first); ``None`` where they were not recorded."""
@@ -225,7 +264,14 @@ def _study_trials(study: Any) -> list[Trial]:
             recorded = _curves(trial, n_folds)
             curves, seconds = recorded if recorded is not None else (None, None)
             trials.append(
-                Trial(trial.number, [float(f) for f in folds], reference, curves, seconds)
+                Trial(
+                    trial.number,
+                    [float(f) for f in folds],
+                    reference,
+                    curves,
+                    seconds,
+                    dict(trial.params),
+                )
             )
     return trials
 
@@ -258,7 +304,7 @@ def main(argv: list[str] | None = None) -> None:
                 studies.append((summary.study_name, trials))
     timed = [(n, t) for n, t in studies if all(trial.curves is not None for trial in t)]
     rows = []
-    for rule in ("forgiving", "aggressive", *BUDGET_RULES):
+    for rule in ("forgiving", "aggressive", "still", *BUDGET_RULES):
         budget = rule in BUDGET_RULES
         fits = saved = best_stopped = exported_stopped = n_exported = 0
         seconds = seconds_saved = loss = 0.0
@@ -289,6 +335,8 @@ def main(argv: list[str] | None = None) -> None:
     print(format_table(rows))
     print()
     print(format_table([signal_rows(name, trials) for name, trials in studies]))
+    print()
+    print(format_table([still_rows(name, trials) for name, trials in studies]))
 
 
 if __name__ == "__main__":

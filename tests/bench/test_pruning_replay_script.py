@@ -6,7 +6,14 @@ import math
 
 import pytest
 
-from benchmarks.pruning_replay import Trial, _valid_gain, replay, replay_budget, signal_rows
+from benchmarks.pruning_replay import (
+    Trial,
+    _valid_gain,
+    replay,
+    replay_budget,
+    signal_rows,
+    still_rows,
+)
 
 SECONDS = [[1.0, 2.0, 2.0, 2.0], [1.0, 2.0, 2.0, 2.0]]  # 2 folds, epoch 0 + 3 epochs: 14 s
 
@@ -71,3 +78,26 @@ def test_signal_rows_rank_what_a_pruner_sees_against_the_trials_means() -> None:
     # Every curve flat: no signal to rank by.
     flat = [_trial(i, 0.0, t) for i, t in enumerate([0.1, 0.5, 0.2])]
     assert math.isnan(signal_rows("s", flat)["rho epoch 1"])
+
+
+def test_the_still_rule_stops_a_trial_only_while_every_fold_kept_the_pretrained_weights() -> None:
+    def trial(number: int, folds: list[float], rate: float, reference: bool = False) -> Trial:
+        seconds = [[1.0, 2.0]] * len(folds)
+        curves: list[list[float | None]] = [[0.8, 0.8]] * len(folds)
+        return Trial(number, folds, reference, curves, seconds, {"learning_rate": rate})
+
+    trials = [
+        trial(0, [0.0, 0.0, 0.0], 1e-4, reference=True),  # a reference: never stopped
+        trial(1, [0.0, 0.0, 0.0], 1e-6),  # stopped after fold 0
+        trial(2, [0.0, 0.0, 1.0], 2e-6),  # still on folds 0 and 1: stopped after fold 0
+        trial(3, [0.5, 0.0, 0.0], 1e-5),  # moved on fold 0: runs every fold
+        trial(4, [-0.5, 0.2, 0.1], 1e-3),
+    ]
+    result = replay(trials, "still")
+    assert result.stopped == {1, 2} and result.saved == 4
+    assert result.seconds_saved == pytest.approx(2 * 6.0) and result.seconds == pytest.approx(45.0)
+    row = still_rows("s", trials)
+    assert (row["trials"], row["still"], row["best is still"]) == (5, 2, False)
+    assert row["share of seconds"] == pytest.approx(round(18.0 / 45.0, 3))
+    assert row["still: learning rates"] == "1.0e-06 1.0e-04"
+    assert row["moved: lowest learning rates"] == "2.0e-06 1.0e-05 1.0e-03"
