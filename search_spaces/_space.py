@@ -150,6 +150,31 @@ class SearchSpace:
         """Whether the space samples nothing (one configuration, e.g. ``paper``)."""
         return not self.sampled
 
+    def largest(self, name: str) -> Any:
+        """The largest value parameter ``name`` can take in this space: its upper bound, its
+        largest choice or its fixed value, and its default where the space leaves it out or
+        sets it only under a condition (e.g. the most ``epochs`` a trial can run).
+
+        Raises:
+            SearchSpaceError: If ``name`` is not a parameter.
+        """
+        defaults = default_config()
+        if name not in defaults:
+            raise SearchSpaceError(f"Unknown parameter {name!r}.")
+        values = []
+        for spec in self.params:
+            if spec.name != name:
+                continue
+            if spec.type == "fixed":
+                values.append(spec.value)
+            elif spec.type == "categorical":
+                values.extend(spec.choices)
+            else:
+                values.append(spec.high)
+            if spec.when:
+                values.append(defaults[name])
+        return max(values) if values else defaults[name]
+
     def suggest(self, trial: BaseTrial) -> dict[str, Any]:
         """Sample a configuration with ``trial.suggest_*`` calls.
 

@@ -21,9 +21,10 @@ DEFAULT_N_FOLDS = 3
 DEFAULT_ARTIFACT_DIR = "causalmix_artifacts"
 """Where trial artifacts (heatmaps, DAGs, synthetic previews) go."""
 
-PRUNERS = ("auto", "wilcoxon", "median", "forgiving", "none")
+PRUNERS = ("auto", "wilcoxon", "median", "forgiving", "hyperband", "none")
 """Pruner names; ``auto`` is Wilcoxon with 5 or more folds, else the median pruner;
-``forgiving`` is early-stopping cross-validation (:class:`tuner._pruners.ForgivingPruner`)."""
+``forgiving`` is early-stopping cross-validation (:class:`tuner._pruners.ForgivingPruner`);
+``hyperband`` is Optuna's Hyperband over the fine-tuning budget, one epoch the unit."""
 
 DEFAULT_DISCOVERY_TIMEOUT = 1800.0
 """Seconds a trial's structure discovery may take per fold before the trial is pruned. On

@@ -51,6 +51,65 @@ EPOCH_SECONDS_ATTR = "fold_epoch_seconds"
 """Per fold id, the seconds of each epoch (epoch 0: validating the pre-trained weights)."""
 
 
+class _BudgetStop(Exception):
+    """Raised from a fold's epoch callback when the pruner over the fine-tuning budget stops
+    the trial (caught by the objective, which then prunes the trial)."""
+
+
+class _EpochReporter:
+    """Reports a trial's progress after every training epoch, for a pruner over the
+    fine-tuning budget (Hyperband): at step ``position * stride + epoch``, the mean over the
+    folds taken so far of the finished folds' normalized test scores and the current fold's
+    best early-stopping gain against its epoch 0 (the pre-trained weights on the same rows),
+    in %. This is what ``benchmarks/pruning_replay.py`` replays on recorded learning curves.
+
+    Args:
+        trial: The trial.
+        stride: Steps per fold: the most epochs the space allows.
+        finished: The normalized test scores of the folds finished so far (filled by the
+            objective as folds finish).
+        stop: Whether the trial may be stopped (references only report).
+        last_step: The step of the last fold's last epoch: never stopped there, since nothing
+            is left to save.
+    """
+
+    def __init__(
+        self,
+        trial: optuna.Trial,
+        stride: int,
+        finished: dict[int, float],
+        stop: bool,
+        last_step: int,
+    ) -> None:
+        self.trial = trial
+        self.stride = stride
+        self.finished = finished
+        self.stop = stop
+        self.last_step = last_step
+        self.position = 0
+        self.base: float | None = None
+        self.best: float | None = None
+
+    def start_fold(self, position: int) -> None:
+        self.position, self.base, self.best = position, None, None
+
+    def __call__(self, epoch: int, metrics: dict[str, Any]) -> None:
+        score = _finite(metrics.get("valid_roc_auc"), digits=12)
+        if epoch == 0:
+            self.base = self.best = score
+            return
+        if score is not None and (self.best is None or score > self.best):
+            self.best = score
+        gain = 0.0
+        if self.base and self.best is not None:
+            gain = 100.0 * (self.best / self.base - 1.0)
+        value = (sum(self.finished.values()) + gain) / (self.position + 1)
+        step = self.position * self.stride + epoch
+        self.trial.report(value, step)
+        if self.stop and step < self.last_step and self.trial.should_prune():
+            raise _BudgetStop(f"epoch {epoch} of fold {self.position + 1}")
+
+
 def _finite(value: Any, digits: int = 6) -> float | None:
     """``value`` rounded, or ``None`` where it is missing or not finite (JSON has no NaN)."""
     if value is None or not np.isfinite(value):
@@ -191,6 +250,17 @@ class Objective:
         probas: dict[int, np.ndarray] = {}
         n_classes = 0
         wilcoxon = settings.resolved_pruner == "wilcoxon"
+        # Hyperband judges every epoch (one epoch the unit of budget); the fold-level reports
+        # below are then left out, so that the steps stay one scale. Folds trained together
+        # have no epochs of their own to judge, and a confirmation is never compared.
+        reporter = None
+        if settings.resolved_pruner == "hyperband" and not settings.fold_batching:
+            if not confirmation:
+                stride = int(self.space.largest("epochs"))
+                last_step = (len(self.folds) - 1) * stride + int(config["epochs"])
+                reporter = _EpochReporter(
+                    trial, stride, fold_normalized, stop=not reference, last_step=last_step
+                )
         # The Wilcoxon pruner pairs folds by id, so the order can change per trial (a pruned
         # trial has then not always seen the same folds); the median pruner compares running
         # means step by step, which only means something when every trial takes the folds in
@@ -205,7 +275,7 @@ class Objective:
         # that fails (or a worker killed mid-trial) leaves none.
         keep_predictions = False
         try:
-            trained = self._train(order.tolist(), config, seed_offset)
+            trained = self._train(order.tolist(), config, seed_offset, reporter)
             for step, (fold_index, (classifier, run)) in enumerate(trained):
                 fold = self.folds[fold_index]
                 for stage, seconds in run.timings.items():
@@ -226,6 +296,8 @@ class Objective:
                     n_edges.extend(float(n) for n in run.augmenter.n_edges_)
                     if step == 0:
                         timings["storage"] += self._upload_artifacts(trial, run)
+                if reporter is not None:
+                    continue  # judged after every epoch instead
                 self._report(trial, step, fold_index, fold_normalized)
                 # References are what selection compares every pick with: never cut short;
                 # and trials whose folds trained together have nothing left to save.
@@ -240,6 +312,13 @@ class Objective:
                     keep_predictions = True
                     raise optuna.TrialPruned(f"pruned after {step + 1} of {len(self.folds)} folds")
             keep_predictions = True
+        except _BudgetStop as stop:
+            # Stopped mid-fold: the folds finished keep their predictions; selection leaves
+            # the trial out, since it has not predicted every row.
+            trial.set_user_attr("pruned_after_folds", len(fold_normalized))
+            trial.set_user_attr("pruned_at", str(stop))
+            keep_predictions = True
+            raise optuna.TrialPruned(f"pruned at {stop}") from None
         except DiscoveryTimeoutError as error:
             # Valid settings, too costly for this table: pruned (not failed) so that the
             # sampler learns to avoid them, and the worker goes on.
@@ -263,10 +342,15 @@ class Objective:
         return float(np.mean(list(fold_normalized.values())))
 
     def _train(
-        self, order: list[int], config: dict[str, Any], seed_offset: int
+        self,
+        order: list[int],
+        config: dict[str, Any],
+        seed_offset: int,
+        reporter: _EpochReporter | None = None,
     ) -> Iterator[tuple[int, tuple[FineTunedClassifier, TrainingRun]]]:
         """Train the folds in ``order``: one by one (each as it is needed, so that a pruned
-        trial trains no more), or all together under ``fold_batching``."""
+        trial trains no more; ``reporter`` hears every epoch), or all together under
+        ``fold_batching``."""
         settings = self.settings
         seeds = [settings.seed + fold_index + seed_offset for fold_index in order]
         if settings.fold_batching:
@@ -285,8 +369,10 @@ class Objective:
             )
             yield from zip(order, results, strict=True)
             return
-        for fold_index, seed in zip(order, seeds, strict=True):
+        for position, (fold_index, seed) in enumerate(zip(order, seeds, strict=True)):
             fold = self.folds[fold_index]
+            if reporter is not None:
+                reporter.start_fold(position)
             yield (
                 fold_index,
                 train_causalmixft(
@@ -299,6 +385,7 @@ class Objective:
                     device=settings.device,
                     cache=self.cache,
                     discovery_timeout=settings.discovery_timeout,
+                    on_epoch=reporter,
                 ),
             )
 

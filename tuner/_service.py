@@ -101,7 +101,8 @@ def tune(
         timeout: Stop starting new trials after this many seconds.
         seed: Seed of every random choice.
         n_folds: Inner cross-validation folds per trial.
-        pruner: ``auto``, ``wilcoxon``, ``median`` or ``none``.
+        pruner: ``auto``, ``wilcoxon``, ``median``, ``forgiving``, ``hyperband`` or ``none``
+            (see :class:`StudySettings`).
         device: ``auto``, ``cpu``, ``cuda`` or ``cuda:N``.
         fold_batching: Fine-tune each trial's inner folds together (see
             :class:`StudySettings`); a resumed study keeps its own setting.

@@ -33,7 +33,8 @@ class StudySettings:
         valid_fraction: Share of each fold's training rows held out for early stopping.
         pruner: ``auto`` (Wilcoxon with >= 5 folds, else median), ``wilcoxon``, ``median``,
             ``forgiving`` (early-stopping cross-validation: stop once the running mean is
-            below the incumbent's worst fold) or ``none``.
+            below the incumbent's worst fold), ``hyperband`` (Optuna's Hyperband over the
+            fine-tuning budget, one epoch the unit, judged after every epoch) or ``none``.
         backend: Foundation-model backend name.
         weights: Local weights path for the backend (``None`` = its shipped/default weights).
         device: ``auto``, ``cpu``, ``cuda`` or ``cuda:N``.

@@ -98,6 +98,15 @@ def make_pruner(settings: StudySettings) -> optuna.pruners.BasePruner:
         from tuner._pruners import ForgivingPruner
 
         return ForgivingPruner(settings.n_folds)
+    if name == "hyperband":
+        from search_spaces import SearchSpace
+
+        # One epoch is the unit of budget; a trial's whole budget is every fold's most epochs
+        # (the objective reports at step fold * most epochs + epoch).
+        epochs = int(SearchSpace.from_dict(settings.space).largest("epochs"))
+        return optuna.pruners.HyperbandPruner(
+            min_resource=1, max_resource=settings.n_folds * epochs, reduction_factor=3
+        )
     return optuna.pruners.NopPruner()
 
 

@@ -238,3 +238,25 @@ def test_load_yaml_reads_exponents_without_a_dot_as_floats() -> None:
     assert yaml.safe_load("1e-6") == "1e-6"  # PyYAML's own loader is left as it was
     with pytest.raises(yaml.YAMLError, match="python/object"):  # safe: no Python objects
         load_yaml("!!python/object/apply:os.system ['true']")
+
+
+def test_largest_is_the_most_a_parameter_can_take_in_the_space() -> None:
+    def space(params: dict[str, Any]) -> SearchSpace:
+        return SearchSpace.from_dict({"name": "s", "params": params})
+
+    default_epochs = PARAMETERS["epochs"].default
+    assert space({"epochs": {"type": "int", "low": 2, "high": 8}}).largest("epochs") == 8
+    assert space({"epochs": 3}).largest("epochs") == 3
+    assert (
+        space({"epochs": {"type": "categorical", "choices": [2, 12, 4]}}).largest("epochs") == 12
+    )
+    assert space({}).largest("epochs") == default_epochs  # left out: the default
+    # Set only under a condition: otherwise the default.
+    conditional = {
+        "synthetic_ratio": {"type": "float", "low": 0.0, "high": 1.0},
+        "epochs": {"value": 1, "when": {"synthetic_ratio": {"gt": 0}}},
+    }
+    assert space(conditional).largest("epochs") == max(1, default_epochs)
+    assert load_space("default").largest("learning_rate") == pytest.approx(1e-3)
+    with pytest.raises(SearchSpaceError, match="Unknown parameter 'epoch'"):
+        space({}).largest("epoch")

@@ -505,6 +505,57 @@ def test_a_reference_trial_is_never_pruned(
     assert study.trials[-1].state == TrialState.PRUNED  # the same pruner stops the others
 
 
+def test_hyperband_judges_every_epoch_and_a_stopped_trial_keeps_its_finished_folds(
+    small_csv: Path, tiny_space: Path, tmp_path: Path
+) -> None:
+    import numpy as np
+
+    from storage import trial_oof
+    from tuner import VALID_CURVE_ATTR
+
+    space = tmp_path / "two-epochs.yaml"  # 2 epochs, no early stop: 2 steps per fold
+    space.write_text(
+        tiny_space.read_text()
+        .replace("epochs: 1", "epochs: 2")
+        .replace("patience: 1", "patience: 0")
+    )
+    url = f"sqlite:///{tmp_path / 'studies.db'}"
+    study = tuner.tune(
+        str(small_csv), study_name="hb", storage=url, space=str(space), n_trials=1,
+        n_folds=3, pruner="hyperband", artifact_dir=None, cache_dir="none",
+    )  # fmt: skip
+    assert isinstance(study.pruner, optuna.pruners.HyperbandPruner)
+    (first,) = study.trials  # default fine-tuning, a reference: it reports, never stops
+    assert first.state == TrialState.COMPLETE
+    # Step fold * 2 + epoch: the finished folds' test scores and the current fold's best
+    # early-stopping gain over its epoch 0, averaged over the folds taken.
+    assert sorted(first.intermediate_values) == [1, 2, 3, 4, 5, 6]
+    folds = first.user_attrs["fold_normalized_roc_auc"]
+    for step, value in first.intermediate_values.items():
+        position, epoch = divmod(step - 1, 2)
+        curve = first.user_attrs[VALID_CURVE_ATTR][str(position)]
+        gain = 100.0 * (max(curve[: epoch + 2]) / curve[0] - 1.0)
+        assert value == pytest.approx((sum(folds[:position]) + gain) / (position + 1), abs=1e-4)
+
+    study, objective = _objective_of(url, "hb")
+    params = first.params
+    study.pruner = _PruneAt({2})  # the third report: epoch 1 of the second fold
+    study.enqueue_trial(params)
+    study.optimize(objective, n_trials=1)  # type: ignore[arg-type]
+    stopped = study.trials[-1]
+    assert stopped.state == TrialState.PRUNED
+    assert stopped.user_attrs["pruned_after_folds"] == 1
+    assert stopped.user_attrs["pruned_at"] == "epoch 1 of fold 2"
+    # The finished fold keeps its predictions (and selection leaves the trial out).
+    proba = trial_oof(stopped)
+    assert proba is not None and np.isnan(proba).any() and not np.isnan(proba).all()
+    study.pruner = _PruneAt({5})  # asked only at the last fold's last epoch: nothing to save
+    study.enqueue_trial(params)
+    study.optimize(objective, n_trials=1)  # type: ignore[arg-type]
+    assert study.trials[-1].state == TrialState.COMPLETE
+    assert study.trials[-1].user_attrs["fold_normalized_roc_auc"] == folds  # same seeds
+
+
 def test_a_fold_batched_study_scores_its_trials_as_one_by_one_and_keeps_their_predictions(
     small_csv: Path, tiny_space: Path, tmp_path: Path
 ) -> None:
