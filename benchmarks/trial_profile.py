@@ -11,8 +11,9 @@ study directory:
 
 Per trial it prints the stages recorded by the objective (discovery, SCM fitting, sampling,
 fine-tuning, evaluation, storage) and the share of wall time outside fine-tuning and evaluation.
-With ``--study 20 --pruners median,forgiving`` it times whole studies (the goal of the issue
-"Time to a tuned model": 20 trials of the ``default`` space on diabetes), one per pruner, and
+With ``--study 20 --pruners median,forgiving,hyperband`` it times whole studies (the goal of
+the issue "Time to a tuned model": 20 trials of the ``default`` space on diabetes), one per
+pruner, and
 prints the trials completed and pruned, the fold fits and what each study exported
 (``--fold-batching off,on``: each with the inner folds fine-tuned one by one and together).
 With ``--workers 1,2,4`` it also runs ``tune --workers K`` and prints trials per hour; where
