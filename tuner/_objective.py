@@ -252,9 +252,11 @@ class Objective:
         wilcoxon = settings.resolved_pruner == "wilcoxon"
         # Hyperband judges every epoch (one epoch the unit of budget); the fold-level reports
         # below are then left out, so that the steps stay one scale. Folds trained together
-        # have no epochs of their own to judge, and a confirmation is never compared.
+        # have no epochs of their own to judge, and a confirmation is never compared: they
+        # report nothing.
+        per_epoch = settings.resolved_pruner == "hyperband"
         reporter = None
-        if settings.resolved_pruner == "hyperband" and not settings.fold_batching:
+        if per_epoch and not settings.fold_batching:
             if not confirmation:
                 stride = int(self.space.largest("epochs"))
                 last_step = (len(self.folds) - 1) * stride + int(config["epochs"])
@@ -296,7 +298,7 @@ class Objective:
                     n_edges.extend(float(n) for n in run.augmenter.n_edges_)
                     if step == 0:
                         timings["storage"] += self._upload_artifacts(trial, run)
-                if reporter is not None:
+                if per_epoch:
                     continue  # judged after every epoch instead
                 self._report(trial, step, fold_index, fold_normalized)
                 # References are what selection compares every pick with: never cut short;

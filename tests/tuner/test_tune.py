@@ -554,6 +554,14 @@ def test_hyperband_judges_every_epoch_and_a_stopped_trial_keeps_its_finished_fol
     study.optimize(objective, n_trials=1)  # type: ignore[arg-type]
     assert study.trials[-1].state == TrialState.COMPLETE
     assert study.trials[-1].user_attrs["fold_normalized_roc_auc"] == folds  # same seeds
+    # A confirmation rerun is never compared: it reports nothing, so it cannot enter a rung.
+    from storage import CONFIRMATION_ATTR
+
+    study.pruner = _PruneAt({0, 1, 2, 3, 4})
+    study.enqueue_trial(params, user_attrs={CONFIRMATION_ATTR: {"seed_offset": 1}})
+    study.optimize(objective, n_trials=1)  # type: ignore[arg-type]
+    confirmation = study.trials[-1]
+    assert confirmation.state == TrialState.COMPLETE and confirmation.intermediate_values == {}
 
 
 def test_a_fold_batched_study_scores_its_trials_as_one_by_one_and_keeps_their_predictions(
