@@ -133,17 +133,17 @@ def _pruner(rule: str, max_resource: int) -> Any:
 def _valid_gain(curve: list[float | None], epoch: int) -> float:
     """Normalized ROC-AUC (%) of the best early-stopping score up to ``epoch`` against epoch
     0 (the pre-trained weights on the same rows); 0 where epoch 0 was not scored."""
-    base = curve[0]
-    if not base:
-        return 0.0
-    best = max((a for a in curve[: epoch + 1] if a is not None), default=base)
-    return 100.0 * (best / base - 1.0)
+    from tuner import epoch_value
+
+    return epoch_value([], curve[: epoch + 1])
 
 
 def replay_budget(trials: list[Trial], rule: str, stride: int) -> Replay:
     """Replay a multi-fidelity pruner over the fine-tuning budget (one of ``BUDGET_RULES``)
     on one study's trials, in order, with Optuna's own pruner on an in-memory study."""
     import optuna
+
+    from tuner import epoch_value
 
     if any(t.curves is None or t.seconds is None for t in trials):
         raise ValueError("every trial needs its learning curves (fold_valid_roc_auc_curve)")
@@ -159,7 +159,8 @@ def replay_budget(trials: list[Trial], rule: str, stride: int) -> Replay:
         stopped = None
         for fold, curve in enumerate(trial.curves):
             for epoch in range(1, len(curve)):
-                value = (sum(trial.folds[:fold]) + _valid_gain(curve, epoch)) / (fold + 1)
+                # What the objective reports under --pruner hyperband.
+                value = epoch_value(trial.folds[:fold], curve[: epoch + 1])
                 live.report(value, fold * stride + epoch)
                 # A reference reports (its values enter the rungs) but is never stopped.
                 if live.should_prune() and not trial.reference:
@@ -213,9 +214,9 @@ def still_rows(name: str, trials: list[Trial]) -> dict[str, Any]:
     timed = all(t.seconds is not None for t in trials)
     total = sum(t.seconds_after(0) for t in trials) if timed else 0.0
 
-    def rates(group: list[Trial]) -> str:
+    def rates(group: list[Trial], most: int | None = None) -> str:
         values = sorted(t.params["learning_rate"] for t in group if "learning_rate" in t.params)
-        return " ".join(f"{v:.1e}" for v in values)
+        return " ".join(f"{v:.1e}" for v in values[:most])
 
     best = max(trials, key=lambda t: t.mean)
     return {
@@ -227,7 +228,7 @@ def still_rows(name: str, trials: list[Trial]) -> dict[str, Any]:
         else "",
         "best is still": best.still,
         "still: learning rates": rates(still),
-        "moved: lowest learning rates": " ".join(rates(moved).split()[:3]),
+        "moved: lowest learning rates": rates(moved, most=3),
     }
 
 

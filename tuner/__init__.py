@@ -14,7 +14,7 @@ from tuner._errors import TunerError
 
 if TYPE_CHECKING:
     from tuner._model import export_best, fit, predict
-    from tuner._objective import EPOCH_SECONDS_ATTR, VALID_CURVE_ATTR
+    from tuner._objective import EPOCH_SECONDS_ATTR, VALID_CURVE_ATTR, epoch_value
     from tuner._pruners import EARLY_STOPPING_RULES, FOLD_SCORES_ATTR, early_stop
     from tuner._service import tune, work
     from tuner._settings import StudySettings
@@ -29,6 +29,7 @@ __all__ = [
     "StudySettings",
     "TunerError",
     "early_stop",
+    "epoch_value",
     "export_best",
     "fit",
     "load_study",
@@ -44,7 +45,7 @@ __getattr__, _, _ = lazy_loader.attach(
     __name__,
     submod_attrs={
         "_model": ["export_best", "fit", "predict"],
-        "_objective": ["EPOCH_SECONDS_ATTR", "VALID_CURVE_ATTR"],
+        "_objective": ["EPOCH_SECONDS_ATTR", "VALID_CURVE_ATTR", "epoch_value"],
         "_pruners": ["EARLY_STOPPING_RULES", "FOLD_SCORES_ATTR", "early_stop"],
         "_service": ["tune", "work"],
         "_settings": ["StudySettings"],

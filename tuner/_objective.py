@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import time
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -32,6 +32,7 @@ __all__ = [
     "Fold",
     "Objective",
     "ZeroShot",
+    "epoch_value",
     "fold_ids",
     "make_folds",
     "oof_proba",
@@ -51,6 +52,20 @@ EPOCH_SECONDS_ATTR = "fold_epoch_seconds"
 """Per fold id, the seconds of each epoch (epoch 0: validating the pre-trained weights)."""
 
 
+def epoch_value(finished: Sequence[float], curve: Sequence[float | None]) -> float:
+    """What a trial reports after an epoch to a pruner over the fine-tuning budget: the mean,
+    over the folds taken so far, of the finished folds' normalized test scores (``finished``)
+    and the current fold's best early-stopping gain, in %, of its ``curve`` so far (the
+    early-stopping ROC-AUC after each epoch, epoch 0 = the pre-trained weights first; no gain
+    where epoch 0 was not scored). ``benchmarks/pruning_replay.py`` replays the same."""
+    base = curve[0] if curve else None
+    gain = 0.0
+    if base:
+        best = max((a for a in curve if a is not None), default=base)
+        gain = 100.0 * (best / base - 1.0)
+    return (sum(finished) + gain) / (len(finished) + 1)
+
+
 class _BudgetStop(Exception):
     """Raised from a fold's epoch callback when the pruner over the fine-tuning budget stops
     the trial (caught by the objective, which then prunes the trial)."""
@@ -58,10 +73,7 @@ class _BudgetStop(Exception):
 
 class _EpochReporter:
     """Reports a trial's progress after every training epoch, for a pruner over the
-    fine-tuning budget (Hyperband): at step ``position * stride + epoch``, the mean over the
-    folds taken so far of the finished folds' normalized test scores and the current fold's
-    best early-stopping gain against its epoch 0 (the pre-trained weights on the same rows),
-    in %. This is what ``benchmarks/pruning_replay.py`` replays on recorded learning curves.
+    fine-tuning budget (Hyperband): :func:`epoch_value` at step ``position * stride + epoch``.
 
     Args:
         trial: The trial.
@@ -87,23 +99,16 @@ class _EpochReporter:
         self.stop = stop
         self.last_step = last_step
         self.position = 0
-        self.base: float | None = None
-        self.best: float | None = None
+        self.curve: list[float | None] = []
 
     def start_fold(self, position: int) -> None:
-        self.position, self.base, self.best = position, None, None
+        self.position, self.curve = position, []
 
     def __call__(self, epoch: int, metrics: dict[str, Any]) -> None:
-        score = _finite(metrics.get("valid_roc_auc"), digits=12)
+        self.curve.append(_finite(metrics.get("valid_roc_auc"), digits=12))
         if epoch == 0:
-            self.base = self.best = score
             return
-        if score is not None and (self.best is None or score > self.best):
-            self.best = score
-        gain = 0.0
-        if self.base and self.best is not None:
-            gain = 100.0 * (self.best / self.base - 1.0)
-        value = (sum(self.finished.values()) + gain) / (self.position + 1)
+        value = epoch_value(list(self.finished.values()), self.curve)
         step = self.position * self.stride + epoch
         self.trial.report(value, step)
         if self.stop and step < self.last_step and self.trial.should_prune():
@@ -256,13 +261,12 @@ class Objective:
         # report nothing.
         per_epoch = settings.resolved_pruner == "hyperband"
         reporter = None
-        if per_epoch and not settings.fold_batching:
-            if not confirmation:
-                stride = int(self.space.largest("epochs"))
-                last_step = (len(self.folds) - 1) * stride + int(config["epochs"])
-                reporter = _EpochReporter(
-                    trial, stride, fold_normalized, stop=not reference, last_step=last_step
-                )
+        if per_epoch and not settings.fold_batching and not confirmation:
+            stride = int(self.space.largest("epochs"))
+            last_step = (len(self.folds) - 1) * stride + int(config["epochs"])
+            reporter = _EpochReporter(
+                trial, stride, fold_normalized, stop=not reference, last_step=last_step
+            )
         # The Wilcoxon pruner pairs folds by id, so the order can change per trial (a pruned
         # trial has then not always seen the same folds); the median pruner compares running
         # means step by step, which only means something when every trial takes the folds in

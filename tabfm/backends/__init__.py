@@ -70,12 +70,12 @@ def get_backend(
             ``categorical_max_levels`` is not a whole number ``>= 0`` or is given to a backend
             that does not shuffle categories.
     """
-    from tabfm._classifier import check_categorical_max_levels
-
     if name not in BACKENDS:
         raise TabFMError(f"Unknown backend {name!r}; known backends: {sorted(BACKENDS)}.")
     backend_class = BACKENDS[name]
     if categorical_max_levels is not None:
+        from tabfm._classifier import check_categorical_max_levels
+
         check_categorical_max_levels(categorical_max_levels)
         if not backend_class.shuffles_categories:
             raise TabFMError(
